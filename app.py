@@ -1,0 +1,30 @@
+"""Run LERO Events: `python app.py`.
+
+The async mode is chosen before anything else is imported, because gevent and eventlet must
+patch the standard library first. gevent is the default; LERO_ASYNC_MODE=eventlet still works.
+`flask --app app ...` commands import this module without patching: they need no green threads.
+"""
+
+import os
+
+ASYNC_MODE = os.environ.get("LERO_ASYNC_MODE", "gevent")
+
+if __name__ == "__main__":
+    if ASYNC_MODE == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+    elif ASYNC_MODE == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+
+from lero_events import create_app  # noqa: E402
+from lero_events.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    host, port = app.config["HOST"], int(app.config["PORT"])
+    print(f"LERO Events ({ASYNC_MODE}) on http://{host}:{port}/", flush=True)
+    socketio.run(app, host=host, port=port, log_output=False)

@@ -1,0 +1,94 @@
+"""Configuration: safe defaults first, then the environment, in one place.
+
+Plain names (SECRET_KEY, DATABASE_URL, REDIS_URL, MAIL_*) are read as operators expect them;
+anything else can be set with the LERO_ prefix, e.g. LERO_PORT=8000 or LERO_ASYNC_MODE=eventlet.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    "ASYNC_MODE": "gevent",
+    "HOST": "127.0.0.1",
+    "PORT": 5000,
+    # The embedded default applies migrations at start-up so a new user never runs a step.
+    "AUTO_MIGRATE": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SOCKETIO_MESSAGE_QUEUE": None,
+    "SOCKETIO_CHANNEL": "lero-events",
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
+    "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
+    "PUBLIC_BASE_URL": None,
+    "PRIVACY_NOTICE_VERSION": "2026-11",
+}
+
+ENVIRONMENT_NAMES = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_DEFAULT_SENDER",
+)
+
+
+def load_config(app, overrides=None):
+    """Fill app.config from defaults, the environment and explicit overrides, in that order."""
+    app.config.update(DEFAULTS)
+    for name in ENVIRONMENT_NAMES:
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("LERO")
+    app.config.update(overrides or {})
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config.get("DATABASE_URL"), instance)
+    if app.config.get("REDIS_URL"):
+        app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config["REDIS_URL"]
+        if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+            app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(instance)
+    if app.config["AUTO_MIGRATE"] is None:
+        app.config["AUTO_MIGRATE"] = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
+    app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+
+
+def database_uri(url, instance):
+    """Turn DATABASE_URL into a SQLAlchemy URI; SQLite in instance/ when it is unset."""
+    if not url:
+        return f"sqlite:///{instance / 'lero_events.sqlite'}"
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def instance_secret_key(instance):
+    """A random key made once and kept in instance/, so sessions survive restarts."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,246 @@
+"""Events and their agendas: creation, editing, publishing, cancelling, co-hosts."""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+
+from .accounts import find_organiser, normalise_email
+from .errors import DomainError, Forbidden, NotFound
+from .extensions import db
+from .models import AgendaItem, Event, EventHost, utcnow
+
+AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_CAPACITY = 100_000
+
+
+class EventInvalid(DomainError):
+    """Field-by-field reasons an event cannot be saved."""
+
+    def __init__(self, errors):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class AgendaItemData:
+    title: str
+    kind: str
+    starts_at: datetime  # wall-clock time in the event's zone, naive
+    ends_at: datetime
+
+
+@dataclass
+class EventData:
+    """What an organiser enters: times are wall-clock times in `timezone`."""
+
+    title: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    slug: str = ""
+    description: str = ""
+    capacity: int | None = None
+    video_url: str = ""
+    allow_guests: bool = False
+    agenda: list[AgendaItemData] = field(default_factory=list)
+
+
+def slugify(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]
+
+
+def is_known_timezone(name):
+    return name in available_timezones()
+
+
+def local_to_utc(local, zone):
+    """Convert a wall-clock time to UTC, refusing times the clocks skip over."""
+    aware = local.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        raise ValueError(f"{local:%H:%M on %d %b %Y} does not exist in {zone.key}")
+    return aware.astimezone(UTC)
+
+
+def validate_event(data, event=None):
+    """Check everything an organiser entered; returns UTC times or raises EventInvalid."""
+    errors = {}
+    data.title = data.title.strip()
+    data.slug = (data.slug.strip().lower() or slugify(data.title))[:80]
+    if not data.title:
+        errors["title"] = "Give the event a title."
+    if not SLUG_PATTERN.match(data.slug):
+        errors["slug"] = "Use lower-case letters, digits and single hyphens in the web address."
+    else:
+        clash = db.session.scalar(sa.select(Event.id).where(Event.slug == data.slug))
+        if clash is not None and (event is None or clash != event.id):
+            errors["slug"] = f"The web address '{data.slug}' is taken by another event."
+    if data.capacity is not None and not 1 <= data.capacity <= MAX_CAPACITY:
+        errors["capacity"] = f"Capacity must be between 1 and {MAX_CAPACITY}, or left empty."
+    if data.video_url and not re.match(r"^https://\S+$", data.video_url):
+        errors["video_url"] = "The video-call link must start with https://."
+    try:
+        zone = ZoneInfo(data.timezone)
+        if not is_known_timezone(data.timezone):
+            raise ZoneInfoNotFoundError(data.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = f"'{data.timezone}' is not a time zone we know (try Europe/London)."
+        raise EventInvalid(errors) from None
+
+    times = {}
+    for name in ("starts_at", "ends_at"):
+        try:
+            times[name] = local_to_utc(getattr(data, name), zone)
+        except ValueError as error:
+            errors[name] = f"{error}: the clocks change then."
+    if len(times) == 2 and times["ends_at"] <= times["starts_at"]:
+        errors["ends_at"] = "The event must end after it starts."
+
+    agenda = []
+    for number, item in enumerate(data.agenda, start=1):
+        problem = None
+        try:
+            start, end = local_to_utc(item.starts_at, zone), local_to_utc(item.ends_at, zone)
+        except ValueError as error:
+            problem = str(error)
+        else:
+            if not item.title.strip():
+                problem = "give it a title"
+            elif item.kind not in AGENDA_KINDS:
+                problem = f"choose a kind from {', '.join(AGENDA_KINDS)}"
+            elif end <= start:
+                problem = "it must end after it starts"
+            elif len(times) == 2 and (start < times["starts_at"] or end > times["ends_at"]):
+                problem = "it must sit inside the event's start and end"
+        if problem:
+            errors.setdefault("agenda", f"Agenda item {number}: {problem}.")
+        else:
+            agenda.append(
+                AgendaItem(title=item.title.strip(), kind=item.kind, starts_at=start, ends_at=end)
+            )
+    if errors:
+        raise EventInvalid(errors)
+    return times["starts_at"], times["ends_at"], agenda
+
+
+def create_event(owner, data):
+    starts_at, ends_at, agenda = validate_event(data)
+    event = Event(
+        slug=data.slug,
+        title=data.title,
+        description=data.description.strip(),
+        timezone=data.timezone,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=data.capacity,
+        video_url=data.video_url.strip(),
+        allow_guests=data.allow_guests,
+        status="draft",
+        ical_uid=f"{uuid.uuid4()}@lero-events",
+        agenda_items=agenda,
+    )
+    event.hosts.append(EventHost(organiser=owner, role="owner"))
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def update_event(event, data):
+    """Save an organiser's edits; a new time or place raises the calendar SEQUENCE."""
+    if event.status == "cancelled":
+        raise DomainError("A cancelled event can no longer be edited.", status=409)
+    starts_at, ends_at, agenda = validate_event(data, event)
+    moved = (starts_at, ends_at, data.video_url.strip()) != (
+        event.starts_at,
+        event.ends_at,
+        event.video_url,
+    )
+    event.slug = data.slug
+    event.title = data.title
+    event.description = data.description.strip()
+    event.timezone = data.timezone
+    event.starts_at, event.ends_at = starts_at, ends_at
+    event.capacity = data.capacity
+    event.video_url = data.video_url.strip()
+    event.allow_guests = data.allow_guests
+    event.agenda_items = agenda
+    if moved:
+        event.ical_sequence += 1
+    db.session.commit()
+    return event
+
+
+def publish_event(event):
+    if event.status == "cancelled":
+        raise DomainError("A cancelled event cannot be published again.", status=409)
+    if event.status != "published":
+        event.status = "published"
+        db.session.commit()
+    return event
+
+
+def cancel_event(event):
+    if event.status != "cancelled":
+        event.status = "cancelled"
+        event.ical_sequence += 1
+        db.session.commit()
+    return event
+
+
+def add_cohost(event, email):
+    organiser = find_organiser(normalise_email(email))
+    if organiser is None:
+        raise DomainError(
+            f"No organiser has the email {email.strip()}; create their account first.",
+            status=404,
+        )
+    if event.is_hosted_by(organiser):
+        raise DomainError(f"{organiser.name} already hosts this event.", status=409)
+    event.hosts.append(EventHost(organiser=organiser, role="cohost"))
+    db.session.commit()
+    return organiser
+
+
+def remove_cohost(event, organiser_id):
+    host = next((h for h in event.hosts if h.organiser_id == organiser_id), None)
+    if host is None or host.role == "owner":
+        raise DomainError("Only co-hosts can be removed; the owner stays.", status=409)
+    event.hosts.remove(host)
+    db.session.commit()
+
+
+def get_event(slug, viewer=None):
+    """The event at `slug` as `viewer` may see it: drafts only for their hosts."""
+    event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+    if event is None or (event.status == "draft" and not event.is_hosted_by(viewer)):
+        raise NotFound("There is no event at that address.")
+    return event
+
+
+def get_hosted_event(slug, organiser):
+    event = get_event(slug, organiser)
+    if not event.is_hosted_by(organiser):
+        raise Forbidden("Only this event's hosts can do that.")
+    return event
+
+
+def upcoming_events(now=None):
+    now = now or utcnow()
+    return db.session.scalars(
+        sa.select(Event)
+        .where(Event.status == "published", Event.ends_at >= now)
+        .order_by(Event.starts_at)
+    ).all()
+
+
+def events_hosted_by(organiser):
+    return db.session.scalars(
+        sa.select(Event)
+        .join(EventHost)
+        .where(EventHost.organiser_id == organiser.id)
+        .order_by(Event.starts_at.desc())
+    ).all()

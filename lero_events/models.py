@@ -1,0 +1,218 @@
+"""Database models. Times are stored in UTC; an event carries its IANA zone for display."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow():
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """An aware datetime stored as naive UTC, so SQLite and PostgreSQL behave the same."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Organiser(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    hosting: Mapped[list["EventHost"]] = relationship(back_populates="organiser")
+
+
+class EventHost(db.Model):
+    """An organiser's part in one event: the owner who created it, or a co-host."""
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
+    organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(16), default="cohost")
+
+    event: Mapped["Event"] = relationship(back_populates="hosts")
+    organiser: Mapped[Organiser] = relationship(back_populates="hosting")
+
+
+class Event(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int | None]
+    video_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="draft")
+    # A calendar UID is made once and stored: regenerating it duplicates invites.
+    ical_uid: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    ical_sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # The live room.
+    allow_guests: Mapped[bool] = mapped_column(default=False)
+    moderation: Mapped[str] = mapped_column(sa.String(8), default="pre")
+    contributions_open: Mapped[bool] = mapped_column(default=True)
+    current_prompt_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("prompt.id", use_alter=True, name="fk_event_current_prompt")
+    )
+    # The last sequence number handed out for this event's room updates.
+    live_seq: Mapped[int] = mapped_column(default=0)
+
+    # The harvest page.
+    harvest_published: Mapped[bool] = mapped_column(default=False)
+    harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+
+    hosts: Mapped[list[EventHost]] = relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+    agenda_items: Mapped[list["AgendaItem"]] = relationship(
+        back_populates="event",
+        cascade="all, delete-orphan",
+        order_by="(AgendaItem.starts_at, AgendaItem.id)",
+    )
+
+    @property
+    def zone(self):
+        return ZoneInfo(self.timezone)
+
+    @property
+    def local_starts_at(self):
+        return self.starts_at.astimezone(self.zone)
+
+    @property
+    def local_ends_at(self):
+        return self.ends_at.astimezone(self.zone)
+
+    def is_hosted_by(self, organiser):
+        return organiser is not None and any(
+            host.organiser_id == getattr(organiser, "id", None) for host in self.hosts
+        )
+
+
+class AgendaItem(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="session")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship(back_populates="agenda_items")
+
+
+class Registration(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    display_name: Mapped[str] = mapped_column(sa.String(80), default="")
+    access_needs: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(16))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+
+
+class Prompt(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Contribution(db.Model):
+    __table_args__ = (sa.UniqueConstraint("event_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    prompt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("prompt.id"))
+    registration_id: Mapped[int | None] = mapped_column(sa.ForeignKey("registration.id"))
+    guest_name: Mapped[str | None] = mapped_column(sa.String(80))
+    # Identifies the author across reconnects: a registration or a guest's session.
+    author_key: Mapped[str] = mapped_column(sa.String(64))
+    client_id: Mapped[str] = mapped_column(sa.String(36))
+    text: Mapped[str] = mapped_column(sa.Text)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    featured: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration | None] = relationship()
+    prompt: Mapped[Prompt | None] = relationship()
+
+
+class Resonance(db.Model):
+    contribution_id: Mapped[int] = mapped_column(sa.ForeignKey("contribution.id"), primary_key=True)
+    participant_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+
+
+class Phrase(db.Model):
+    """A phrase a host heard a speaker say, captured straight into the harvest."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    attribution: Mapped[str] = mapped_column(sa.String(120), default="")
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoomUpdate(db.Model):
+    """Every update broadcast to a live room, kept so a reconnecting client can catch up."""
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    payload: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PoemLine(db.Model):
+    """One line of the found poem, cut from a contribution or phrase that stays untouched."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    stanza: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(sa.String(500))
+    contribution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contribution.id"))
+    phrase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("phrase.id"))
+
+
+class SketchNote(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(100))
+    alt_text: Mapped[str] = mapped_column(sa.String(500))
+    width: Mapped[int]
+    height: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

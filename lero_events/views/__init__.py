@@ -1,0 +1,9 @@
+"""HTTP views, one blueprint per feature, each called `bp`."""
+
+
+def register_blueprints(app):
+    from . import auth, organiser, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(organiser.bp)

@@ -1,0 +1,122 @@
+"""Organiser pages: their events, creating and editing, publishing, cancelling, co-hosts."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import events
+from ..errors import DomainError
+from ..events import EventInvalid
+from ..forms import CohostForm, EventForm
+
+bp = Blueprint("organiser", __name__, url_prefix="/organiser")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every page here is for logged-in organisers only."""
+
+
+@bp.get("/")
+def dashboard():
+    return render_template("organiser/dashboard.html", events=events.events_hosted_by(current_user))
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+def new_event():
+    form = EventForm()
+    if form.validate_on_submit():
+        try:
+            event = events.create_event(current_user, form.to_data())
+        except EventInvalid as invalid:
+            form.show_errors(invalid.errors)
+        else:
+            flash(f"'{event.title}' is saved as a draft. Publish it when it is ready.", "success")
+            return redirect(url_for(".edit_event", slug=event.slug))
+    status = 400 if form.errors else 200
+    return render_template("organiser/event_form.html", form=form, event=None), status
+
+
+@bp.route("/events/<slug>/edit", methods=["GET", "POST"])
+def edit_event(slug):
+    event = events.get_hosted_event(slug, current_user)
+    form = EventForm(data=None if request.method == "POST" else event_form_data(event))
+    if form.validate_on_submit():
+        try:
+            events.update_event(event, form.to_data())
+        except EventInvalid as invalid:
+            form.show_errors(invalid.errors)
+        else:
+            flash("Your changes are saved.", "success")
+            return redirect(url_for(".edit_event", slug=event.slug))
+    status = 400 if form.errors else 200
+    return render_template(
+        "organiser/event_form.html", form=form, event=event, cohost_form=CohostForm()
+    ), status
+
+
+@bp.post("/events/<slug>/publish")
+def publish(slug):
+    event = events.publish_event(events.get_hosted_event(slug, current_user))
+    flash(f"'{event.title}' is published and open for bookings.", "success")
+    return redirect(url_for(".edit_event", slug=slug))
+
+
+@bp.post("/events/<slug>/cancel")
+def cancel(slug):
+    event = events.cancel_event(events.get_hosted_event(slug, current_user))
+    flash(f"'{event.title}' is cancelled.", "success")
+    return redirect(url_for(".edit_event", slug=slug))
+
+
+@bp.post("/events/<slug>/cohosts")
+def add_cohost(slug):
+    event = events.get_hosted_event(slug, current_user)
+    form = CohostForm()
+    if form.validate_on_submit():
+        try:
+            organiser = events.add_cohost(event, form.email.data)
+        except DomainError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{organiser.name} now co-hosts this event.", "success")
+    else:
+        flash("Enter the co-host's email address.", "error")
+    return redirect(url_for(".edit_event", slug=slug))
+
+
+@bp.post("/events/<slug>/cohosts/<int:organiser_id>/remove")
+def remove_cohost(slug, organiser_id):
+    event = events.get_hosted_event(slug, current_user)
+    events.remove_cohost(event, organiser_id)
+    flash("Co-host removed.", "success")
+    return redirect(url_for(".edit_event", slug=slug))
+
+
+def event_form_data(event):
+    """The event as the form shows it: wall-clock times in the event's own zone."""
+
+    def local(moment):
+        return moment.astimezone(event.zone).replace(tzinfo=None)
+
+    return {
+        "title": event.title,
+        "slug": event.slug,
+        "description": event.description,
+        "timezone": event.timezone,
+        "starts_at": local(event.starts_at),
+        "ends_at": local(event.ends_at),
+        "capacity": event.capacity,
+        "video_url": event.video_url,
+        "allow_guests": event.allow_guests,
+        "agenda": [
+            {
+                "title": item.title,
+                "kind": item.kind,
+                "starts_at": local(item.starts_at),
+                "ends_at": local(item.ends_at),
+            }
+            for item in event.agenda_items
+        ]
+        + [{}] * 2,
+    }

@@ -1,0 +1,233 @@
+"""Fixtures: a fresh app per test, real HTTP, real server processes, a real browser."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from lero_events import accounts, create_app, events
+from lero_events.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+# CI sets this so a missing service or browser fails the run instead of skipping.
+REQUIRE_SERVICES = os.environ.get("LERO_REQUIRE_SERVICES") == "1"
+POSTGRES_URL = os.environ.get(
+    "LERO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("LERO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+CHROMIUM = os.environ.get("LERO_CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "a long test password"
+
+
+def missing(reason):
+    """Skip on a laptop without the service; fail in CI, where it must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (LERO_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def postgres_available(url=POSTGRES_URL):
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """DATABASE_URL from the environment (e.g. PostgreSQL in CI), else a fresh SQLite file."""
+    url = os.environ.get("DATABASE_URL")
+    if (
+        url
+        and "postgres" in url
+        and not postgres_available(url.replace("postgresql://", "postgresql+psycopg://"))
+    ):
+        missing(f"PostgreSQL at {url} is not answering")
+    return url or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test secret key",
+            "AUTO_MIGRATE": False,
+            "ASYNC_MODE": "threading",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SERVER_NAME": "localhost",
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client, path="/login"):
+    """The CSRF token a real form on `path` carries."""
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, email="organiser@example.org", password=PASSWORD):
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)}
+    )
+
+
+def create_organiser(email="organiser@example.org", name="Olive Organiser"):
+    return accounts.create_organiser(email, name, PASSWORD)
+
+
+def create_event(owner=None, publish=True, **fields):
+    """A published event a week ahead in Europe/London, unless told otherwise."""
+    owner = owner or accounts.find_organiser("organiser@example.org") or create_organiser()
+    start = fields.pop(
+        "starts_at", datetime.now().replace(second=0, microsecond=0, minute=0) + timedelta(days=7)
+    )
+    data = events.EventData(
+        title=fields.pop("title", "A Big Conversation"),
+        timezone=fields.pop("timezone", "Europe/London"),
+        starts_at=start,
+        ends_at=fields.pop("ends_at", start + timedelta(minutes=90)),
+        **fields,
+    )
+    event = events.create_event(owner, data)
+    return events.publish_event(event) if publish else event
+
+
+class ServerProcess:
+    """`python app.py` in its own process, as a user runs it, on a free port."""
+
+    def __init__(self, env):
+        self.env = env
+        self.port = int(env["LERO_PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log = Path(env["LERO_INSTANCE_PATH"]) / f"server-{self.port}.log"
+
+    def start(self, timeout=20):
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(ROOT / "app.py")],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+            try:
+                requests.get(self.url + "/", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start in {timeout}s:\n{self.log.read_text()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self):
+        """SIGKILL: no clean shutdown, as when a machine dies."""
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def start_server(app, tmp_path):
+    """Start real server processes sharing the test's database; all stopped afterwards."""
+    servers = []
+
+    def start(async_mode="gevent", **settings):
+        env = {
+            **os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "LERO_PORT": str(settings.pop("port", None) or free_port()),
+            "LERO_ASYNC_MODE": async_mode,
+            "LERO_AUTO_MIGRATE": "false",
+            "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.update({key: str(value) for key, value in settings.items()})
+        server = ServerProcess(env).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server(start_server):
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright; Playwright's own browser download is not used."""
+    if not Path(CHROMIUM).exists():
+        missing(f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
