@@ -85,7 +85,7 @@ def render_feed(events, base_url=None, name="LERO Events") -> bytes:
     calendar.add("x-wr-caldesc", "Events from LERO Events: bookings at the event pages.")
     calendar.add("x-wr-timezone", current_app.config.get("CALENDAR_TIMEZONE", "Europe/London"))
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", FEED_REFRESH)
+    calendar.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH))
     for event in events:
         calendar.add_component(calendar_event(event, "PUBLISH", None, base_url, reminder=False))
     add_timezones(calendar, events)
@@ -112,8 +112,14 @@ def new_calendar(method):
 
 
 def calendar_event(event, method, registration, base_url, reminder=True):
-    cancelled = method == "CANCEL"
-    confirmed = registration is not None and registration.status == "confirmed"
+    cancelled = method == "CANCEL" or event.status == "cancelled"
+    # The call link is for confirmed attendees only: never in public copies, feeds or links.
+    with_video = (
+        bool(event.video_url)
+        and not cancelled
+        and registration is not None
+        and registration.status == "confirmed"
+    )
     page = public_url("public.event", base_url, slug=event.slug)
     vevent = icalendar.Event()
     vevent.add("uid", event.ical_uid)
@@ -125,9 +131,9 @@ def calendar_event(event, method, registration, base_url, reminder=True):
     vevent.add("dtstart", written_time(event.starts_at, event))
     vevent.add("dtend", written_time(event.ends_at, event))
     vevent.add("summary", event.title)
-    vevent.add("description", invite_description(event, page, confirmed and not cancelled))
+    vevent.add("description", invite_description(event, page, with_video))
     vevent.add("url", page)
-    vevent.add("location", event.video_url if confirmed and event.video_url else page)
+    vevent.add("location", event.video_url if with_video else page)
     vevent.add("organizer", organizer_address(event))
     vevent.add("transp", "OPAQUE")
     if registration is not None and method != "PUBLISH":
@@ -142,14 +148,16 @@ def calendar_event(event, method, registration, base_url, reminder=True):
 
 
 def written_time(moment, event):
-    """The moment in the event's zone, or in UTC for the repeated hour's second pass.
+    """The moment in the event's zone, or in UTC when that wall-clock time happens twice.
 
-    RFC 5545 reads an ambiguous local time (01:30 on the night the clocks go back) as its
-    first occurrence. Events entered in the organiser form are stored that way too, so this
-    only matters for a time in the second pass, which UTC states without doubt.
+    On the night the clocks go back, 01:30 in Europe/London happens twice. RFC 5545 says a
+    local time there means the first occurrence, but parsers differ (ical.js takes the
+    second), so such a moment is written in UTC, which every reader takes the same way.
     """
     local = moment.astimezone(event.zone)
-    return moment.astimezone(UTC) if local.fold else local
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def attendee_address(registration):
@@ -171,7 +179,7 @@ def invite_description(event, page, with_video):
             start, end = item.starts_at.astimezone(event.zone), item.ends_at.astimezone(event.zone)
             lines.append(f"{start:%H:%M}–{end:%H:%M} {end.tzname()}: {item.title} ({item.kind})")
         parts.append("\n".join(lines))
-    if with_video and event.video_url:
+    if with_video:
         parts.append(f"Video call: {event.video_url}")
     parts.append(f"Event page: {page}")
     return "\n\n".join(parts)
