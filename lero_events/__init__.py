@@ -30,7 +30,8 @@ def create_app(config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    from . import cli, errors, security, views
+    # Socket handlers register on the shared socketio object before init_app, for every app.
+    from . import cli, errors, live, security, views
 
     views.register_blueprints(app)
     errors.init_app(app)
@@ -42,6 +43,7 @@ def create_app(config=None):
         async_mode=app.config["ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],
+        max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
 
     if app.config["AUTO_MIGRATE"]:

@@ -34,6 +34,14 @@ DEFAULTS = {
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
     "PRIVACY_NOTICE_VERSION": "2026-11",
+    # Registration: attempts per client, and when the video-call link appears on the private page.
+    "REGISTRATION_RATE_LIMIT": "10 per minute",
+    "VIDEO_LINK_OPENS_MINUTES_BEFORE": 15,
+    # The live room (docs/live-protocol.md): frame size, flood limit, grace after the end.
+    "LIVE_MAX_FRAME_BYTES": 16 * 1024,
+    "LIVE_RATE_LIMIT_COUNT": 5,
+    "LIVE_RATE_LIMIT_SECONDS": 30,
+    "LIVE_GRACE_MINUTES": 30,
 }
 
 ENVIRONMENT_NAMES = (

@@ -192,7 +192,23 @@ class RoomUpdate(db.Model):
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(sa.String(32))
     payload: Mapped[dict] = mapped_column(sa.JSON)
+    # "all", or "hosts": then only hosts and the author named by author_key may see it.
+    audience: Mapped[str] = mapped_column(sa.String(8), default="all")
+    author_key: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveConnection(db.Model):
+    """One open Socket.IO connection to a live room, shared by every worker to count presence."""
+
+    sid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    # host:port of the worker holding it, so a restarted worker can drop what it left behind.
+    worker: Mapped[str] = mapped_column(sa.String(120), index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+    person_key: Mapped[str | None] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(80), default="")
+    connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PoemLine(db.Model):

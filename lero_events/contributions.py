@@ -1,0 +1,316 @@
+"""What participants say in the live room: contributions and resonance.
+
+Every change is validated, written with its room update in one transaction, then broadcast
+(lero_events.broadcast.room_change). Socket handlers and any HTTP view call these functions.
+"""
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from .broadcast import room_change
+from .errors import DomainError, NotFound
+from .extensions import db
+from .models import Contribution, Prompt, Resonance, utcnow
+
+MAX_TEXT = 500
+MAX_GUEST_NAME = 80
+GUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+
+@dataclass(frozen=True)
+class Author:
+    """Someone who may contribute: a confirmed registration or a named guest."""
+
+    key: str
+    name: str
+    registration_id: int | None = None
+    guest_name: str | None = None
+
+
+def author_for_registration(registration):
+    return Author(
+        key=f"r:{registration.id}",
+        name=registration.display_name or "Anonymous",
+        registration_id=registration.id,
+    )
+
+
+def author_for_guest(event, guest_name, guest_key):
+    """A guest, known again on reconnect by the random key their browser keeps."""
+    if not isinstance(guest_name, str) or not isinstance(guest_key, str):
+        raise DomainError("Please tell us the name to show next to what you write.")
+    name = " ".join(guest_name.split())
+    if not name or len(name) > MAX_GUEST_NAME or not GUEST_KEY.fullmatch(guest_key):
+        raise DomainError("Please tell us the name to show next to what you write.")
+    digest = hashlib.sha256(f"{event.id}:{guest_key}".encode()).hexdigest()[:40]
+    return Author(key=f"g:{digest}", name=name, guest_name=name)
+
+
+def clean_text(value, limit, what="text"):
+    """Text as typed, trimmed; refused when empty, too long or not text at all."""
+    if not isinstance(value, str):
+        raise DomainError(f"{what} must be text.")
+    text = value.strip()
+    if not text:
+        raise DomainError("Please write something before sending.")
+    if len(text) > limit:
+        raise DomainError(f"Please keep it under {limit} characters (yours has {len(text)}).")
+    return text
+
+
+def session_ended(event, now=None):
+    """True once the event's end plus the grace period has passed."""
+    grace = timedelta(minutes=int(current_app.config["LIVE_GRACE_MINUTES"]))
+    return (now or utcnow()) > event.ends_at + grace
+
+
+def contributions_closed_reason(event, now=None):
+    """Why the room takes no contributions right now, or None when it does."""
+    if event.status == "cancelled":
+        return "This event has been cancelled, so its live room is closed."
+    if session_ended(event, now):
+        return "This session has ended, so it no longer takes contributions."
+    if not event.contributions_open:
+        return "Contributions are paused by the hosts for now."
+    return None
+
+
+def submit_contribution(event, author, client_id, text, prompt_id=None, anonymous=False):
+    """Save a contribution once per client_id and share it as the moderation mode says.
+
+    Returns (contribution, created). A retry with a client_id this author already used returns
+    the stored contribution, whatever the room's state now, so a lost ack never loses or
+    duplicates anything.
+    """
+    client_id = clean_client_id(client_id)
+    if prompt_id is not None and (isinstance(prompt_id, bool) or not isinstance(prompt_id, int)):
+        raise DomainError("prompt_id must be a number or null.")
+    if not isinstance(anonymous, bool):
+        raise DomainError("anonymous must be true or false.")
+    text = clean_text(text, MAX_TEXT)
+
+    with room_change(event) as change:
+        existing = contribution_by_client_id(event, client_id)
+        if existing is not None:
+            if existing.author_key != author.key:
+                raise DomainError("That client_id is already used; make a new one.")
+            return existing, False
+        reason = contributions_closed_reason(event)
+        if reason:
+            raise DomainError(reason, status=409)
+        if prompt_id is not None:
+            prompt = db.session.get(Prompt, prompt_id)
+            if prompt is None or prompt.event_id != event.id:
+                raise DomainError("That prompt is not part of this event.")
+        check_rate_limit(event, author)
+
+        contribution = Contribution(
+            event_id=event.id,
+            prompt_id=prompt_id,
+            registration_id=author.registration_id,
+            guest_name=author.guest_name,
+            author_key=author.key,
+            client_id=client_id,
+            text=text,
+            anonymous=anonymous,
+            status="approved" if event.moderation == "post" else "pending",
+        )
+        if contribution.status == "approved":
+            contribution.moderated_at = utcnow()
+        db.session.add(contribution)
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError:
+            # Another worker saved the same client_id first (a resend racing its original).
+            db.session.rollback()
+            existing = contribution_by_client_id(event, client_id)
+            if existing is None or existing.author_key != author.key:
+                raise DomainError("That client_id is already used; make a new one.") from None
+            return existing, False
+        record_contribution(change, contribution)
+    return contribution, True
+
+
+def clean_client_id(client_id):
+    if not isinstance(client_id, str):
+        raise DomainError("client_id must be a UUID.")
+    try:
+        return str(uuid.UUID(client_id))
+    except ValueError:
+        raise DomainError("client_id must be a UUID.") from None
+
+
+def contribution_by_client_id(event, client_id):
+    return db.session.scalar(
+        sa.select(Contribution).where(
+            Contribution.event_id == event.id, Contribution.client_id == client_id
+        )
+    )
+
+
+def check_rate_limit(event, author):
+    """Refuse flooding: counted in the database so it holds across workers and restarts."""
+    count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
+    seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
+    recent = db.session.scalar(
+        sa.select(sa.func.count(Contribution.id)).where(
+            Contribution.event_id == event.id,
+            Contribution.author_key == author.key,
+            Contribution.created_at > utcnow() - timedelta(seconds=seconds),
+        )
+    )
+    if recent >= count:
+        raise DomainError(
+            "You are sending a lot very quickly: please wait a few seconds and try again.",
+            status=429,
+        )
+
+
+def record_contribution(change, contribution):
+    """Record a contribution's new state for whoever may see it now."""
+    if contribution.status in ("approved", "withdrawn"):
+        public = contribution.status == "approved"
+        change.record("contribution", {"contribution": contribution_view(contribution, public)})
+    else:
+        change.record(
+            "contribution",
+            {"contribution": contribution_view(contribution)},
+            audience="hosts",
+            author_key=contribution.author_key,
+        )
+
+
+def toggle_resonance(event, participant_key, contribution_id):
+    """Mark (or unmark) an approved contribution as resonating; returns (resonating, count)."""
+    contribution = room_contribution(event, contribution_id)
+    if contribution.status != "approved":
+        raise NotFound("That contribution is not in this room.")
+    with room_change(event) as change:
+        mark = db.session.get(Resonance, (contribution.id, participant_key))
+        if mark is None:
+            db.session.add(
+                Resonance(contribution_id=contribution.id, participant_key=participant_key)
+            )
+        else:
+            db.session.delete(mark)
+        db.session.flush()
+        count = resonance_counts([contribution.id]).get(contribution.id, 0)
+        change.record("resonance", {"contribution_id": contribution.id, "count": count})
+    return mark is None, count
+
+
+def room_contribution(event, contribution_id):
+    """The contribution with this id in this event's room, or a NotFound for the person."""
+    if isinstance(contribution_id, bool) or not isinstance(contribution_id, int):
+        raise DomainError("contribution_id must be a number.")
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or contribution.event_id != event.id:
+        raise NotFound("That contribution is not in this room.")
+    return contribution
+
+
+def resonance_counts(contribution_ids):
+    if not contribution_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Resonance.contribution_id, sa.func.count())
+        .where(Resonance.contribution_id.in_(contribution_ids))
+        .group_by(Resonance.contribution_id)
+    )
+    return dict(rows.all())
+
+
+def resonated_by(event, participant_key):
+    return db.session.scalars(
+        sa.select(Resonance.contribution_id)
+        .join(Contribution, Contribution.id == Resonance.contribution_id)
+        .where(Contribution.event_id == event.id, Resonance.participant_key == participant_key)
+        .order_by(Resonance.contribution_id)
+    ).all()
+
+
+def author_name(contribution):
+    """The name shown with a contribution: the author's choice, else "Anonymous"."""
+    if contribution.anonymous:
+        return "Anonymous"
+    if contribution.registration is not None:
+        if contribution.registration.erased_at is not None:
+            return "Anonymous"
+        return contribution.registration.display_name or "Anonymous"
+    return contribution.guest_name or "Anonymous"
+
+
+def contribution_view(contribution, with_text=True, resonance_count=None):
+    """A contribution as the protocol shows it; without its text once it is not public."""
+    if resonance_count is None:
+        resonance_count = resonance_counts([contribution.id]).get(contribution.id, 0)
+    return {
+        "id": contribution.id,
+        "client_id": contribution.client_id,
+        "text": contribution.text if with_text else "",
+        "author": author_name(contribution) if with_text else "",
+        "anonymous": contribution.anonymous,
+        "status": contribution.status,
+        "featured": contribution.featured,
+        "prompt_id": contribution.prompt_id,
+        "resonance_count": resonance_count,
+        "created_at": contribution.created_at.isoformat(),
+    }
+
+
+def contributions_for(event, status=None, author_key=None):
+    query = (
+        sa.select(Contribution)
+        .where(Contribution.event_id == event.id)
+        .options(selectinload(Contribution.registration))
+        .order_by(Contribution.id)
+    )
+    if status is not None:
+        query = query.where(Contribution.status == status)
+    if author_key is not None:
+        query = query.where(Contribution.author_key == author_key)
+    return db.session.scalars(query).all()
+
+
+def views_of(contributions):
+    counts = resonance_counts([contribution.id for contribution in contributions])
+    return [contribution_view(c, resonance_count=counts.get(c.id, 0)) for c in contributions]
+
+
+def replay(updates, role, author_key=None):
+    """Stored updates as messages, each contribution shown as it is now.
+
+    Showing the current state rather than the stored one means names erased since are gone
+    and a contribution withdrawn since reaches nobody but hosts and its author with its text.
+    """
+    ids = [u.payload["contribution"]["id"] for u in updates if u.kind == "contribution"]
+    current = {}
+    if ids:
+        rows = db.session.scalars(
+            sa.select(Contribution)
+            .where(Contribution.id.in_(ids))
+            .options(selectinload(Contribution.registration))
+        )
+        current = {contribution.id: contribution for contribution in rows}
+    counts = resonance_counts(list(current))
+    messages = []
+    for update in updates:
+        data = update.payload
+        if update.kind == "contribution":
+            contribution = current[data["contribution"]["id"]]
+            with_text = (
+                role == "host"
+                or contribution.status == "approved"
+                or (author_key is not None and contribution.author_key == author_key)
+            )
+            view = contribution_view(contribution, with_text, counts.get(contribution.id, 0))
+            data = {"contribution": view}
+        messages.append({"seq": update.seq, "kind": update.kind, "data": data})
+    return messages

@@ -1,0 +1,299 @@
+"""The live room's Socket.IO namespace `/live`: the contract is docs/live-protocol.md.
+
+Handlers only translate. Who a connection is gets settled once, at connect, and kept for that
+connection in this worker; each event calls one domain function and returns its ack; domain
+errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
+"""
+
+import functools
+import hmac
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, emit, join_room
+
+from . import contributions, moderation, presence
+from .broadcast import (
+    NAMESPACE,
+    author_room,
+    crowd_room,
+    current_seq,
+    everyone_room,
+    hosts_room,
+    room_snapshot,
+    visible_updates,
+)
+from .contributions import Author
+from .errors import DomainError, NotFound
+from .events import get_event
+from .extensions import db, socketio
+from .models import Event, Organiser, Prompt
+
+NOT_UNDERSTOOD = "The live room could not understand that message."
+
+
+@dataclass(frozen=True)
+class Member:
+    """Who one connection is: settled at connect, kept while it lasts."""
+
+    event_id: int
+    role: str
+    author: Author | None = None
+    organiser_id: int | None = None
+
+    @property
+    def counted(self):
+        return self.role in presence.COUNTED_ROLES
+
+
+# Connections held by this worker, by Socket.IO sid.
+members = {}
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def connect(auth=None):
+    try:
+        event, member, last_seq = identify(auth)
+    except DomainError as error:
+        raise ConnectionRefusedError(error.message) from None
+    sid = request.sid
+    worker = presence.worker_name(current_app.config["PORT"])
+    with room_snapshot():
+        join_room(everyone_room(event.id))
+        if member.role == "host":
+            join_room(hosts_room(event.id))
+        else:
+            join_room(crowd_room(event.id))
+        if member.author is not None:
+            join_room(author_room(event.id, member.author.key))
+        name = member.author.name if member.author else ""
+        author_key = member.author.key if member.author else None
+        presence.connection_opened(sid, event.id, worker, member.role, author_key, name)
+        members[sid] = member
+        emit("state", room_state(event, member, last_seq))
+    if member.counted:
+        presence.broadcast_presence(event.id)
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def disconnect(reason=None):
+    member = members.pop(request.sid, None)
+    event_id = presence.connection_closed(request.sid)
+    if member is not None and member.counted and event_id is not None:
+        presence.broadcast_presence(event_id)
+
+
+def identify(auth):
+    """The event, who is joining it and the last seq they saw, from the connect `auth`."""
+    if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str):
+        raise DomainError("The live room could not understand how you are joining.")
+    last_seq = auth.get("last_seq", 0)
+    if last_seq is None:
+        last_seq = 0
+    if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
+        raise DomainError("The live room could not understand how you are joining.")
+    organiser = current_user if current_user.is_authenticated else None
+    try:
+        event = get_event(auth["slug"], organiser)
+    except NotFound:
+        raise DomainError("There is no live room at that address.") from None
+    if event.status == "cancelled":
+        raise DomainError("This event has been cancelled, so its live room is closed.")
+
+    role = auth.get("role")
+    if role == "host":
+        if not event.is_hosted_by(organiser):
+            raise DomainError("Only this event's hosts can host the live room.")
+        return event, Member(event.id, "host", organiser_id=organiser.id), last_seq
+    if role == "viewer":
+        if not may_view(event, organiser, auth.get("harvest_secret")):
+            raise DomainError("This harvest is not published yet.")
+        return event, Member(event.id, "viewer"), last_seq
+    if "token" in auth:
+        author = registered_author(event, auth["token"])
+        return event, Member(event.id, "participant", author=author), last_seq
+    if "guest_name" in auth or "guest_key" in auth:
+        if not event.allow_guests:
+            raise DomainError("This live room is only open to registered participants.")
+        author = contributions.author_for_guest(
+            event, auth.get("guest_name"), auth.get("guest_key")
+        )
+        return event, Member(event.id, "guest", author=author), last_seq
+    raise DomainError("The live room could not understand how you are joining.")
+
+
+def registered_author(event, token):
+    from .registrations import registration_for_token
+
+    if not isinstance(token, str):
+        raise DomainError("That private link is not valid.")
+    try:
+        registration = registration_for_token(token)
+    except NotFound:
+        raise DomainError("That private link is not valid.") from None
+    if registration is None or registration.event_id != event.id:
+        raise DomainError("That private link is not valid.")
+    if registration.status != "confirmed" or registration.erased_at is not None:
+        raise DomainError("This registration is not confirmed, so it cannot join the live room.")
+    return contributions.author_for_registration(registration)
+
+
+def may_view(event, organiser, secret):
+    if event.is_hosted_by(organiser) or event.harvest_published:
+        return True
+    return (
+        isinstance(secret, str)
+        and bool(event.harvest_secret)
+        and hmac.compare_digest(secret.encode(), event.harvest_secret.encode())
+    )
+
+
+def room_state(event, member, last_seq):
+    """The `state` message: the room now, and every update since last_seq this member may see."""
+    seq = current_seq(event.id)
+    db.session.refresh(event)
+    author_key = member.author.key if member.author else None
+    updates = visible_updates(event.id, last_seq, seq, member.role, author_key)
+    prompt = db.session.get(Prompt, event.current_prompt_id) if event.current_prompt_id else None
+    state = {
+        "seq": seq,
+        "role": member.role,
+        "you": {"name": member.author.name, "author_key": author_key} if member.author else None,
+        "event": {
+            "slug": event.slug,
+            "title": event.title,
+            "starts_at": event.starts_at.isoformat(),
+            "ends_at": event.ends_at.isoformat(),
+            "ended": contributions.session_ended(event),
+        },
+        "prompt": moderation.prompt_view(prompt),
+        "contributions_open": event.contributions_open,
+        "moderation": event.moderation,
+        "present": presence.presence_for(event.id)["present"],
+        "updates": contributions.replay(updates, member.role, author_key),
+    }
+    if member.role == "host":
+        hosts_view = presence.presence_for(event.id, hosts=True)
+        state["voices_heard"] = hosts_view["voices_heard"]
+        state["people"] = hosts_view["people"]
+        state["queue"] = contributions.views_of(
+            contributions.contributions_for(event, status="pending")
+        )
+    if member.author is not None:
+        state["mine"] = contributions.views_of(
+            contributions.contributions_for(event, status="pending", author_key=author_key)
+        )
+        state["resonated"] = contributions.resonated_by(event, author_key)
+    return state
+
+
+def live_event(name):
+    """Register a handler for `name` that gets (event, member, payload) and returns an ack."""
+
+    def register(handler):
+        @functools.wraps(handler)
+        def handle(payload=None):
+            member = members.get(request.sid)
+            if member is None:
+                return {"ok": False, "error": "Please reconnect to the live room."}
+            if not isinstance(payload, dict):
+                return {"ok": False, "error": NOT_UNDERSTOOD}
+            try:
+                event = db.session.get(Event, member.event_id)
+                return {"ok": True, **handler(event, member, payload)}
+            except DomainError as error:
+                db.session.rollback()
+                return {"ok": False, "error": error.message}
+            except Exception:
+                db.session.rollback()
+                current_app.logger.exception("live room event %s failed", name)
+                return {"ok": False, "error": "Something went wrong on our side; please try again."}
+
+        socketio.on_event(name, handle, namespace=NAMESPACE)
+        return handler
+
+    return register
+
+
+def host_of(member):
+    """The organiser behind a host connection, or None, which every host action refuses."""
+    return db.session.get(Organiser, member.organiser_id) if member.organiser_id else None
+
+
+def author_of(member):
+    if member.author is None:
+        raise DomainError("Only participants can contribute; hosts can capture a phrase.")
+    return member.author
+
+
+@live_event("contribute")
+def contribute(event, member, payload):
+    author = author_of(member)
+    contribution, created = contributions.submit_contribution(
+        event,
+        author,
+        payload.get("client_id"),
+        payload.get("text"),
+        prompt_id=payload.get("prompt_id"),
+        anonymous=payload.get("anonymous", False),
+    )
+    if created:
+        # A first contribution changes "voices heard" on the hosts' screen.
+        presence.broadcast_presence(event.id)
+    view = contributions.contribution_view(contribution)
+    return {"id": contribution.id, "status": contribution.status, "contribution": view}
+
+
+@live_event("resonate")
+def resonate(event, member, payload):
+    author = author_of(member)
+    contribution_id = payload.get("contribution_id")
+    resonating, count = contributions.toggle_resonance(event, author.key, contribution_id)
+    return {"contribution_id": contribution_id, "resonating": resonating, "count": count}
+
+
+@live_event("set_prompt")
+def set_prompt(event, member, payload):
+    prompt = moderation.set_prompt(event, host_of(member), payload.get("text"))
+    return {"prompt": moderation.prompt_view(prompt)}
+
+
+def contribution_action(name, action):
+    @live_event(name)
+    def handle(event, member, payload):
+        contribution = action(event, host_of(member), payload.get("contribution_id"))
+        return {"contribution": contributions.contribution_view(contribution)}
+
+
+contribution_action("approve", moderation.approve_contribution)
+contribution_action("reject", moderation.reject_contribution)
+contribution_action("withdraw", moderation.withdraw_contribution)
+
+
+@live_event("feature")
+def feature(event, member, payload):
+    contribution = moderation.feature_contribution(
+        event, host_of(member), payload.get("contribution_id"), payload.get("featured", True)
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("capture_phrase")
+def capture_phrase(event, member, payload):
+    phrase = moderation.capture_phrase(
+        event, host_of(member), payload.get("text"), payload.get("attribution", "")
+    )
+    return {"phrase": moderation.phrase_view(phrase)}
+
+
+@live_event("set_contributions_open")
+def set_contributions_open(event, member, payload):
+    event = moderation.set_contributions_open(event, host_of(member), payload.get("open"))
+    return {"contributions_open": event.contributions_open}
+
+
+@live_event("set_moderation")
+def set_moderation(event, member, payload):
+    event = moderation.set_moderation_mode(event, host_of(member), payload.get("mode"))
+    return {"moderation": event.moderation}
