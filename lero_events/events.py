@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
+from . import mail
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -171,6 +172,8 @@ def update_event(event, data):
     if moved:
         event.ical_sequence += 1
     db.session.commit()
+    if moved:
+        mail.send_event_changed(event)
     return event
 
 
@@ -188,6 +191,7 @@ def cancel_event(event):
         event.status = "cancelled"
         event.ical_sequence += 1
         db.session.commit()
+        mail.send_event_cancelled(event)
     return event
 
 

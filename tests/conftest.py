@@ -1,5 +1,7 @@
 """Fixtures: a fresh app per test, real HTTP, real server processes, a real browser."""
 
+import email
+import email.policy
 import os
 import re
 import socket
@@ -90,6 +92,28 @@ def app(tmp_path, database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on loopback that the app sends through.
+
+    Yields the list of messages that arrived, parsed (email.message.EmailMessage), in order.
+    """
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+            return "250 Message accepted"
+
+    controller = Controller(Keep(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    yield received
+    controller.stop()
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 
 def register_blueprints(app):
-    from . import auth, organiser, public
+    from . import auth, organiser, public, registration
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
+    app.register_blueprint(registration.bp)

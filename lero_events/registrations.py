@@ -1,0 +1,326 @@
+"""Registrations: places and the waitlist, private links, cancelling and erasing.
+
+Capacity is counted and taken inside one locked transaction (a row lock on the event in
+PostgreSQL, BEGIN IMMEDIATE in SQLite), so two people can never take the last seat at once.
+Emails go out after the commit: a failed email never undoes a registration.
+"""
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from . import mail
+from .errors import DomainError, NotFound
+from .extensions import db
+from .models import Event, Registration, utcnow
+
+# The longest value each field may hold; the form shows the same limits.
+FIELD_LIMITS = {
+    "name": 120,
+    "email": 254,
+    "organisation": 200,
+    "display_name": 80,
+    "access_needs": 2000,
+}
+ACTIVE = ("confirmed", "waitlisted")
+STALE_LINK = (
+    "This private link does not work. It may be mistyped or cut short, or the registration "
+    "behind it has been erased. Check the link in your email, or register again."
+)
+
+
+class RegistrationInvalid(DomainError):
+    """Field-by-field reasons a registration cannot be saved."""
+
+    def __init__(self, errors):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class RegistrationData:
+    """What a person enters on the registration form."""
+
+    name: str
+    email: str
+    organisation: str = ""
+    display_name: str = ""
+    access_needs: str = ""
+    consent: bool = False
+
+
+@dataclass
+class Registered:
+    """The outcome of registering: a new registration, or the one this email already had."""
+
+    registration: Registration
+    already_registered: bool = False
+
+
+def validate_registration(data):
+    """Tidy and check what was entered; returns the tidied data or raises RegistrationInvalid."""
+    errors = {}
+    for name in FIELD_LIMITS:
+        setattr(data, name, (getattr(data, name) or "").strip())
+    for name, limit in FIELD_LIMITS.items():
+        if len(getattr(data, name)) > limit:
+            errors[name] = f"Keep this to {limit} characters or fewer."
+    if not data.name:
+        errors["name"] = "Tell us your name."
+    if "email" not in errors:
+        try:
+            address = validate_email(data.email, check_deliverability=False).normalized
+            data.email = address.lower()
+        except EmailNotValidError as error:
+            errors["email"] = f"That email address does not look right: {error}"
+    if not data.consent:
+        errors["consent"] = (
+            "Please tick the box to agree to the privacy notice, or we cannot book you."
+        )
+    if errors:
+        raise RegistrationInvalid(errors)
+    return data
+
+
+def registration_problem(event, now=None):
+    """Why `event` takes no registrations right now, as a DomainError, or None when it does."""
+    now = now or utcnow()
+    if event.status == "cancelled":
+        return DomainError("This event has been cancelled, so it takes no registrations.", 410)
+    if event.status != "published":
+        return DomainError("This event is not open for registration yet.", 409)
+    if event.ends_at <= now:
+        return DomainError("This event has already taken place, so registration is closed.", 410)
+    return None
+
+
+def check_open(event):
+    problem = registration_problem(event)
+    if problem:
+        raise problem
+
+
+def confirmed_count(event):
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+    )
+
+
+def seats_left(event):
+    """Free seats, or None when the event has no limit."""
+    if event.capacity is None:
+        return None
+    return max(event.capacity - confirmed_count(event), 0)
+
+
+def lock_event(event):
+    """Start the transaction that serialises everything touching `event`'s seats.
+
+    PostgreSQL: SELECT ... FOR UPDATE on the event row; others wait on it until we commit.
+    SQLite: BEGIN IMMEDIATE takes the database's write lock before we count anything.
+    TEST_REGISTRATION_UNLOCKED (test-only) skips the lock, to show the race it prevents.
+    """
+    if current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
+        return event
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        # The sqlite3 module opens a transaction only before writes; open ours first.
+        if not connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        db.session.refresh(event)
+        return event
+    return db.session.scalars(
+        sa.select(Event)
+        .where(Event.id == event.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def pause_for_tests():
+    """TEST_REGISTRATION_PAUSE (test-only): seconds to wait between counting and writing."""
+    pause = current_app.config.get("TEST_REGISTRATION_PAUSE")
+    if pause:
+        time.sleep(float(pause))
+
+
+def register_attendee(event, data):
+    """Book `data`'s person onto `event`: confirmed while seats last, waitlisted after.
+
+    The same email registering again for the same event gets its existing registration
+    back (no second seat) and its private link by email again.
+    """
+    data = validate_registration(data)
+    check_open(event)
+    try:
+        event = lock_event(event)
+        check_open(event)
+        existing = db.session.scalar(
+            sa.select(Registration).where(
+                Registration.event_id == event.id,
+                Registration.email == data.email,
+                Registration.status.in_(ACTIVE),
+            )
+        )
+        if existing is None:
+            full = event.capacity is not None and confirmed_count(event) >= event.capacity
+            pause_for_tests()
+            now = utcnow()
+            registration = Registration(
+                event_id=event.id,
+                token=secrets.token_urlsafe(32),
+                name=data.name,
+                email=data.email,
+                organisation=data.organisation,
+                display_name=data.display_name,
+                access_needs=data.access_needs,
+                status="waitlisted" if full else "confirmed",
+                consent_at=now,
+                consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+                created_at=now,
+            )
+            db.session.add(registration)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if existing is not None:
+        mail.send_link_again(existing)
+        return Registered(existing, already_registered=True)
+    if registration.status == "confirmed":
+        mail.send_confirmation(registration)
+    else:
+        mail.send_waitlisted(registration)
+    return Registered(registration)
+
+
+def private_token(registration):
+    """The secret in a registration's private link, `<id>.<secret>`.
+
+    The id finds the row; the secret (32 random bytes, 256 bits) is then compared in
+    constant time, so response times say nothing about how much of a guess was right.
+    The secret is kept as it is (not hashed) so a forgotten link can be emailed again.
+    """
+    return f"{registration.id}.{registration.token}"
+
+
+def registration_for_token(token):
+    """The registration a private link's token belongs to, or NotFound (a clear 404 page)."""
+    number, _, secret = (token or "").partition(".")
+    registration = None
+    if number.isdigit() and len(number) < 19 and secret:
+        registration = db.session.get(Registration, int(number))
+    if registration is None or not hmac.compare_digest(
+        secret.encode(), registration.token.encode()
+    ):
+        raise NotFound(STALE_LINK)
+    return registration
+
+
+def fill_free_seats(event):
+    """Promote waitlisted people, first come first served, into free seats (inside the lock)."""
+    if registration_problem(event) is not None:
+        return []
+    free = seats_left(event)
+    query = (
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == "waitlisted")
+        .order_by(Registration.created_at, Registration.id)
+    )
+    if free is not None:
+        query = query.limit(free)
+    promoted = db.session.scalars(query).all()
+    for registration in promoted:
+        registration.status = "confirmed"
+    return promoted
+
+
+def release_seat(registration):
+    """Mark `registration` cancelled and hand its seat on; the caller holds the lock."""
+    was_confirmed = registration.status == "confirmed"
+    registration.status = "cancelled"
+    registration.cancelled_at = utcnow()
+    db.session.flush()
+    return fill_free_seats(registration.event) if was_confirmed else []
+
+
+def cancel_registration(registration):
+    """Cancel a place; the first waitlisted person gets the seat and an email saying so."""
+    if registration.status == "cancelled":
+        return []
+    try:
+        lock_event(registration.event)
+        db.session.refresh(registration)
+        promoted = release_seat(registration) if registration.status in ACTIVE else []
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    for person in promoted:
+        mail.send_promoted(person)
+    return promoted
+
+
+def erase_registration(registration):
+    """Erase everything that identifies a person, at their request.
+
+    The row stays, anonymous and cancelled, so the organiser's counts of how many booked
+    and cancelled stay right, and live-room posts that point at it keep working. Its
+    secret is replaced, so the old private link stops working at once.
+    """
+    try:
+        lock_event(registration.event)
+        db.session.refresh(registration)
+        promoted = release_seat(registration) if registration.status in ACTIVE else []
+        registration.name = ""
+        registration.email = ""
+        registration.organisation = ""
+        registration.display_name = ""
+        registration.access_needs = ""
+        registration.token = secrets.token_urlsafe(32)
+        registration.erased_at = utcnow()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    for person in promoted:
+        mail.send_promoted(person)
+
+
+def video_link_visible(registration, now=None):
+    """The call link shows to confirmed attendees only, from shortly before the start."""
+    event = registration.event
+    now = now or utcnow()
+    opens = event.starts_at - timedelta(
+        minutes=int(current_app.config["VIDEO_LINK_OPENS_MINUTES_BEFORE"])
+    )
+    return (
+        bool(event.video_url)
+        and registration.status == "confirmed"
+        and event.status == "published"
+        and opens <= now <= event.ends_at
+    )
+
+
+def confirmed_attendees(event):
+    return db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+        .order_by(Registration.id)
+    ).all()
+
+
+def waitlisted_people(event):
+    return db.session.scalars(
+        sa.select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == "waitlisted")
+        .order_by(Registration.created_at, Registration.id)
+    ).all()

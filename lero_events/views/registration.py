@@ -1,0 +1,200 @@
+"""Registering for an event, and the private link: status, cancelling, erasing."""
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length
+
+from .. import registrations
+from ..events import get_event
+from ..extensions import limiter
+from ..registrations import FIELD_LIMITS, RegistrationData, RegistrationInvalid, private_token
+
+bp = Blueprint("registration", __name__)
+
+TOO_MANY_ATTEMPTS = (
+    "You have tried to register many times in a short while. Please wait a minute and try "
+    "again; if you are booking for a group, ask the organiser to help."
+)
+
+
+def strip(value):
+    """Spaces pasted around an answer are not part of it."""
+    return value.strip() if isinstance(value, str) else value
+
+
+class RegistrationForm(FlaskForm):
+    name = StringField(
+        "Your name",
+        filters=[strip],
+        validators=[DataRequired("Tell us your name."), Length(max=FIELD_LIMITS["name"])],
+    )
+    email = EmailField(
+        "Email",
+        filters=[strip],
+        validators=[
+            DataRequired("Give an email address for your link and invite."),
+            Length(max=FIELD_LIMITS["email"]),
+            Email("That email address does not look right."),
+        ],
+        description="We send your private link and calendar invite here.",
+    )
+    organisation = StringField(
+        "Organisation (optional)",
+        filters=[strip],
+        validators=[Length(max=FIELD_LIMITS["organisation"])],
+    )
+    display_name = StringField(
+        "Name to show in the live room (optional)",
+        filters=[strip],
+        validators=[Length(max=FIELD_LIMITS["display_name"])],
+        description="Leave it empty to take part anonymously.",
+    )
+    access_needs = TextAreaField(
+        "Access needs (optional)",
+        filters=[strip],
+        validators=[Length(max=FIELD_LIMITS["access_needs"])],
+        description="Anything that helps you take part: captions, breaks, a quiet word first.",
+    )
+    consent = BooleanField(
+        "I have read the privacy notice above and agree to my details being used this way.",
+        validators=[DataRequired("Please tick the box to agree, or we cannot book you.")],
+    )
+
+    def to_data(self):
+        return RegistrationData(
+            name=self.name.data or "",
+            email=self.email.data or "",
+            organisation=self.organisation.data or "",
+            display_name=self.display_name.data or "",
+            access_needs=self.access_needs.data or "",
+            consent=bool(self.consent.data),
+        )
+
+    def show_errors(self, errors):
+        """Attach the domain's field-by-field reasons to the form's fields."""
+        for name, message in errors.items():
+            getattr(self, name).errors = [*getattr(self, name).errors, message]
+
+
+@bp.app_template_global()
+def registration_summary(event):
+    """What the event page says about booking: open or not, and seats left."""
+    problem = registrations.registration_problem(event)
+    return {
+        "open": problem is None,
+        "seats_left": registrations.seats_left(event) if problem is None else None,
+    }
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["REGISTRATION_RATE_LIMIT"],
+    methods=["POST"],
+    error_message=TOO_MANY_ATTEMPTS,
+)
+def register(slug):
+    event = get_event(slug, current_user)
+    registrations.check_open(event)
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            outcome = registrations.register_attendee(event, form.to_data())
+        except RegistrationInvalid as invalid:
+            form.show_errors(invalid.errors)
+        else:
+            return redirect_after_registering(outcome)
+    return render_template(
+        "registration/register.html",
+        form=form,
+        event=event,
+        seats_left=registrations.seats_left(event),
+        owner=next((host.organiser for host in event.hosts if host.role == "owner"), None),
+    ), 400 if form.errors else 200
+
+
+def redirect_after_registering(outcome):
+    registration = outcome.registration
+    if outcome.already_registered:
+        # Never show someone else's link: the person who owns the address gets it by email.
+        flash(
+            "This email address is already registered for this event, so nothing has "
+            "changed. We have sent the private link to that address again.",
+            "success",
+        )
+        return redirect(url_for("public.event", slug=registration.event.slug), 303)
+    if registration.status == "confirmed":
+        flash("You are booked. We have emailed you this page's link and a calendar invite.")
+    else:
+        flash(
+            "The event is full, so you are on the waitlist. We will email you if a place "
+            "comes free. We have emailed you this page's link.",
+            "warning",
+        )
+    return redirect(url_for(".private_page", token=private_token(registration)), 303)
+
+
+def registration_from_link(token):
+    """The registration behind a private link; the page is never cached or shared."""
+    g.private_page = True
+    return registrations.registration_for_token(token)
+
+
+@bp.get("/r/<token>")
+def private_page(token):
+    registration = registration_from_link(token)
+    return render_template(
+        "registration/private.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        show_video=registrations.video_link_visible(registration),
+        opens_minutes=current_app.config["VIDEO_LINK_OPENS_MINUTES_BEFORE"],
+    )
+
+
+@bp.route("/r/<token>/cancel", methods=["GET", "POST"])
+def cancel(token):
+    registration = registration_from_link(token)
+    if registration.status == "cancelled":
+        flash("This registration is already cancelled.")
+        return redirect(url_for(".private_page", token=token), 303)
+    if request.method == "POST":
+        registrations.cancel_registration(registration)
+        flash("Your registration is cancelled. Thank you for letting us know.", "success")
+        return redirect(url_for(".private_page", token=token), 303)
+    return render_template(
+        "registration/confirm_cancel.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+    )
+
+
+@bp.route("/r/<token>/erase", methods=["GET", "POST"])
+def erase(token):
+    registration = registration_from_link(token)
+    if request.method == "POST":
+        event = registration.event
+        registrations.erase_registration(registration)
+        flash(
+            "Your details are erased and your place is released. The private link no longer works.",
+            "success",
+        )
+        return redirect(url_for("public.event", slug=event.slug), 303)
+    return render_template(
+        "registration/confirm_erase.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+    )

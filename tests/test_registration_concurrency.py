@@ -1,0 +1,126 @@
+"""Capacity under concurrent registrations, on SQLite and on PostgreSQL.
+
+As pretix does: a test-only pause between counting the seats and taking one shows that the
+race is real without the lock (the event is oversold) and gone with it.
+"""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from lero_events import create_app
+from lero_events.extensions import db
+from lero_events.models import Event, Registration
+
+from .conftest import POSTGRES_URL, create_event, csrf_token, missing, postgres_available
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def concurrent_app(request, tmp_path):
+    """An app on SQLite or on PostgreSQL (LERO_TEST_POSTGRES_URL), with a connection each."""
+    if request.param == "postgresql":
+        if not postgres_available(POSTGRES_URL):
+            missing(f"PostgreSQL at {POSTGRES_URL} is not answering")
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'concurrent.sqlite'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test secret key",
+            "AUTO_MIGRATE": False,
+            "ASYNC_MODE": "threading",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SERVER_NAME": "localhost",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 30, "pool_timeout": 60},
+        }
+    )
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def register_at_once(app, slug, count):
+    """`count` people, each their own client and address, post the form at the same moment."""
+    barrier = threading.Barrier(count)
+    outcomes = [None] * count
+
+    def attempt(number):
+        try:
+            client = app.test_client()
+            client.environ_base["REMOTE_ADDR"] = f"10.1.{number // 200}.{number % 200 + 1}"
+            data = {
+                "csrf_token": csrf_token(client),
+                "name": f"Person {number}",
+                "email": f"person{number}@example.org",
+                "consent": "y",
+            }
+            barrier.wait(timeout=60)
+            outcomes[number] = client.post(f"/events/{slug}/register", data=data).status_code
+        except Exception as error:  # reported by the assertion below, not lost in the thread
+            outcomes[number] = repr(error)
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == [303] * count
+
+
+def statuses(app, slug):
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Registration.status, sa.func.count())
+            .join(Event, Event.id == Registration.event_id)
+            .where(Event.slug == slug)
+            .group_by(Registration.status)
+        ).all()
+    return dict(rows)
+
+
+def test_fifty_concurrent_registrations_for_the_last_ten_seats_confirm_exactly_ten(
+    concurrent_app,
+):
+    app = concurrent_app
+    with app.app_context():
+        create_event(slug="last-seats", capacity=15)
+    early = app.test_client()
+    for number in range(5):
+        early.post(
+            "/events/last-seats/register",
+            data={
+                "csrf_token": csrf_token(early),
+                "name": "Early Bird",
+                "email": f"early{number}@example.org",
+                "consent": "y",
+            },
+        )
+    assert statuses(app, "last-seats") == {"confirmed": 5}
+
+    register_at_once(app, "last-seats", 50)
+    assert statuses(app, "last-seats") == {"confirmed": 15, "waitlisted": 40}
+
+
+def test_without_the_lock_the_race_oversells_and_with_it_it_does_not(concurrent_app):
+    app = concurrent_app
+    app.config["TEST_REGISTRATION_PAUSE"] = 0.1
+    with app.app_context():
+        create_event(slug="unlocked", capacity=10)
+        create_event(slug="locked", capacity=10)
+
+    app.config["TEST_REGISTRATION_UNLOCKED"] = True
+    register_at_once(app, "unlocked", 20)
+    oversold = statuses(app, "unlocked")
+    assert oversold.get("confirmed", 0) > 10, f"the race did not show: {oversold}"
+
+    app.config["TEST_REGISTRATION_UNLOCKED"] = False
+    register_at_once(app, "locked", 20)
+    assert statuses(app, "locked") == {"confirmed": 10, "waitlisted": 10}
