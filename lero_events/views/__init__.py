@@ -2,9 +2,10 @@
 
 
 def register_blueprints(app):
-    from . import auth, organiser, public, registration
+    from . import auth, harvest, organiser, public, registration
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(registration.bp)
+    app.register_blueprint(harvest.bp)

@@ -1,0 +1,316 @@
+"""The harvest page, its exports and sketch notes, and the hosts' tools to compose it."""
+
+from urllib.parse import urljoin
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from .. import events, harvest, sketches
+from ..errors import DomainError
+from ..harvest import PoemLineEdit
+
+bp = Blueprint("harvest", __name__)
+
+# How many contributions per prompt (and phrases) the main page shows before "show all";
+# bench/harvest_render.py measured why.
+SHOWN_PER_PROMPT = 20
+SHOWN_PHRASES = 50
+PAGE_SIZE = 200
+
+
+def setting(name, default):
+    return current_app.config.get(name, default)
+
+
+def open_harvest(slug):
+    """The event and how the viewer may see its harvest; NotFound if they may not."""
+    event = harvest.find_event(slug)
+    key = request.args.get("key") or None
+    access = harvest.harvest_access(event, current_user, key)
+    if access != "public":
+        # Hosts' previews and secret links must not sit in shared caches.
+        g.private_page = True
+    return event, access, key if access == "secret" else None
+
+
+def public_url(endpoint, **values):
+    """An absolute URL for links shared elsewhere (Open Graph, exports)."""
+    base = setting("PUBLIC_BASE_URL", None)
+    if base:
+        return urljoin(base, url_for(endpoint, **values))
+    return url_for(endpoint, _external=True, **values)
+
+
+@bp.get("/events/<slug>/harvest")
+def show(slug):
+    event, access, key = open_harvest(slug)
+    gathered = harvest.gather_harvest(
+        event,
+        shown_per_prompt=setting("HARVEST_SHOWN_PER_PROMPT", SHOWN_PER_PROMPT),
+        shown_phrases=setting("HARVEST_SHOWN_PHRASES", SHOWN_PHRASES),
+    )
+    return render_template(
+        "harvest/harvest.html",
+        harvest=gathered,
+        event=event,
+        access=access,
+        key=key,
+        canonical_url=public_url("harvest.show", slug=slug),
+    )
+
+
+@bp.get("/events/<slug>/harvest/prompts/<int:prompt_id>")
+@bp.get("/events/<slug>/harvest/other-reflections", defaults={"prompt_id": None})
+def prompt_page(slug, prompt_id):
+    event, access, key = open_harvest(slug)
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
+    section = harvest.gather_prompt_page(event, prompt_id, page, per_page)
+    pages = max(1, -(-section.total // per_page))
+    return render_template(
+        "harvest/prompt.html",
+        event=event,
+        section=section,
+        page=page,
+        pages=pages,
+        first=(page - 1) * per_page + 1,
+        access=access,
+        key=key,
+    )
+
+
+@bp.get("/events/<slug>/harvest/contributions/<int:contribution_id>")
+def find_contribution(slug, contribution_id):
+    """Where a contribution (e.g. the source of a poem line) sits in its prompt's full list."""
+    event, _access, key = open_harvest(slug)
+    prompt_id, page = harvest.locate_contribution(
+        event, contribution_id, setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
+    )
+    endpoint = "harvest.prompt_page"
+    target = url_for(endpoint, slug=slug, prompt_id=prompt_id, page=page, key=key)
+    return redirect(f"{target}#c-{contribution_id}")
+
+
+@bp.get("/events/<slug>/harvest/phrases")
+def phrases_page(slug):
+    event, access, key = open_harvest(slug)
+    return render_template(
+        "harvest/phrases.html",
+        event=event,
+        phrases=harvest.gather_phrases(event),
+        access=access,
+        key=key,
+    )
+
+
+MEDIA_TYPES = {
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+}
+
+
+@bp.get("/events/<slug>/harvest/export.<any(md, csv, json):extension>")
+def export(slug, extension):
+    """The whole harvest (nothing collapsed) as a download."""
+    event, _access, _key = open_harvest(slug)
+    gathered = harvest.gather_harvest(event)
+    url = public_url("harvest.show", slug=slug)
+    if extension == "md":
+        body = harvest.harvest_as_markdown(gathered, url)
+    elif extension == "csv":
+        body = harvest.harvest_as_csv(gathered)
+    else:
+        body = harvest.harvest_as_json(gathered, url)
+    return Response(
+        body,
+        content_type=MEDIA_TYPES[extension],
+        headers={"Content-Disposition": f'attachment; filename="{event.slug}-harvest.{extension}"'},
+    )
+
+
+@bp.get("/events/<slug>/harvest/sketches/<filename>")
+def sketch_image(slug, filename):
+    event, access, _key = open_harvest(slug)
+    note = sketches.find_sketch_note(event, filename=filename)
+    response = send_from_directory(
+        upload_dir(), note.filename, mimetype=sketches.media_type(note), max_age=3600
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if access != "public":
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Hosts' tools
+
+
+def upload_dir():
+    return setting("UPLOAD_DIR", None)
+
+
+def hosted(slug):
+    return events.get_hosted_event(slug, current_user)
+
+
+def render_edit(event, status=200, sketch_error=None, alt_text=""):
+    search = request.args.get("q", "")
+    contributions, phrases = harvest.poem_candidates(event, search)
+    secret_url = (
+        public_url("harvest.show", slug=event.slug, key=event.harvest_secret)
+        if event.harvest_secret
+        else None
+    )
+    g.private_page = True
+    return render_template(
+        "harvest/edit.html",
+        event=event,
+        poem=harvest.gather_poem(event),
+        candidates=contributions,
+        candidate_phrases=phrases,
+        search=search,
+        secret_url=secret_url,
+        sketch_notes=harvest.sketch_notes_of(event),
+        sketch_error=sketch_error,
+        alt_text=alt_text,
+        max_megabytes=setting("SKETCH_MAX_BYTES", sketches.MAX_BYTES) // (1024 * 1024),
+    ), status
+
+
+def back_to_edit(slug, anchor=""):
+    return redirect(url_for("harvest.edit", slug=slug) + anchor)
+
+
+@bp.get("/events/<slug>/harvest/edit")
+@login_required
+def edit(slug):
+    return render_edit(hosted(slug))
+
+
+@bp.post("/events/<slug>/harvest/publish")
+@login_required
+def publish(slug):
+    harvest.publish_harvest(hosted(slug))
+    flash("The harvest is published: anyone with the address can see it.", "success")
+    return back_to_edit(slug)
+
+
+@bp.post("/events/<slug>/harvest/unpublish")
+@login_required
+def unpublish(slug):
+    harvest.unpublish_harvest(hosted(slug))
+    flash(
+        "The harvest is no longer public. A secret link still works until you revoke it.", "success"
+    )
+    return back_to_edit(slug)
+
+
+@bp.post("/events/<slug>/harvest/secret-link")
+@login_required
+def create_secret_link(slug):
+    harvest.create_secret_link(hosted(slug))
+    flash("A new secret link is ready; any earlier one no longer works.", "success")
+    return back_to_edit(slug, "#sharing")
+
+
+@bp.post("/events/<slug>/harvest/secret-link/revoke")
+@login_required
+def revoke_secret_link(slug):
+    harvest.revoke_secret_link(hosted(slug))
+    flash("The secret link is revoked: it no longer opens the harvest.", "success")
+    return back_to_edit(slug, "#sharing")
+
+
+def optional_int(name):
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise DomainError(f"'{value}' is not a whole number.") from None
+
+
+@bp.post("/events/<slug>/harvest/poem/lines")
+@login_required
+def add_poem_line(slug):
+    event = hosted(slug)
+    try:
+        harvest.add_poem_line(
+            event,
+            contribution_id=optional_int("contribution_id"),
+            phrase_id=optional_int("phrase_id"),
+            text=request.form.get("text"),
+            stanza=optional_int("stanza"),
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Line added to the poem.", "success")
+    return back_to_edit(slug, "#poem")
+
+
+@bp.post("/events/<slug>/harvest/poem")
+@login_required
+def arrange_poem(slug):
+    event = hosted(slug)
+    try:
+        edits = [
+            PoemLineEdit(
+                line_id=int(line_id),
+                stanza=optional_int(f"line-{line_id}-stanza") or 0,
+                position=optional_int(f"line-{line_id}-position") or 0,
+                text=request.form.get(f"line-{line_id}-text", ""),
+                remove=request.form.get(f"line-{line_id}-remove") == "on",
+            )
+            for line_id in request.form.getlist("line_id")
+            if line_id.isdigit()
+        ]
+        harvest.arrange_poem(event, edits)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("The poem is saved.", "success")
+    return back_to_edit(slug, "#poem")
+
+
+@bp.post("/events/<slug>/harvest/sketches")
+@login_required
+def upload_sketch(slug):
+    event = hosted(slug)
+    upload = request.files.get("image")
+    alt_text = request.form.get("alt_text", "")
+    try:
+        if upload is None or not upload.filename:
+            raise sketches.SketchRejected("Choose an image file to upload.")
+        sketches.save_sketch_note(
+            event,
+            upload.stream,
+            alt_text,
+            upload_dir(),
+            max_bytes=setting("SKETCH_MAX_BYTES", sketches.MAX_BYTES),
+            max_pixels=setting("SKETCH_MAX_PIXELS", sketches.MAX_PIXELS),
+        )
+    except sketches.SketchRejected as error:
+        return render_edit(event, error.status, sketch_error=error.message, alt_text=alt_text)
+    flash("Sketch note added to the harvest.", "success")
+    return back_to_edit(slug, "#sketches")
+
+
+@bp.post("/events/<slug>/harvest/sketches/<int:note_id>/delete")
+@login_required
+def delete_sketch(slug, note_id):
+    sketches.delete_sketch_note(hosted(slug), note_id, upload_dir())
+    flash("Sketch note deleted.", "success")
+    return back_to_edit(slug, "#sketches")
