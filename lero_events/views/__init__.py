@@ -2,10 +2,11 @@
 
 
 def register_blueprints(app):
-    from . import auth, harvest, organiser, public, registration
+    from . import auth, calendar, harvest, organiser, public, registration
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(organiser.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(harvest.bp)
