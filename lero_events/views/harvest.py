@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 
 from .. import events, harvest, sketches
 from ..errors import DomainError
+from ..extensions import limiter
 from ..harvest import PoemLineEdit
 
 bp = Blueprint("harvest", __name__)
@@ -122,6 +123,7 @@ MEDIA_TYPES = {
 
 
 @bp.get("/events/<slug>/harvest/export.<any(md, csv, json):extension>")
+@limiter.limit("30 per minute")
 def export(slug, extension):
     """The whole harvest (nothing collapsed) as a download."""
     event, _access, _key = open_harvest(slug)
