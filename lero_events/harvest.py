@@ -131,7 +131,7 @@ class Figures:
             "Took part",
             "people who posted at least one contribution in the live room, shown or not",
         ),
-        "contributions": ("Contributions", "contributions shown on this page"),
+        "contributions": ("Contributions", "approved by the hosts and shared here"),
         "voices_heard": (
             "Voices heard",
             "people whose contributions are shown, plus the named speakers of captured phrases",
@@ -444,9 +444,15 @@ def count_words(texts, limit=TOP_WORDS):
     )
     if not top:
         return []
-    most = top[0][1]
+    most, least = top[0][1], min(count for _word, count in top)
+
+    def size(count):
+        if most == least:
+            return 2
+        return 1 + round((WORD_SIZES - 1) * (count - least) / (most - least))
+
     return [
-        Word(word, count, max(1, -(-WORD_SIZES * count // most)))
+        Word(word, count, size(count))
         for word, count in sorted(top, key=lambda pair: (-pair[1], pair[0]))
     ]
 
