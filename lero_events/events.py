@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import mail
+from . import mail, registrations
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -172,8 +172,7 @@ def update_event(event, data):
     if moved:
         event.ical_sequence += 1
     db.session.commit()
-    if moved:
-        mail.send_event_changed(event)
+    registrations.event_updated(event, moved)
     return event
 
 

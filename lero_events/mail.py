@@ -21,9 +21,13 @@ from flask import current_app, render_template
 from . import registrations
 from .invites import public_url, render_invite
 
-logger = logging.getLogger(__name__)
-
 TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def logger():
+    """This module's logger, looked up when used, not at import: the migrations' logging
+    set-up (Alembic's fileConfig, run at start-up) disables every logger that exists then."""
+    return logging.getLogger(__name__)
 
 
 def setting_is_on(value):
@@ -67,7 +71,9 @@ def send(message):
     try:
         deliver_by_smtp(message)
     except OSError:  # smtplib's errors are OSErrors too
-        logger.exception("Could not send %r through %s", message["Subject"], config["MAIL_SERVER"])
+        logger().exception(
+            "Could not send %r through %s", message["Subject"], config["MAIL_SERVER"]
+        )
         return write_to_outbox(message, "sending failed")
     return None
 
@@ -94,7 +100,8 @@ def write_to_outbox(message, reason):
     path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}.eml"
     path.write_bytes(bytes(message))
     path.chmod(0o600)
-    logger.info("Email %r written to %s (%s)", message["Subject"], path, reason)
+    # A warning, so it shows with the default logging: this email has reached nobody yet.
+    logger().warning("Email %r not sent (%s): written to %s", message["Subject"], reason, path)
     return path
 
 

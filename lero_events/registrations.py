@@ -295,6 +295,30 @@ def erase_registration(registration):
         mail.send_promoted(person)
 
 
+def promote_into_free_seats(event):
+    """Give free seats (after a capacity rise) to the waitlist, and email those promoted."""
+    if not waitlisted_people(event):
+        return []
+    try:
+        lock_event(event)
+        promoted = fill_free_seats(event)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    for person in promoted:
+        mail.send_promoted(person)
+    return promoted
+
+
+def event_updated(event, moved):
+    """After an organiser's edit: a new time or place goes to attendees as an updated invite,
+    and seats added to the capacity go to the waitlist."""
+    if moved:
+        mail.send_event_changed(event)
+    promote_into_free_seats(event)
+
+
 def video_link_visible(registration, now=None):
     """The call link shows to confirmed attendees only, from shortly before the start."""
     event = registration.event

@@ -3,10 +3,25 @@
 import email
 import email.policy
 import logging
+import re
 from pathlib import Path
+
+import pytest
+import requests
+
+from lero_events import create_app
+from lero_events.extensions import db
 
 from .conftest import create_event, csrf_token, free_port, login
 from .test_registration import calendar_in, outbox, register, token_from
+
+
+@pytest.fixture(autouse=True)
+def mail_log_enabled():
+    """Other tests in this process run the migrations in-process, and Alembic's logging set-up
+    disables existing loggers. A real server runs them once, before its first email (see
+    test_a_real_server_logs_where_each_email_went)."""
+    logging.getLogger("lero_events.mail").disabled = False
 
 
 def parsed(raw):
@@ -16,7 +31,6 @@ def parsed(raw):
 def test_without_mail_server_emails_go_to_the_outbox_and_the_log_says_where(app, client, caplog):
     with app.app_context():
         create_event(slug="big-conversation", capacity=10)
-    caplog.set_level(logging.INFO, logger="lero_events.mail")
     token = token_from(register(client))
 
     (raw,) = outbox(app)
@@ -31,8 +45,10 @@ def test_without_mail_server_emails_go_to_the_outbox_and_the_log_says_where(app,
     assert path.parent == Path(app.instance_path) / "outbox"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     (record,) = [r for r in caplog.records if r.name == "lero_events.mail"]
-    assert str(path) in record.getMessage()
-    assert "no MAIL_SERVER is set" in record.getMessage()
+    assert record.getMessage() == (
+        f"Email 'You are booked: A Big Conversation' not sent (no MAIL_SERVER is set): "
+        f"written to {path}"
+    )
     logged = caplog.text
     assert token.split(".")[1] not in logged, "the private link must never be logged"
     assert "robin@example.org" not in logged
@@ -50,7 +66,6 @@ def test_public_base_url_is_used_for_links_in_emails(app, client):
 
 def test_when_the_smtp_server_is_down_the_email_is_kept_in_the_outbox(app, client, caplog):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
-    caplog.set_level(logging.INFO, logger="lero_events.mail")
     with app.app_context():
         create_event(slug="big-conversation")
     response = register(client)
@@ -119,3 +134,35 @@ def test_cancelling_an_event_sends_method_cancel_to_attendees(app, client, smtp_
     waiting = cancelled["waiting@example.org"]
     assert not any(part.get_content_type() == "text/calendar" for part in waiting.walk())
     assert "You were on the waitlist" in waiting.get_body(("plain",)).get_content()
+
+
+def test_a_real_server_logs_where_each_email_went(start_server, tmp_path):
+    """`python app.py` on the embedded default: migrations at start-up, then an email."""
+    server = start_server(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}", LERO_AUTO_MIGRATE="true"
+    )
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite'}",
+            "INSTANCE_PATH": server.env["LERO_INSTANCE_PATH"],
+            "AUTO_MIGRATE": False,
+        }
+    )
+    with app.app_context():
+        create_event(slug="big-conversation")
+        db.engine.dispose()
+    browser = requests.Session()
+    login_page = browser.get(server.url + "/login", timeout=10).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
+    response = browser.post(
+        server.url + "/events/big-conversation/register",
+        data={"csrf_token": token, "name": "Robin", "email": "robin@example.org", "consent": "y"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 303
+    secret = response.headers["Location"].rsplit(".", 1)[1]
+    (path,) = (Path(server.env["LERO_INSTANCE_PATH"]) / "outbox").glob("*.eml")
+    log = server.log.read_text()
+    assert f"(no MAIL_SERVER is set): written to {path}" in log
+    assert secret not in log and "robin@example.org" not in log

@@ -13,7 +13,7 @@ from lero_events import events
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import create_event, csrf_token
+from .conftest import create_event, csrf_token, login
 
 TOKEN_IN_PATH = re.compile(r"/r/(\d+\.[A-Za-z0-9_-]+)")
 
@@ -341,3 +341,43 @@ def test_registering_is_rate_limited_per_client(app, client, event):
     other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
     assert register(other, email="person5@example.org").status_code == 303
     assert len(registrations(app)) == 4
+
+
+def test_raising_the_capacity_lets_the_waitlist_in(app, client, event, smtp_server):
+    register(app.test_client(), email="one@example.org")
+    register(app.test_client(), email="two@example.org")
+    register(app.test_client(), email="three@example.org")
+    register(app.test_client(), email="four@example.org")
+    login(client)
+    with app.app_context():
+        local = db.session.get(Event, event).local_starts_at
+    form = {
+        "csrf_token": csrf_token(client, "/organiser/events/big-conversation/edit"),
+        "title": "A Big Conversation",
+        "slug": "big-conversation",
+        "timezone": "Europe/London",
+        "starts_at": f"{local:%Y-%m-%dT%H:%M}",
+        "ends_at": f"{local + timedelta(minutes=90):%Y-%m-%dT%H:%M}",
+        "capacity": "3",
+        "video_url": "https://meet.example.org/big",
+    }
+    assert client.post("/organiser/events/big-conversation/edit", data=form).status_code == 302
+    assert [status for _, status in registrations(app)] == [
+        "confirmed",
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+    ]
+    subjects = [(m["To"], m["Subject"]) for m in smtp_server[4:]]
+    assert subjects == [("three@example.org", "A place is yours: A Big Conversation")]
+
+
+def test_someone_who_cancelled_can_register_again(app, client, event):
+    token = token_from(register(client))
+    client.post(f"/r/{token}/cancel", data={"csrf_token": csrf_token(client, f"/r/{token}/cancel")})
+    again = token_from(register(client))
+    assert again != token
+    assert registrations(app) == [
+        ("robin@example.org", "cancelled"),
+        ("robin@example.org", "confirmed"),
+    ]
