@@ -131,7 +131,8 @@ def calendar_event(event, method, registration, base_url, reminder=True):
     vevent.add("dtstart", written_time(event.starts_at, event))
     vevent.add("dtend", written_time(event.ends_at, event))
     vevent.add("summary", event.title)
-    vevent.add("description", invite_description(event, page, with_video))
+    booking = private_link(registration, base_url) if method == "REQUEST" else None
+    vevent.add("description", invite_description(event, page, with_video, booking))
     vevent.add("url", page)
     vevent.add("location", event.video_url if with_video else page)
     vevent.add("organizer", organizer_address(event))
@@ -170,7 +171,15 @@ def attendee_address(registration):
     return address
 
 
-def invite_description(event, page, with_video):
+def private_link(registration, base_url):
+    """The attendee's private page, so the calendar entry itself says where to cancel."""
+    # Imported here: registrations sends mail, and mail renders invites.
+    from .registrations import private_token
+
+    return public_url("registration.private_page", base_url, token=private_token(registration))
+
+
+def invite_description(event, page, with_video, booking=None):
     """The description, the agenda in the event's zone, and where to find the event."""
     parts = [event.description] if event.description else []
     if event.agenda_items:
@@ -182,6 +191,8 @@ def invite_description(event, page, with_video):
     if with_video:
         parts.append(f"Video call: {event.video_url}")
     parts.append(f"Event page: {page}")
+    if booking:
+        parts.append(f"Your booking (to cancel, or if your plans change): {booking}")
     return "\n\n".join(parts)
 
 

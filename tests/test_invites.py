@@ -324,6 +324,9 @@ def test_attendee_copy_is_a_request_with_the_video_link_only_when_confirmed(app,
     assert attendee.params["RSVP"] == "FALSE"
     assert str(vevent["LOCATION"]) == VIDEO
     assert f"Video call: {VIDEO}" in str(vevent["DESCRIPTION"])
+    assert str(vevent["DESCRIPTION"]).endswith(
+        f"Your booking (to cancel, or if your plans change): http://localhost/r/{confirmed}"
+    )
     assert vevent["STATUS"] == "CONFIRMED"
     assert vevent.walk("VALARM")
     (js_event,) = parse_with_icaljs(body)["events"]
@@ -345,7 +348,9 @@ def test_attendee_copy_is_a_request_with_the_video_link_only_when_confirmed(app,
     assert VIDEO.encode() not in body.replace(b"\r\n ", b"")
 
     public_body, _ = fetch_calendar(client, "/events/small.ics")
-    assert VIDEO.encode() not in public_body.replace(b"\r\n ", b"")
+    public_body = public_body.replace(b"\r\n ", b"")
+    assert VIDEO.encode() not in public_body
+    assert b"/r/" not in public_body, "no private link in the public copy"
     number = confirmed.partition(".")[0]
     assert client.get(f"/r/{number}.not-the-secret/invite.ics").status_code == 404
     assert client.get("/r/nonsense/invite.ics").status_code == 404
