@@ -1,0 +1,123 @@
+"""The live room's pages: participants (private link or guest) and hosts.
+
+The pages only say who the browser is; everything live happens over Socket.IO (namespace
+`/live`, see docs/live-protocol.md) in static/js/live.js and static/js/host.js.
+"""
+
+import secrets
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from ..errors import DomainError, NotFound
+from ..events import get_event, get_hosted_event
+from ..registrations import registration_for_token
+
+bp = Blueprint("live", __name__)
+
+
+class GuestForm(FlaskForm):
+    name = StringField(
+        "Your name",
+        validators=[
+            DataRequired("Tell us the name to show next to what you write."),
+            Length(max=80),
+        ],
+        description="Shown next to what you write, unless you choose to post anonymously.",
+    )
+
+
+@bp.get("/events/<slug>/live")
+def participant(slug):
+    g.private_page = True
+    event = get_event(slug, current_user)
+    token = request.args.get("token")
+    if token is not None:
+        # Keep the private token out of the address bar, the history and any shared screen.
+        confirmed_registration(event, token)
+        session["live_tokens"] = {**session.get("live_tokens", {}), slug: token}
+        return redirect(url_for(".participant", slug=slug))
+    if event.status == "cancelled":
+        raise DomainError("This event has been cancelled, so its live room is closed.", 410)
+
+    registration, problem = remembered_registration(event)
+    if registration is not None:
+        # A private link wins over a guest name kept from earlier in the same browser.
+        return render_template(
+            "live/participant.html",
+            event=event,
+            name=registration.display_name or "Anonymous",
+            token=session["live_tokens"][slug],
+            guest=None,
+        )
+    guest = session.get("live_guests", {}).get(slug)
+    if guest is not None and event.allow_guests:
+        return render_template(
+            "live/participant.html", event=event, name=guest["name"], token="", guest=guest
+        )
+    form = GuestForm()
+    return render_template("live/join.html", event=event, form=form, problem=problem), (
+        403 if problem else 200
+    )
+
+
+@bp.post("/events/<slug>/live/guest")
+def join_as_guest(slug):
+    g.private_page = True
+    event = get_event(slug, current_user)
+    if not event.allow_guests or event.status == "cancelled":
+        raise DomainError("This live room is only open to registered participants.", 403)
+    form = GuestForm()
+    if not form.validate_on_submit():
+        return render_template("live/join.html", event=event, form=form, problem=None), 400
+    guests = session.get("live_guests", {})
+    name = " ".join(form.name.data.split())
+    guests[slug] = {"name": name, "key": secrets.token_urlsafe(24)}
+    session["live_guests"] = guests
+    flash(f"Welcome, {name}.", "success")
+    return redirect(url_for(".participant", slug=slug))
+
+
+@bp.get("/events/<slug>/live/host")
+@login_required
+def host(slug):
+    g.private_page = True
+    event = get_hosted_event(slug, current_user)
+    return render_template("live/host.html", event=event)
+
+
+def confirmed_registration(event, token):
+    """The registration behind `token`, if it is a confirmed place at this very event."""
+    registration = registration_for_token(token)
+    if registration.event_id != event.id:
+        raise NotFound("That private link belongs to another event.")
+    if registration.status != "confirmed":
+        raise DomainError(not_confirmed_message(registration), 403)
+    return registration
+
+
+def remembered_registration(event):
+    """The confirmed registration this browser joined with, or None and why not."""
+    token = session.get("live_tokens", {}).get(event.slug)
+    if token is None:
+        return None, None
+    try:
+        return confirmed_registration(event, token), None
+    except DomainError as error:
+        # Cancelled or erased since: forget the token so the page explains how to join.
+        session["live_tokens"] = {
+            slug: kept for slug, kept in session["live_tokens"].items() if slug != event.slug
+        }
+        return None, error.message
+
+
+def not_confirmed_message(registration):
+    if registration.status == "waitlisted":
+        return (
+            "You are on the waiting list, so you cannot join the live room yet. "
+            "We will email you if a place frees up."
+        )
+    return "This registration is not confirmed, so it cannot join the live room."

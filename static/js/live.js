@@ -1,0 +1,464 @@
+// The participant's live room: the question now, the shared stream (newest first), their own
+// reflections waiting for a host, and the form. Reflections go into a localStorage outbox first
+// and leave it only when the server acknowledges them, so a flaky phone loses nothing.
+(function () {
+  "use strict";
+  var L = window.LeroLive;
+  var h = L.h;
+  var root = document.getElementById("live-room");
+  if (!root || !window.io) {
+    return;
+  }
+  var slug = root.dataset.slug;
+  var maxLength = Number(root.dataset.maxLength) || 500;
+  var sync = new L.RoomSync(slug, "participant");
+  var outbox = new L.Outbox(slug);
+  var status = new L.ConnectionStatus(
+    document.getElementById("connection-state"),
+    "Offline: your messages are saved and will be sent"
+  );
+  var announce = L.announcer(document.getElementById("announcer"));
+
+  var form = document.getElementById("contribute-form");
+  var textarea = document.getElementById("contribution-text");
+  var anonymous = document.getElementById("contribution-anonymous");
+  var counter = document.getElementById("contribution-count");
+  var formError = document.getElementById("contribution-error");
+  var promptText = document.getElementById("current-prompt");
+  var closedBanner = document.getElementById("contributions-closed");
+  var endedBanner = document.getElementById("session-ended");
+  var presenceCount = document.getElementById("presence-count");
+  var moderationHint = document.getElementById("moderation-hint");
+  var mineSection = document.getElementById("mine-section");
+  var mineList = document.getElementById("my-contributions");
+  var stream = document.getElementById("stream");
+  var streamEmpty = document.getElementById("stream-empty");
+  var featuredSection = document.getElementById("featured-section");
+  var featuredList = document.getElementById("featured");
+
+  var room = { open: true, ended: false, moderation: null, resonated: {} };
+  var data = sync.data;
+  var streamNodes = {};
+  var featuredNodes = {};
+  var inFlight = {};
+  var sendAttempt = 0;
+  var notices = [];
+
+  function ensureData() {
+    data = sync.data;
+    data.contributions = data.contributions || {};
+    data.phrases = data.phrases || {};
+    data.shown = data.shown || {};
+    if (data.prompt === undefined) {
+      data.prompt = null;
+    }
+  }
+
+  function identity() {
+    if (root.dataset.token) {
+      return { token: root.dataset.token };
+    }
+    return { guest_name: root.dataset.guestName, guest_key: root.dataset.guestKey };
+  }
+
+  // ---- applying what the server sends (docs/live-protocol.md sections 2 and 4) ----
+
+  function applyState(state) {
+    ensureData();
+    room.open = state.contributions_open !== false;
+    room.ended = Boolean(state.event && state.event.ended);
+    room.moderation = state.moderation;
+    room.resonated = {};
+    (state.resonated || []).forEach(function (id) { room.resonated[id] = true; });
+    data.prompt = state.prompt || null;
+    // `mine` is the whole truth about our pending reflections right now.
+    Object.keys(data.contributions).forEach(function (id) {
+      if (data.contributions[id].status === "pending") {
+        delete data.contributions[id];
+      }
+    });
+    (state.mine || []).forEach(function (contribution) {
+      data.contributions[contribution.id] = contribution;
+    });
+    showPresence(state.present);
+    renderAll();
+  }
+
+  function applyUpdate(update, live) {
+    ensureData();
+    var payload = update.data || {};
+    if (update.kind === "prompt") {
+      data.prompt = payload.prompt || null;
+      renderPrompt();
+      if (live && data.prompt) {
+        announce("New question from the hosts: " + data.prompt.text);
+      }
+    } else if (update.kind === "settings") {
+      room.open = payload.contributions_open !== false;
+      room.moderation = payload.moderation;
+      renderSettings();
+      flush();
+    } else if (update.kind === "contribution") {
+      receiveContribution(payload.contribution, update.seq, live);
+    } else if (update.kind === "resonance") {
+      var resonated = data.contributions[payload.contribution_id];
+      if (resonated) {
+        resonated.resonance_count = payload.count;
+        renderStream();
+      }
+    } else if (update.kind === "phrase" && payload.phrase) {
+      data.phrases[payload.phrase.id] = payload.phrase;
+      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      renderStream();
+      if (live) {
+        announce("Heard in the room: " + payload.phrase.text);
+      }
+    }
+  }
+
+  function receiveContribution(contribution, seq, live) {
+    if (!contribution) {
+      return;
+    }
+    var key = "c" + contribution.id;
+    var before = data.contributions[contribution.id];
+    if (contribution.status === "approved") {
+      data.contributions[contribution.id] = contribution;
+      data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
+      if (live && (!before || before.status !== "approved")) {
+        announce("New reflection from " + (contribution.author || "Anonymous") + ": " +
+          contribution.text);
+      }
+    } else if (contribution.status === "pending") {
+      data.contributions[contribution.id] = contribution;
+    } else {
+      delete data.contributions[contribution.id];
+      delete data.shown[key];
+      if (contribution.status === "rejected" && live) {
+        // Only the author hears about a rejection: say so rather than let it vanish.
+        notices.push(contribution);
+      }
+    }
+    renderAll();
+  }
+
+  function showPresence(present) {
+    if (typeof present === "number") {
+      presenceCount.textContent = L.plural(present, "person", "people") + " here";
+    }
+  }
+
+  // ---- rendering ----
+
+  function renderAll() {
+    renderPrompt();
+    renderSettings();
+    renderStream();
+    renderMine();
+  }
+
+  function renderPrompt() {
+    if (data.prompt) {
+      promptText.textContent = data.prompt.text;
+    }
+  }
+
+  function renderSettings() {
+    closedBanner.hidden = room.open || room.ended;
+    endedBanner.hidden = !room.ended;
+    form.querySelector("button[type=submit]").disabled = room.ended;
+    textarea.disabled = room.ended;
+    if (room.moderation === "pre" || room.moderation === "post") {
+      moderationHint.textContent = moderationHint.dataset[room.moderation];
+    }
+  }
+
+  function streamEntries() {
+    var entries = [];
+    Object.keys(data.contributions).forEach(function (id) {
+      var contribution = data.contributions[id];
+      if (contribution.status === "approved") {
+        entries.push({ key: "c" + id, kind: "contribution", item: contribution });
+      }
+    });
+    Object.keys(data.phrases).forEach(function (id) {
+      entries.push({ key: "p" + id, kind: "phrase", item: data.phrases[id] });
+    });
+    entries.forEach(function (entry) {
+      entry.order = data.shown[entry.key] || entry.item.id;
+    });
+    // Newest first, as in Slido's "Recent": what was just shared is at the top.
+    entries.sort(function (a, b) { return b.order - a.order; });
+    return entries;
+  }
+
+  function renderStream() {
+    var entries = streamEntries();
+    var nodes = entries.map(function (entry) {
+      var node = streamNodes[entry.key];
+      if (!node) {
+        node = h("li", { className: "stream-item", dataset: { key: entry.key } });
+        if (entry.kind === "contribution") {
+          node.appendChild(h("div", { className: "item-actions" }, [resonateButton(entry.item.id)]));
+        }
+        streamNodes[entry.key] = node;
+      }
+      L.fillItem(node, entry.item, entry.kind);
+      if (entry.kind === "contribution") {
+        updateResonateButton(node.querySelector(".resonate"), entry.item);
+      }
+      return node;
+    });
+    Object.keys(streamNodes).forEach(function (key) {
+      if (nodes.indexOf(streamNodes[key]) === -1) {
+        delete streamNodes[key];
+      }
+    });
+    L.syncList(stream, nodes);
+    streamEmpty.hidden = nodes.length > 0;
+
+    var featured = entries.filter(function (entry) { return entry.item.featured; });
+    var featuredNodesNow = featured.map(function (entry) {
+      var node = featuredNodes[entry.key] || h("li", { className: "stream-item featured" });
+      featuredNodes[entry.key] = node;
+      L.fillItem(node, entry.item, entry.kind);
+      return node;
+    });
+    L.syncList(featuredList, featuredNodesNow);
+    featuredSection.hidden = featured.length === 0;
+  }
+
+  function resonateButton(id) {
+    return h("button", {
+      type: "button",
+      className: "resonate secondary",
+      "aria-pressed": "false",
+      onclick: function (clickEvent) { toggleResonance(id, clickEvent.currentTarget); },
+    });
+  }
+
+  function updateResonateButton(button, contribution) {
+    var on = Boolean(room.resonated[contribution.id]);
+    var count = contribution.resonance_count || 0;
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = "Resonates with me" + (count ? " (" + count + ")" : "");
+  }
+
+  function toggleResonance(id, button) {
+    if (!socket.connected) {
+      announce("You are offline: try again when the connection is back.");
+      return;
+    }
+    button.disabled = true;
+    socket.timeout(10000).emit("resonate", { contribution_id: id }, function (error, ack) {
+      button.disabled = false;
+      if (error || !ack) {
+        announce("That did not reach the room: please try again.");
+        return;
+      }
+      if (!ack.ok) {
+        announce(ack.error);
+        return;
+      }
+      room.resonated[id] = Boolean(ack.resonating);
+      if (data.contributions[id]) {
+        data.contributions[id].resonance_count = ack.count;
+        sync.save();
+      }
+      renderStream();
+    });
+  }
+
+  function renderMine() {
+    var known = {};
+    Object.keys(data.contributions).forEach(function (id) {
+      known[data.contributions[id].client_id] = true;
+    });
+    var items = [];
+    outbox.items.forEach(function (item) {
+      if (!known[item.client_id]) {
+        items.push(outboxItem(item));
+      }
+    });
+    Object.keys(data.contributions).forEach(function (id) {
+      var contribution = data.contributions[id];
+      if (contribution.status === "pending") {
+        var node = h("li", { className: "stream-item waiting", dataset: { id: id } });
+        L.fillItem(node, contribution, "contribution");
+        node.querySelector(".byline").prepend(
+          h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
+        items.push(node);
+      }
+    });
+    notices.forEach(function (contribution, index) {
+      items.push(h("li", { className: "stream-item failed" }, [
+        h("p", { className: "item-text" }, [contribution.text]),
+        h("p", { className: "byline" }, [
+          h("span", { className: "badge badge-error" }, ["Not shared"]),
+          "The hosts chose not to share this one with the room.",
+        ]),
+        h("div", { className: "item-actions" }, [h("button", {
+          type: "button", className: "secondary",
+          onclick: function () { notices.splice(index, 1); renderMine(); textarea.focus(); },
+        }, ["Dismiss"])]),
+      ]));
+    });
+    mineList.replaceChildren.apply(mineList, items);
+    mineSection.hidden = items.length === 0;
+  }
+
+  function outboxItem(item) {
+    var state;
+    if (item.error) {
+      state = h("span", { className: "badge badge-error" }, ["Not sent"]);
+    } else if (inFlight[item.client_id]) {
+      state = h("span", { className: "badge badge-waiting" }, ["Sending…"]);
+    } else if (!socket || !socket.connected) {
+      state = h("span", { className: "badge badge-waiting" },
+        ["Saved on this device: it will be sent when you are back online"]);
+    } else if (!room.open) {
+      state = h("span", { className: "badge badge-waiting" },
+        ["Saved: it will be sent when the hosts reopen reflections"]);
+    } else {
+      state = h("span", { className: "badge badge-waiting" }, ["Waiting to send"]);
+    }
+    var children = [
+      h("div", { className: "item-body" }, [
+        h("p", { className: "item-text" }, [item.text]),
+        h("p", { className: "byline" }, [state, item.anonymous ? "Anonymous" : null]),
+      ]),
+    ];
+    if (item.error) {
+      children.push(h("p", { className: "error", role: "alert" }, [item.error]));
+      children.push(h("div", { className: "item-actions" }, [
+        h("button", { type: "button", onclick: function () { editItem(item); } }, ["Edit"]),
+        h("button", {
+          type: "button", className: "secondary",
+          onclick: function () { outbox.update(item.client_id, { error: null }); flush(); renderMine(); },
+        }, ["Try again"]),
+        h("button", {
+          type: "button", className: "secondary",
+          onclick: function () { outbox.remove(item.client_id); renderMine(); textarea.focus(); },
+        }, ["Remove"]),
+      ]));
+    }
+    return h("li", {
+      className: "stream-item outbox" + (item.error ? " failed" : ""),
+      dataset: { clientId: item.client_id },
+    }, children);
+  }
+
+  function editItem(item) {
+    outbox.remove(item.client_id);
+    textarea.value = textarea.value ? textarea.value + "\n" + item.text : item.text;
+    anonymous.checked = item.anonymous;
+    updateCounter();
+    renderMine();
+    textarea.focus();
+  }
+
+  // ---- sending: the outbox ----
+
+  function flush() {
+    if (!socket || !socket.connected || !sync.ready || !room.open || room.ended) {
+      renderMine();
+      return;
+    }
+    outbox.items.forEach(function (item) {
+      if (!item.error && !inFlight[item.client_id]) {
+        send(item);
+      }
+    });
+    renderMine();
+  }
+
+  function send(item) {
+    sendAttempt += 1;
+    var attempt = sendAttempt;
+    inFlight[item.client_id] = attempt;
+    var payload = {
+      client_id: item.client_id,
+      text: item.text,
+      prompt_id: item.prompt_id,
+      anonymous: item.anonymous,
+    };
+    socket.timeout(15000).emit("contribute", payload, function (error, ack) {
+      if (inFlight[item.client_id] !== attempt) {
+        return;
+      }
+      delete inFlight[item.client_id];
+      if (error || !ack) {
+        // No answer in time: it stays in the outbox and goes again with the same client_id.
+        window.setTimeout(flush, 3000);
+      } else if (ack.ok) {
+        outbox.remove(item.client_id);
+        if (ack.contribution) {
+          receiveContribution(ack.contribution, null, false);
+          sync.save();
+        }
+      } else if (room.open) {
+        outbox.update(item.client_id, { error: ack.error });
+      }
+      renderMine();
+    });
+  }
+
+  function updateCounter() {
+    var length = textarea.value.length;
+    counter.textContent = length + " of " + maxLength + " characters";
+    counter.classList.toggle("counter-near", length > maxLength - 50);
+  }
+
+  textarea.addEventListener("input", function () {
+    updateCounter();
+    formError.hidden = true;
+  });
+
+  form.addEventListener("submit", function (submitEvent) {
+    submitEvent.preventDefault();
+    var text = textarea.value.trim();
+    var problem = null;
+    if (!text) {
+      problem = "Please write something before sending.";
+    } else if (text.length > maxLength) {
+      problem = "Please keep it under " + maxLength + " characters (yours has " + text.length + ").";
+    }
+    if (problem) {
+      formError.textContent = problem;
+      formError.hidden = false;
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.focus();
+      return;
+    }
+    textarea.removeAttribute("aria-invalid");
+    outbox.add({
+      text: text,
+      anonymous: anonymous.checked,
+      prompt_id: data.prompt ? data.prompt.id : null,
+    });
+    textarea.value = "";
+    updateCounter();
+    flush();
+  });
+
+  // ---- start: show what this tab already had, then connect ----
+
+  ensureData();
+  renderAll();
+  updateCounter();
+  var socket = L.openRoom(slug, sync, status, {
+    identity: identity,
+    applyState: applyState,
+    applyUpdate: applyUpdate,
+    presence: function (message) { showPresence(message.present); },
+    connected: flush,
+    disconnected: function () {
+      inFlight = {};
+      renderMine();
+    },
+    reset: function () {
+      ensureData();
+      renderAll();
+    },
+  });
+})();
