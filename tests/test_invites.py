@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from lero_events import events
 from lero_events.extensions import db
-from lero_events.models import Registration
+from lero_events.models import Event, Registration
 from lero_events.registrations import RegistrationData, private_token, register_attendee
 
 from .conftest import create_event, create_organiser, csrf_token, login, missing
@@ -392,6 +392,21 @@ def test_attendee_who_cancels_gets_a_cancel_for_their_copy(app, client):
     vevent = only_event(calendar)
     assert vevent["STATUS"] == "CANCELLED"
     assert vevent["ATTENDEE"].params["PARTSTAT"] == "DECLINED"
+
+
+def test_demo_big_conversation_invite_is_accepted_by_both_parsers(app, client, runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == "big-conversation"))
+        token = book(event)
+        uid, video = event.ical_uid, event.video_url
+    body, calendar = fetch_calendar(client, f"/r/{token}/invite.ics", method="REQUEST")
+    parsed = parse_with_icaljs(body)
+    assert js_instants(parsed) == utc_instants(calendar)
+    (js_event,) = parsed["events"]
+    assert (js_event["uid"], js_event["location"]) == (uid, video)
+    assert js_event["attendees"][0]["value"] == "mailto:robin@example.org"
+    assert "Agenda (times in Europe/London):" in js_event["description"]
 
 
 def test_drafts_have_no_calendar_file_even_for_their_host(app, client):
