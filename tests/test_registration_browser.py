@@ -5,7 +5,7 @@ import email.policy
 import re
 from pathlib import Path
 
-from .conftest import create_event
+from .conftest import create_event, missing
 from .test_registration import register, registrations
 
 
@@ -67,3 +67,40 @@ def test_attendee_registers_opens_their_link_cancels_and_the_waitlist_moves_up(
         "You are on the waitlist: The Big Conversation",
         "A place is yours: The Big Conversation",
     ]
+
+
+def serious_accessibility_problems(page, axe):
+    page.add_script_tag(path=str(axe))
+    result = page.evaluate("axe.run(document)")
+    return [
+        f"{violation['id']}: {violation['help']}"
+        for violation in result["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def test_registration_pages_have_no_serious_accessibility_problems(app, live_server, chromium):
+    axe = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.exists():
+        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+    with app.app_context():
+        create_event(slug="big-conversation", capacity=5)
+    # bypass_csp only so the test can inject axe; the pages' own policy is unchanged.
+    context = chromium.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/events/big-conversation/register")
+        page.get_by_role("button", name="Register").click()  # empty: every error shows
+        assert page.locator(".error-summary").is_visible()
+        assert serious_accessibility_problems(page, axe) == []
+        page.get_by_label("Your name").fill("Ada")
+        page.get_by_label("Email").fill("ada@example.org")
+        page.get_by_label("I have read the privacy notice").check()
+        page.get_by_role("button", name="Register").click()
+        page.wait_for_url(re.compile(r".*/r/\d+\.[\w-]+$"))
+        private = page.url
+        for url in (private, private + "/cancel", private + "/erase"):
+            page.goto(url)
+            assert serious_accessibility_problems(page, axe) == [], url
+    finally:
+        context.close()
