@@ -12,7 +12,7 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -28,6 +28,7 @@ from .models import (
     Registration,
     Resonance,
     SketchNote,
+    utcnow,
 )
 
 ANONYMOUS = "Anonymous"
@@ -210,6 +211,20 @@ def harvest_access(event, viewer=None, key=None):
         ):
             return "secret"
     raise NotFound(NOT_SHARED)
+
+
+# The page follows the live room from an hour before the start until two hours after the end,
+# while hosts finish moderating.
+LIVE_BEFORE = timedelta(hours=1)
+LIVE_AFTER = timedelta(hours=2)
+
+
+def is_live(event, now=None):
+    now = now or utcnow()
+    return (
+        event.status == "published"
+        and event.starts_at - LIVE_BEFORE <= now <= event.ends_at + LIVE_AFTER
+    )
 
 
 def publish_harvest(event):

@@ -67,6 +67,7 @@ def show(slug):
         event=event,
         access=access,
         key=key,
+        live=harvest.is_live(event),
         canonical_url=public_url("harvest.show", slug=slug),
     )
 
