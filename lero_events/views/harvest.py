@@ -16,10 +16,10 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import events, harvest, sketches
+from .. import events, sketches
 from ..errors import DomainError
 from ..extensions import limiter
-from ..harvest import PoemLineEdit
+from ..harvest import exports, gathering, poem, sharing
 
 bp = Blueprint("harvest", __name__)
 
@@ -36,9 +36,9 @@ def setting(name, default):
 
 def open_harvest(slug):
     """The event and how the viewer may see its harvest; NotFound if they may not."""
-    event = harvest.find_event(slug)
+    event = sharing.find_event(slug)
     key = request.args.get("key") or None
-    access = harvest.harvest_access(event, current_user, key)
+    access = sharing.harvest_access(event, current_user, key)
     if access != "public":
         # Hosts' previews and secret links must not sit in shared caches.
         g.private_page = True
@@ -56,7 +56,7 @@ def public_url(endpoint, **values):
 @bp.get("/events/<slug>/harvest")
 def show(slug):
     event, access, key = open_harvest(slug)
-    gathered = harvest.gather_harvest(
+    gathered = gathering.gather_harvest(
         event,
         shown_per_prompt=setting("HARVEST_SHOWN_PER_PROMPT", SHOWN_PER_PROMPT),
         shown_phrases=setting("HARVEST_SHOWN_PHRASES", SHOWN_PHRASES),
@@ -67,7 +67,7 @@ def show(slug):
         event=event,
         access=access,
         key=key,
-        live=harvest.is_live(event),
+        live=sharing.is_live(event),
         canonical_url=public_url("harvest.show", slug=slug),
     )
 
@@ -78,7 +78,7 @@ def prompt_page(slug, prompt_id):
     event, access, key = open_harvest(slug)
     page = max(request.args.get("page", 1, type=int), 1)
     per_page = setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
-    section = harvest.gather_prompt_page(event, prompt_id, page, per_page)
+    section = gathering.gather_prompt_page(event, prompt_id, page, per_page)
     pages = max(1, -(-section.total // per_page))
     return render_template(
         "harvest/prompt.html",
@@ -96,7 +96,7 @@ def prompt_page(slug, prompt_id):
 def find_contribution(slug, contribution_id):
     """Where a contribution (e.g. the source of a poem line) sits in its prompt's full list."""
     event, _access, key = open_harvest(slug)
-    prompt_id, page = harvest.locate_contribution(
+    prompt_id, page = gathering.locate_contribution(
         event, contribution_id, setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
     )
     endpoint = "harvest.prompt_page"
@@ -110,7 +110,7 @@ def phrases_page(slug):
     return render_template(
         "harvest/phrases.html",
         event=event,
-        phrases=harvest.gather_phrases(event),
+        phrases=gathering.gather_phrases(event),
         access=access,
         key=key,
     )
@@ -128,14 +128,14 @@ MEDIA_TYPES = {
 def export(slug, extension):
     """The whole harvest (nothing collapsed) as a download."""
     event, _access, _key = open_harvest(slug)
-    gathered = harvest.gather_harvest(event)
+    gathered = gathering.gather_harvest(event)
     url = public_url("harvest.show", slug=slug)
     if extension == "md":
-        body = harvest.harvest_as_markdown(gathered, url)
+        body = exports.harvest_as_markdown(gathered, url)
     elif extension == "csv":
-        body = harvest.harvest_as_csv(gathered)
+        body = exports.harvest_as_csv(gathered)
     else:
-        body = harvest.harvest_as_json(gathered, url)
+        body = exports.harvest_as_json(gathered, url)
     return Response(
         body,
         content_type=MEDIA_TYPES[extension],
@@ -169,7 +169,7 @@ def hosted(slug):
 
 def render_edit(event, status=200, sketch_error=None, alt_text=""):
     search = request.args.get("q", "")
-    contributions, phrases = harvest.poem_candidates(event, search)
+    contributions, phrases = poem.poem_candidates(event, search)
     secret_url = (
         public_url("harvest.show", slug=event.slug, key=event.harvest_secret)
         if event.harvest_secret
@@ -179,12 +179,12 @@ def render_edit(event, status=200, sketch_error=None, alt_text=""):
     return render_template(
         "harvest/edit.html",
         event=event,
-        poem=harvest.gather_poem(event),
+        poem=gathering.gather_poem(event),
         candidates=contributions,
         candidate_phrases=phrases,
         search=search,
         secret_url=secret_url,
-        sketch_notes=harvest.sketch_notes_of(event),
+        sketch_notes=gathering.sketch_notes_of(event),
         sketch_error=sketch_error,
         alt_text=alt_text,
         max_megabytes=setting("SKETCH_MAX_BYTES", sketches.MAX_BYTES) // (1024 * 1024),
@@ -204,7 +204,7 @@ def edit(slug):
 @bp.post("/events/<slug>/harvest/publish")
 @login_required
 def publish(slug):
-    harvest.publish_harvest(hosted(slug))
+    sharing.publish_harvest(hosted(slug))
     flash("The harvest is published: anyone with the address can see it.", "success")
     return back_to_edit(slug)
 
@@ -212,7 +212,7 @@ def publish(slug):
 @bp.post("/events/<slug>/harvest/unpublish")
 @login_required
 def unpublish(slug):
-    harvest.unpublish_harvest(hosted(slug))
+    sharing.unpublish_harvest(hosted(slug))
     flash(
         "The harvest is no longer public. A secret link still works until you revoke it.", "success"
     )
@@ -222,7 +222,7 @@ def unpublish(slug):
 @bp.post("/events/<slug>/harvest/secret-link")
 @login_required
 def create_secret_link(slug):
-    harvest.create_secret_link(hosted(slug))
+    sharing.create_secret_link(hosted(slug))
     flash("A new secret link is ready; any earlier one no longer works.", "success")
     return back_to_edit(slug, "#sharing")
 
@@ -230,7 +230,7 @@ def create_secret_link(slug):
 @bp.post("/events/<slug>/harvest/secret-link/revoke")
 @login_required
 def revoke_secret_link(slug):
-    harvest.revoke_secret_link(hosted(slug))
+    sharing.revoke_secret_link(hosted(slug))
     flash("The secret link is revoked: it no longer opens the harvest.", "success")
     return back_to_edit(slug, "#sharing")
 
@@ -250,7 +250,7 @@ def optional_int(name):
 def add_poem_line(slug):
     event = hosted(slug)
     try:
-        harvest.add_poem_line(
+        poem.add_poem_line(
             event,
             contribution_id=optional_int("contribution_id"),
             phrase_id=optional_int("phrase_id"),
@@ -270,7 +270,7 @@ def arrange_poem(slug):
     event = hosted(slug)
     try:
         edits = [
-            PoemLineEdit(
+            poem.PoemLineEdit(
                 line_id=int(line_id),
                 stanza=optional_int(f"line-{line_id}-stanza") or 0,
                 position=optional_int(f"line-{line_id}-position") or 0,
@@ -280,7 +280,7 @@ def arrange_poem(slug):
             for line_id in request.form.getlist("line_id")
             if line_id.isdigit()
         ]
-        harvest.arrange_poem(event, edits)
+        poem.arrange_poem(event, edits)
     except DomainError as error:
         flash(error.message, "error")
     else:

@@ -1,0 +1,460 @@
+"""What the harvest page shows: only approved contributions and visible phrases, under the
+name each author chose (or Anonymous), with the day's figures and the sketch notes."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import (
+    Contribution,
+    Event,
+    Phrase,
+    PoemLine,
+    Prompt,
+    Registration,
+    Resonance,
+    SketchNote,
+)
+from .words import Word, gather_words
+
+ANONYMOUS = "Anonymous"
+MOST_RESONANT = 5
+
+
+@dataclass
+class ShownContribution:
+    """A contribution as the harvest shows it: only what its author allowed."""
+
+    id: int
+    text: str
+    author: str
+    prompt: str
+    resonances: int
+    featured: bool
+    created_at: datetime
+
+
+@dataclass
+class PromptSection:
+    id: int | None
+    text: str
+    contributions: list[ShownContribution]
+    total: int
+
+    @property
+    def hidden(self):
+        return self.total - len(self.contributions)
+
+
+@dataclass
+class ShownPhrase:
+    id: int
+    text: str
+    attribution: str
+    created_at: datetime
+
+
+@dataclass
+class ShownPoemLine:
+    id: int
+    text: str
+    stanza: int
+    position: int
+    contribution_id: int | None
+    phrase_id: int | None
+    original: str
+
+
+@dataclass
+class Figures:
+    """The day in numbers; DEFINITIONS says what each counts, on the page and in exports."""
+
+    signed_up: int
+    took_part: int
+    contributions: int
+    voices_heard: int
+    organisations: int
+
+    DEFINITIONS = {
+        "signed_up": (
+            "Signed up",
+            "everyone who registered, including the waiting list and those who later cancelled",
+        ),
+        "took_part": (
+            "Took part",
+            "people who posted at least one contribution in the live room, shown or not",
+        ),
+        "contributions": ("Contributions", "approved by the hosts and shared here"),
+        "voices_heard": (
+            "Voices heard",
+            "people whose contributions are shown, plus the named speakers of captured phrases",
+        ),
+        "organisations": (
+            "Organisations represented",
+            "different organisations named by people holding a place",
+        ),
+    }
+
+    def rows(self):
+        return [
+            (key, label, getattr(self, key), meaning)
+            for key, (label, meaning) in self.DEFINITIONS.items()
+        ]
+
+
+@dataclass
+class Harvest:
+    event: Event
+    sections: list[PromptSection]
+    phrases: list[ShownPhrase]
+    phrase_total: int
+    most_resonant: list[ShownContribution]
+    poem: list[list[ShownPoemLine]]
+    words: list[Word]
+    figures: Figures
+    sketch_notes: list[SketchNote] = field(default_factory=list)
+
+    @property
+    def summary(self):
+        """One sentence for link previews and search results."""
+        f = self.figures
+        return (
+            f"{plural(f.contributions, 'contribution')} and "
+            f"{plural(self.phrase_total, 'phrase')} we heard, from "
+            f"{plural(f.voices_heard, 'voice')}."
+        )
+
+    @property
+    def is_empty(self):
+        return not (self.phrases or self.poem or self.sketch_notes) and not any(
+            section.total for section in self.sections
+        )
+
+
+def plural(count, word):
+    return f"{count} {word if count == 1 else word + 's'}"
+
+
+def author_name(contribution):
+    """The name the author chose to show, or Anonymous; erased registrations show no name."""
+    if contribution.anonymous:
+        return ANONYMOUS
+    registration = contribution.registration
+    if registration is not None:
+        if registration.erased_at is not None:
+            return ANONYMOUS
+        return registration.display_name.strip() or ANONYMOUS
+    return (contribution.guest_name or "").strip() or ANONYMOUS
+
+
+def approved_contributions(event):
+    return sa.select(Contribution).where(
+        Contribution.event_id == event.id, Contribution.status == "approved"
+    )
+
+
+def visible_phrases(event):
+    return sa.select(Phrase).where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+
+
+def resonance_counts(event, contribution_ids=None):
+    query = (
+        sa.select(Resonance.contribution_id, sa.func.count())
+        .join(Contribution, Contribution.id == Resonance.contribution_id)
+        .where(Contribution.event_id == event.id, Contribution.status == "approved")
+        .group_by(Resonance.contribution_id)
+    )
+    if contribution_ids is not None:
+        query = query.where(Resonance.contribution_id.in_(contribution_ids))
+    return dict(db.session.execute(query).all())
+
+
+def show_contribution(contribution, prompts, resonances):
+    return ShownContribution(
+        id=contribution.id,
+        text=contribution.text,
+        author=author_name(contribution),
+        prompt=prompts.get(contribution.prompt_id, ""),
+        resonances=resonances.get(contribution.id, 0),
+        featured=contribution.featured,
+        created_at=contribution.created_at,
+    )
+
+
+def event_prompts(event):
+    return db.session.scalars(
+        sa.select(Prompt).where(Prompt.event_id == event.id).order_by(Prompt.created_at, Prompt.id)
+    ).all()
+
+
+def contributions_in_order(event, prompt_id, limit=None, offset=0):
+    """Approved contributions for one prompt (None: posted without a prompt), oldest first."""
+    query = (
+        approved_contributions(event)
+        .where(
+            Contribution.prompt_id.is_(None)
+            if prompt_id is None
+            else Contribution.prompt_id == prompt_id
+        )
+        .options(selectinload(Contribution.registration))
+        .order_by(Contribution.created_at, Contribution.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return db.session.scalars(query).all()
+
+
+def gather_sections(event, prompts, shown_per_prompt=None):
+    """Each prompt with its approved contributions, at most `shown_per_prompt` of each."""
+    totals = dict(
+        db.session.execute(
+            sa.select(Contribution.prompt_id, sa.func.count())
+            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .group_by(Contribution.prompt_id)
+        ).all()
+    )
+    query = approved_contributions(event).options(selectinload(Contribution.registration))
+    if shown_per_prompt is not None:
+        ranked = (
+            sa.select(
+                Contribution.id,
+                sa.func.row_number()
+                .over(
+                    partition_by=Contribution.prompt_id,
+                    order_by=(Contribution.created_at, Contribution.id),
+                )
+                .label("rank"),
+            )
+            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .subquery()
+        )
+        query = query.join(ranked, ranked.c.id == Contribution.id).where(
+            ranked.c.rank <= shown_per_prompt
+        )
+    contributions = db.session.scalars(
+        query.order_by(Contribution.created_at, Contribution.id)
+    ).all()
+    prompt_texts = {prompt.id: prompt.text for prompt in prompts}
+    resonances = resonance_counts(event, [c.id for c in contributions])
+    by_prompt = {}
+    for contribution in contributions:
+        by_prompt.setdefault(contribution.prompt_id, []).append(
+            show_contribution(contribution, prompt_texts, resonances)
+        )
+    sections = [
+        PromptSection(
+            prompt.id, prompt.text, by_prompt.get(prompt.id, []), totals.get(prompt.id, 0)
+        )
+        for prompt in prompts
+    ]
+    if totals.get(None):
+        sections.append(
+            PromptSection(None, "Other reflections", by_prompt.get(None, []), totals[None])
+        )
+    return sections
+
+
+def gather_most_resonant(event, prompts, limit=MOST_RESONANT):
+    resonated = (
+        sa.select(Resonance.contribution_id, sa.func.count().label("resonances"))
+        .join(Contribution, Contribution.id == Resonance.contribution_id)
+        .where(Contribution.event_id == event.id)
+        .group_by(Resonance.contribution_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        approved_contributions(event)
+        .add_columns(resonated.c.resonances)
+        .join(resonated, resonated.c.contribution_id == Contribution.id)
+        .options(selectinload(Contribution.registration))
+        .order_by(resonated.c.resonances.desc(), Contribution.created_at, Contribution.id)
+        .limit(limit)
+    ).all()
+    prompt_texts = {prompt.id: prompt.text for prompt in prompts}
+    return [
+        show_contribution(contribution, prompt_texts, {contribution.id: count})
+        for contribution, count in rows
+    ]
+
+
+def gather_phrases(event, limit=None, offset=0):
+    query = visible_phrases(event).order_by(Phrase.created_at, Phrase.id).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        ShownPhrase(phrase.id, phrase.text, phrase.attribution.strip(), phrase.created_at)
+        for phrase in db.session.scalars(query)
+    ]
+
+
+def count_phrases(event):
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Phrase)
+        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+    )
+
+
+def gather_poem(event):
+    """The poem's lines grouped into stanzas; lines whose source was withdrawn drop out."""
+    rows = db.session.execute(
+        sa.select(PoemLine, Contribution.text, Phrase.text)
+        .outerjoin(Contribution, Contribution.id == PoemLine.contribution_id)
+        .outerjoin(Phrase, Phrase.id == PoemLine.phrase_id)
+        .where(
+            PoemLine.event_id == event.id,
+            sa.or_(
+                Contribution.status == "approved",
+                sa.and_(PoemLine.phrase_id.is_not(None), Phrase.withdrawn.is_(False)),
+            ),
+        )
+        .order_by(PoemLine.stanza, PoemLine.position, PoemLine.id)
+    ).all()
+    stanzas = {}
+    for line, contribution_text, phrase_text in rows:
+        stanzas.setdefault(line.stanza, []).append(
+            ShownPoemLine(
+                id=line.id,
+                text=line.text,
+                stanza=line.stanza,
+                position=line.position,
+                contribution_id=line.contribution_id,
+                phrase_id=line.phrase_id,
+                original=contribution_text if line.contribution_id else phrase_text,
+            )
+        )
+    return [stanzas[number] for number in sorted(stanzas)]
+
+
+def gather_figures(event):
+    def count(query):
+        return db.session.scalar(query) or 0
+
+    approved_authors = count(
+        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
+            Contribution.event_id == event.id, Contribution.status == "approved"
+        )
+    )
+    speakers = {
+        attribution.strip().casefold()
+        for attribution in db.session.scalars(
+            sa.select(Phrase.attribution).where(
+                Phrase.event_id == event.id, Phrase.withdrawn.is_(False)
+            )
+        )
+        if attribution.strip()
+    }
+    organisations = {
+        organisation.strip().casefold()
+        for organisation in db.session.scalars(
+            sa.select(Registration.organisation).where(
+                Registration.event_id == event.id,
+                Registration.status == "confirmed",
+                Registration.erased_at.is_(None),
+            )
+        )
+        if organisation.strip()
+    }
+    return Figures(
+        signed_up=count(
+            sa.select(sa.func.count())
+            .select_from(Registration)
+            .where(Registration.event_id == event.id)
+        ),
+        took_part=count(
+            sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
+                Contribution.event_id == event.id
+            )
+        ),
+        contributions=count(
+            sa.select(sa.func.count())
+            .select_from(Contribution)
+            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+        ),
+        voices_heard=approved_authors + len(speakers),
+        organisations=len(organisations),
+    )
+
+
+def sketch_notes_of(event):
+    return db.session.scalars(
+        sa.select(SketchNote)
+        .where(SketchNote.event_id == event.id)
+        .order_by(SketchNote.position, SketchNote.id)
+    ).all()
+
+
+def gather_harvest(event, shown_per_prompt=None, shown_phrases=None):
+    """Everything the harvest page shows; None means no limit (the exports take it all)."""
+    prompts = event_prompts(event)
+    return Harvest(
+        event=event,
+        sections=gather_sections(event, prompts, shown_per_prompt),
+        phrases=gather_phrases(event, limit=shown_phrases),
+        phrase_total=count_phrases(event),
+        most_resonant=gather_most_resonant(event, prompts),
+        poem=gather_poem(event),
+        words=gather_words(event),
+        figures=gather_figures(event),
+        sketch_notes=sketch_notes_of(event),
+    )
+
+
+def gather_prompt_page(event, prompt_id, page, per_page):
+    """One page of every approved contribution for a prompt (None: no prompt)."""
+    prompts = event_prompts(event)
+    if prompt_id is None:
+        title = "Other reflections"
+    else:
+        prompt = next((p for p in prompts if p.id == prompt_id), None)
+        if prompt is None:
+            raise NotFound("That prompt is not part of this event.")
+        title = prompt.text
+    contributions = contributions_in_order(event, prompt_id, per_page, (page - 1) * per_page)
+    resonances = resonance_counts(event, [c.id for c in contributions])
+    prompt_texts = {p.id: p.text for p in prompts}
+    total = db.session.scalar(
+        approved_contributions(event)
+        .where(
+            Contribution.prompt_id.is_(None)
+            if prompt_id is None
+            else Contribution.prompt_id == prompt_id
+        )
+        .with_only_columns(sa.func.count())
+    )
+    shown = [show_contribution(c, prompt_texts, resonances) for c in contributions]
+    return PromptSection(prompt_id, title, shown, total)
+
+
+def locate_contribution(event, contribution_id, per_page):
+    """(prompt_id, page) where an approved contribution appears on its prompt's full list."""
+    contribution = db.session.scalar(
+        approved_contributions(event).where(Contribution.id == contribution_id)
+    )
+    if contribution is None:
+        raise NotFound("That contribution is not part of this harvest.")
+    same_prompt = (
+        Contribution.prompt_id.is_(None)
+        if contribution.prompt_id is None
+        else Contribution.prompt_id == contribution.prompt_id
+    )
+    before = db.session.scalar(
+        approved_contributions(event)
+        .where(
+            same_prompt,
+            sa.or_(
+                Contribution.created_at < contribution.created_at,
+                sa.and_(
+                    Contribution.created_at == contribution.created_at,
+                    Contribution.id < contribution.id,
+                ),
+            ),
+        )
+        .with_only_columns(sa.func.count())
+    )
+    return contribution.prompt_id, before // per_page + 1
