@@ -1,5 +1,8 @@
 """Who is logged in, and the headers every response carries."""
 
+import logging
+import re
+
 from flask import g
 
 from .extensions import db, login_manager
@@ -19,7 +22,20 @@ def load_organiser(organiser_id):
     return db.session.get(Organiser, int(organiser_id))
 
 
+class RedactPrivateLinks(logging.Filter):
+    """Hide the secret part of /r/<token> links in log lines, e.g. Flask's "Exception on ..."."""
+
+    pattern = re.compile(r"/r/[^/\s\]\[?#]+")
+
+    def filter(self, record):
+        message = record.getMessage()
+        if "/r/" in message:
+            record.msg, record.args = self.pattern.sub("/r/[redacted]", message), None
+        return True
+
+
 def init_app(app):
+    app.logger.addFilter(RedactPrivateLinks())
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in as an organiser to see that page."
 

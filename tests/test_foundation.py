@@ -112,3 +112,16 @@ def test_unknown_page_gets_a_friendly_404(client):
     response = client.get("/events/nope")
     assert response.status_code == 404
     assert "There is no event at that address." in response.get_data(as_text=True)
+
+
+def test_private_links_are_redacted_from_error_logs(app, caplog):
+    @app.get("/r/<token>/explode")
+    def explode(token):
+        raise RuntimeError("boom")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level("ERROR"):
+        response = app.test_client().get("/r/17.s3cretTokenValue/explode")
+    assert response.status_code == 500
+    assert "Exception on /r/[redacted]/explode" in caplog.text
+    assert "s3cretTokenValue" not in caplog.text
