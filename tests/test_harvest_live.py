@@ -7,7 +7,8 @@ follows as a read-only viewer that the room never counts as present.
 import re
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
@@ -20,7 +21,7 @@ from lero_events.registrations import private_token
 
 from .conftest import PASSWORD, create_event
 from .test_harvest import add_contribution, add_prompt, add_registration, set_event
-from .test_harvest_browser import INJECTED, collect_dialogs
+from .test_harvest_browser import INJECTED, collect_dialogs, png_file
 
 NS = "/live"
 
@@ -61,13 +62,14 @@ class RoomClient:
             self.sio.eio.http.close()
 
 
-def host_cookie(server):
+def host_cookie(server, email="organiser@example.org", password=PASSWORD):
+    """The session cookie of an organiser logged in over real HTTP, for the handshake."""
     with requests.Session() as http:
         page = http.get(server.url + "/login", timeout=10).text
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
         http.post(
             server.url + "/login",
-            data={"email": "organiser@example.org", "password": PASSWORD, "csrf_token": token},
+            data={"email": email, "password": password, "csrf_token": token},
             timeout=10,
         )
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in http.cookies.items())}
@@ -161,3 +163,158 @@ def test_outside_the_event_the_page_does_not_connect(app, client):
         set_event("next-week", harvest_published=True)
     page = client.get("/events/next-week/harvest").get_data(as_text=True)
     assert "harvest-live.js" not in page and "data-live-seq" not in page
+
+
+def test_done_when_the_demo_runs_live_and_its_harvest_is_shared(
+    app, runner, live_server, chromium, tmp_path
+):
+    """Issue 5's "Done when": after running the demo Big Conversation live, a host composes a
+    poem, uploads a sketch note and publishes; a logged-out visitor sees the harvest live and
+    afterwards, and downloads the Markdown."""
+    output = runner.invoke(args=["demo"]).output
+    password = re.search(r"demo@example.org with password: (\S+)", output).group(1)
+    now = datetime.now(UTC)
+    with app.app_context():
+        set_event(
+            "big-conversation",
+            starts_at=now - timedelta(minutes=10),
+            ends_at=now + timedelta(minutes=80),
+        )
+        event = db.session.scalar(sa.select(Event).where(Event.slug == "big-conversation"))
+        tokens = {
+            name: private_token(add_registration(event, display_name=name, organisation=org))
+            for name, org in (("Sam", "Recovery Connect"), ("Jo", "Sober Futures"), ("", ""))
+        }
+
+    # The Big Conversation, live: a host sets prompts and moderates, participants take part.
+    clients = []
+    try:
+        host = RoomClient(
+            live_server,
+            {"slug": "big-conversation", "role": "host"},
+            host_cookie(live_server, "demo@example.org", password),
+        )
+        clients.append(host)
+        sam, jo, quiet = (
+            RoomClient(live_server, {"slug": "big-conversation", "token": tokens[name]})
+            for name in ("Sam", "Jo", "")
+        )
+        clients += [sam, jo, quiet]
+        prompt = host.call("set_prompt", {"text": "What helps recovery last?"})["prompt"]
+        said = {
+            "sam": contribute(
+                sam, "Having people who remember my name when I walk in", prompt["id"]
+            ),
+            "jo": contribute(jo, "A kettle, a chair and someone who listens", prompt["id"]),
+            "quiet": contribute(quiet, "Knowing I am not the only one", prompt["id"]),
+            "rejected": contribute(jo, "Buy my book at example.com", prompt["id"]),
+        }
+        for name in ("sam", "jo", "quiet"):
+            host.call("approve", {"contribution_id": said[name]["id"]})
+        host.call("reject", {"contribution_id": said["rejected"]["id"]})
+        jo.call("resonate", {"contribution_id": said["sam"]["id"]})
+        quiet.call("resonate", {"contribution_id": said["sam"]["id"]})
+        host.call(
+            "capture_phrase", {"text": "Recovery is contagious: it spreads", "attribution": "Pat"}
+        )
+
+        # A host composes the poem, uploads a sketch note and publishes, in the browser.
+        host_page = chromium.new_context().new_page()
+        host_page.goto(live_server.url + "/login")
+        host_page.get_by_label("Email").fill("demo@example.org")
+        host_page.get_by_label("Password").fill(password)
+        host_page.get_by_role("button", name="Log in").click()
+        host_page.wait_for_url("**/organiser/")
+        host_page.goto(live_server.url + "/organiser/events/big-conversation/edit")
+        host_page.get_by_role("link", name="Compose and share the harvest").click()
+        host_page.wait_for_url("**/harvest/edit")
+        for text, fragment, stanza in (
+            ("remember my name", "people who remember my name", ""),
+            ("Recovery is contagious", "it spreads", "2"),
+            ("not the only one", "not the only one", "2"),
+        ):
+            candidate = host_page.locator(".candidate").filter(has_text=text)
+            candidate.get_by_label("Line (trim to a fragment if you like)").fill(fragment)
+            candidate.get_by_label("Stanza").fill(stanza)
+            candidate.get_by_role("button", name="Add to the poem").click()
+            host_page.wait_for_url("**/harvest/edit#poem")
+            assert "Line added to the poem" in host_page.locator(".flashes").inner_text()
+        candidate = host_page.locator(".candidate").filter(has_text="kettle")
+        candidate.get_by_label("Line (trim to a fragment if you like)").fill("a made-up line")
+        candidate.get_by_role("button", name="Add to the poem").click()
+        assert "is not part of the original words" in host_page.locator(".flashes").inner_text()
+
+        host_page.get_by_label("Image (PNG, JPEG or WebP").set_input_files(
+            png_file(tmp_path / "sketch.png")
+        )
+        host_page.get_by_label("Alt text (required)").fill(
+            "Sketch note: a kettle, three chairs and the words 'remember my name'"
+        )
+        host_page.get_by_role("button", name="Upload the sketch note").click()
+        host_page.wait_for_url("**/harvest/edit#sketches")
+        assert "Sketch note added" in host_page.locator(".flashes").inner_text()
+        host_page.get_by_role("button", name="Publish the harvest").click()
+        assert "The harvest is published" in host_page.locator(".flashes").inner_text()
+        host_page.context.close()
+
+        # A logged-out visitor sees it while the event is still live...
+        visitor = chromium.new_context(accept_downloads=True)
+        page = visitor.new_page()
+        page.goto(live_server.url + "/events/big-conversation/harvest")
+        page.locator("#harvest-live-status").get_by_text("Live: new contributions").wait_for()
+        assert page.locator(".poem .stanza").all_inner_texts() == [
+            "people who remember my name",
+            "it spreads\nnot the only one",
+        ]
+        main = page.locator("main").inner_text()
+        assert "A kettle, a chair and someone who listens" in main
+        assert "Buy my book" not in main
+        assert "resonated with 2 people" in main
+        late = contribute(sam, "Coming back next month", prompt["id"])
+        host.call("approve", {"contribution_id": late["id"]})
+        page.locator(f"#c-{late['id']}").get_by_text("Coming back next month").wait_for()
+        page.screenshot(path=tmp_path / "harvest-live.png", full_page=True)
+    finally:
+        for client in clients:
+            client.close()
+
+    # ...and afterwards, when the page no longer follows the room.
+    with app.app_context():
+        set_event(
+            "big-conversation",
+            starts_at=now - timedelta(hours=5),
+            ends_at=now - timedelta(hours=3, minutes=30),
+        )
+    page.reload()
+    assert page.locator("#harvest-live-status").count() == 0
+    main = page.locator("main").inner_text()
+    assert "Coming back next month" in main and "Recovery is contagious: it spreads" in main
+    image = page.locator(".sketch-note img")
+    image.scroll_into_view_if_needed()
+    natural_width = image.evaluate(
+        "img => img.complete ? img.naturalWidth"
+        " : new Promise(done => { img.onload = () => done(img.naturalWidth); })"
+    )
+    assert natural_width == 320, "the sketch note loads from its route"
+    figures = page.locator(".figures").inner_text()
+    assert "Took part\n3" in figures, "Sam, Jo (one shown, one rejected) and the quiet one"
+    assert "Voices heard\n4" in figures, "three authors shown, plus Pat who was quoted"
+    page.screenshot(path=tmp_path / "harvest.png", full_page=True)
+    page.emulate_media(media="print")
+    page.screenshot(path=tmp_path / "harvest-print.png", full_page=True)
+    assert not page.locator(".downloads").is_visible(), "the print layout hides the downloads"
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Markdown").click()
+    download = download_info.value
+    assert download.suggested_filename == "big-conversation-harvest.md"
+    markdown = Path(download.path()).read_text()
+    assert markdown.startswith("# The Big Conversation: what helps recovery last?: the harvest")
+    assert "people who remember my name  \n\nit spreads  \nnot the only one  \n" in markdown
+    assert "- Having people who remember my name when I walk in (Sam)" in markdown
+    assert "- Knowing I am not the only one (Anonymous)" in markdown
+    assert "- Coming back next month (Sam)" in markdown
+    assert "Buy my book" not in markdown
+    visitor.close()
+    print(f"screenshots in {tmp_path}")
