@@ -7,6 +7,7 @@ pixels only, so metadata such as the GPS position in a phone photo never reaches
 
 import io
 import secrets
+import struct
 import warnings
 from pathlib import Path
 
@@ -48,8 +49,8 @@ def read_limited(stream, max_bytes):
     return data
 
 
-def decode_image(data, max_pixels):
-    """The decoded first frame and its format; SketchRejected for anything else."""
+def clean_image(data, max_pixels):
+    """The image re-encoded from its pixels, its size and format; SketchRejected otherwise."""
     too_many = SketchRejected(
         f"That image has more than {max_pixels / 1_000_000:g} megapixels; resize it and try again."
     )
@@ -64,15 +65,17 @@ def decode_image(data, max_pixels):
                 raise too_many
             image.seek(0)
             image.load()
+            encoded, size = reencode(image, image_format)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise too_many from None
     except SketchRejected:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError):
+    # Broken or hostile files fail inside Pillow in many ways; all mean the same to the host.
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error):
         raise SketchRejected(
             "That file is not a PNG, JPEG or WebP image we can read. Upload one of those."
         ) from None
-    return image, image_format
+    return encoded, size, image_format
 
 
 def reencode(image, image_format):
@@ -101,8 +104,9 @@ def save_sketch_note(
         )
     if len(alt_text) > MAX_ALT_TEXT:
         raise SketchRejected(f"Keep the alt text to {MAX_ALT_TEXT} characters.")
-    image, image_format = decode_image(read_limited(stream, max_bytes), max_pixels)
-    encoded, (width, height) = reencode(image, image_format)
+    encoded, (width, height), image_format = clean_image(
+        read_limited(stream, max_bytes), max_pixels
+    )
 
     extension = FORMATS[image_format][0]
     filename = f"{secrets.token_urlsafe(16)}.{extension}"

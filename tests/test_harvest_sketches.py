@@ -247,3 +247,15 @@ def test_only_hosts_upload(app, client):
     assert stored(app) == []
     with app.app_context():
         assert db.session.scalar(sa.select(Event.harvest_published)) is False
+
+
+def test_a_sideways_phone_photo_is_stored_upright(app, host):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to view
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 60), (10, 10, 10)).save(buffer, format="JPEG", exif=exif)
+    assert upload(host, buffer.getvalue(), filename="sideways.jpg").status_code == 302
+    [(filename, _alt, width, height)] = stored(app)
+    assert (width, height) == (60, 80)
+    served = Image.open(io.BytesIO(fetch(host, filename).data))
+    assert served.size == (60, 80) and 0x0112 not in served.getexif()
