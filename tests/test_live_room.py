@@ -1,202 +1,43 @@
 """The live room over Socket.IO, with real python-socketio clients against real server processes."""
 
-import re
-import secrets
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 import socketio
 import sqlalchemy as sa
+import websocket
 
+from lero_events import events
 from lero_events.extensions import db
-from lero_events.models import Contribution, Event, Registration, RoomUpdate, utcnow
-from lero_events.registrations import private_token
+from lero_events.models import Contribution, Event, Registration, RoomUpdate
 
-from .conftest import PASSWORD, create_event, create_organiser
-
-NS = "/live"
-SLUG = "a-big-conversation"
-
-
-class LiveClient:
-    """A real Socket.IO client on `/live` that keeps every message it receives, in order."""
-
-    def __init__(self, server, auth, headers=None, transports=("websocket",)):
-        self.server = server
-        self.auth = auth
-        self.headers = headers or {}
-        self.transports = list(transports)
-        self.messages = []
-        self.refused = None
-        self.lock = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
-        for name in ("state", "update", "presence"):
-            self.sio.on(name, self.recorder(name), namespace=NS)
-        self.sio.on("connect_error", self.on_refused, namespace=NS)
-
-    def recorder(self, name):
-        def record(data):
-            with self.lock:
-                self.messages.append((name, data))
-                self.lock.notify_all()
-
-        return record
-
-    def on_refused(self, data=None):
-        with self.lock:
-            self.refused = (data or {}).get("message", "")
-            self.lock.notify_all()
-
-    def connect(self):
-        self.sio.connect(
-            self.server.url,
-            namespaces=[NS],
-            auth=self.auth,
-            headers=self.headers,
-            transports=self.transports,
-            wait_timeout=10,
-        )
-        self.wait_for("state")
-        return self
-
-    def disconnect(self):
-        self.sio.disconnect()
-
-    def call(self, event, data=None):
-        return self.sio.call(event, data, namespace=NS, timeout=20)
-
-    def wait_for(self, name, predicate=lambda data: True, timeout=15):
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while True:
-                for kind, data in self.messages:
-                    if kind == name and predicate(data):
-                        return data
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no {name} matching in time; got {self.messages}"
-                self.lock.wait(remaining)
-
-    def wait_for_update(self, kind, predicate=lambda data: True, timeout=15):
-        return self.wait_for(
-            "update", lambda u: u["kind"] == kind and predicate(u["data"]), timeout
-        )
-
-    @property
-    def state(self):
-        return self.wait_for("state")
-
-    def received(self, name):
-        with self.lock:
-            return [data for kind, data in self.messages if kind == name]
-
-    def updates(self):
-        """Every update this client has: the state's replay then live ones, by the protocol's
-        rule (ignore what is not newer than the last applied seq)."""
-        applied, last_seq = [], None
-        with self.lock:
-            for kind, data in self.messages:
-                if kind == "state":
-                    applied.extend(data["updates"])
-                    last_seq = data["seq"]
-                elif kind == "update" and last_seq is not None and data["seq"] > last_seq:
-                    applied.append(data)
-                    last_seq = data["seq"]
-        return applied
-
-    @property
-    def last_seq(self):
-        with self.lock:
-            seqs = [data["seq"] for kind, data in self.messages if kind in ("state", "update")]
-        return max(seqs)
-
-    def stream(self):
-        """The approved contributions this client shows, by id, as the protocol says to."""
-        shown = {}
-        for update in self.updates():
-            if update["kind"] == "contribution":
-                contribution = update["data"]["contribution"]
-                if contribution["status"] == "approved":
-                    shown[contribution["id"]] = contribution
-                else:
-                    shown.pop(contribution["id"], None)
-        return shown
-
-
-def refused_message(server, auth, headers=None):
-    client = LiveClient(server, auth, headers)
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        client.sio.connect(
-            server.url, namespaces=[NS], auth=auth, headers=client.headers, wait_timeout=10
-        )
-    return client.refused
+from .conftest import create_event, create_organiser
+from .live_clients import (
+    NS,
+    LiveClient,
+    close_all_clients,
+    contribute,
+    host_headers,
+    join,
+    make_room,
+    publish_harvest,
+    refused_message,
+)
 
 
 @pytest.fixture
 def room(app):
-    """An organiser hosting a published event with guests allowed, and three confirmed people."""
-    with app.app_context():
-        organiser = create_organiser()
-        event = create_event(owner=organiser, allow_guests=True)
-        tokens = {}
-        for name, display_name in (("Alice", "Alice A"), ("Bob", "Bob B"), ("Dee", "")):
-            registration = Registration(
-                event_id=event.id,
-                token=secrets.token_urlsafe(32),
-                name=name,
-                email=f"{name.lower()}@example.org",
-                display_name=display_name,
-                status="confirmed",
-                consent_at=utcnow(),
-                consent_version="2026-11",
-            )
-            db.session.add(registration)
-            db.session.flush()
-            tokens[name.lower()] = private_token(registration)
-        db.session.commit()
-        return {"slug": event.slug, "event_id": event.id, "tokens": tokens}
+    return make_room(app)
 
 
-def host_headers(server, email="organiser@example.org"):
-    """The session cookie of an organiser logged in over real HTTP, for the handshake."""
-    http = requests.Session()
-    page = http.get(server.url + "/login", timeout=10).text
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = http.post(
-        server.url + "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
-    cookie = "; ".join(f"{name}={value}" for name, value in http.cookies.items())
-    return {"Cookie": cookie}
-
-
-def join(server, room, who, last_seq=0, **extra):
-    """A connected client: `who` is "host", "viewer", a registration name or "guest:<name>"."""
-    auth = {"slug": room["slug"], "last_seq": last_seq, **extra}
-    headers = None
-    if who == "host":
-        auth["role"] = "host"
-        headers = host_headers(server)
-    elif who == "viewer":
-        auth["role"] = "viewer"
-    elif who.startswith("guest:"):
-        name = who.removeprefix("guest:")
-        auth["guest_name"] = name
-        auth.setdefault("guest_key", f"key-for-{name.lower()}-0123456789")
-    else:
-        auth["token"] = room["tokens"][who]
-    return LiveClient(server, auth, headers).connect()
-
-
-def contribute(client, text, **fields):
-    payload = {"client_id": str(uuid.uuid4()), "text": text, "prompt_id": None, "anonymous": False}
-    payload.update(fields)
-    return client.call("contribute", payload)
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    close_all_clients()
 
 
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
@@ -300,3 +141,349 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
         ).all()
         assert sorted(seqs) == list(range(1, len(seqs) + 1))
         assert db.session.get(Event, room["event_id"]).live_seq == len(seqs)
+
+
+def test_bad_input_gets_a_reason_and_the_room_keeps_working(app, room, start_server):
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    prompt = host.call("set_prompt", {"text": "What helped?"})["prompt"]
+
+    def refused(payload, event="contribute", client=alice):
+        ack = client.call(event, payload)
+        assert ack["ok"] is False, ack
+        assert isinstance(ack["error"], str) and ack["error"]
+        return ack["error"]
+
+    good = {"client_id": str(uuid.uuid4()), "text": "ok", "prompt_id": None, "anonymous": False}
+    assert refused("just a string") == "The live room could not understand that message."
+    assert refused({**good, "text": 42}) == "text must be text."
+    assert refused({**good, "text": ""}) == "Please write something before sending."
+    assert refused({**good, "text": " \n\t "}) == "Please write something before sending."
+    assert refused({**good, "text": "x" * 501}) == (
+        "Please keep it under 500 characters (yours has 501)."
+    )
+    assert refused({**good, "client_id": "not-a-uuid"}) == "client_id must be a UUID."
+    assert refused({**good, "client_id": None}) == "client_id must be a UUID."
+    assert refused({**good, "prompt_id": "1"}) == "prompt_id must be a number or null."
+    assert refused({**good, "prompt_id": prompt["id"] + 99}) == (
+        "That prompt is not part of this event."
+    )
+    assert refused({**good, "anonymous": "yes"}) == "anonymous must be true or false."
+    assert refused({"contribution_id": "7"}, "resonate") == "contribution_id must be a number."
+    assert refused({"contribution_id": 999}, "resonate") == "That contribution is not in this room."
+
+    # Host actions from a participant.
+    for event, payload in (
+        ("set_prompt", {"text": "Hijacked"}),
+        ("approve", {"contribution_id": 1}),
+        ("reject", {"contribution_id": 1}),
+        ("withdraw", {"contribution_id": 1}),
+        ("feature", {"contribution_id": 1}),
+        ("capture_phrase", {"text": "Not mine to capture"}),
+        ("set_contributions_open", {"open": False}),
+        ("set_moderation", {"mode": "post"}),
+    ):
+        assert refused(payload, event) == "Only this event's hosts can do that."
+    # Hosts do not contribute as participants, and bad host payloads are explained too.
+    assert refused(good, "contribute", host) == (
+        "Only participants can contribute; hosts can capture a phrase."
+    )
+    assert refused({"mode": "sometimes"}, "set_moderation", host) == 'mode must be "pre" or "post".'
+    assert refused({"open": "no"}, "set_contributions_open", host) == "open must be true or false."
+    assert refused({"text": "   "}, "set_prompt", host) == "Please write something before sending."
+    assert refused({"contribution_id": 12345}, "approve", host) == (
+        "That contribution is not in this room."
+    )
+
+    # Paused by the hosts, then reopened.
+    assert host.call("set_contributions_open", {"open": False}) == {
+        "ok": True,
+        "contributions_open": False,
+    }
+    settings = alice.wait_for_update("settings")["data"]
+    assert settings == {"contributions_open": False, "moderation": "pre"}
+    assert refused(good) == "Contributions are paused by the hosts for now."
+    assert host.call("set_contributions_open", {"open": True})["ok"] is True
+
+    # Flooding: five in thirty seconds, then a reason; a resend is never limited.
+    acks = [contribute(bob, f"thought {n}") for n in range(5)]
+    assert all(ack["ok"] for ack in acks)
+    assert refused(good, client=bob) == (
+        "You are sending a lot very quickly: please wait a few seconds and try again."
+    )
+    resend = acks[0]["contribution"]
+    again = bob.call(
+        "contribute",
+        {"client_id": resend["client_id"], "text": resend["text"], "prompt_id": None},
+    )
+    assert again["ok"] is True and again["id"] == resend["id"]
+    # Someone else's client_id is not a way to read their contribution.
+    stolen = alice.call("contribute", {**good, "client_id": resend["client_id"]})
+    assert stolen == {"ok": False, "error": "That client_id is already used; make a new one."}
+
+    # After all of that, everyone is still connected and the room works.
+    ack = contribute(alice, "Still here")
+    assert ack["ok"] is True
+    assert host.call("approve", {"contribution_id": ack["id"]})["ok"] is True
+    bob.wait_for_update("contribution", lambda d: d["contribution"]["id"] == ack["id"])
+    assert alice.sio.connected and bob.sio.connected and host.sio.connected
+    with app.app_context():
+        texts = db.session.scalars(sa.select(Contribution.text).order_by(Contribution.id)).all()
+    assert texts == [f"thought {n}" for n in range(5)] + ["Still here"]
+
+
+def test_connections_are_refused_with_a_reason(app, room, start_server):
+    with app.app_context():
+        create_organiser("other@example.org", "Other Organiser")
+        closed = create_event(title="Members only")
+        ended = create_event(
+            title="Yesterday",
+            starts_at=datetime.now() - timedelta(days=1, hours=2),
+            ends_at=datetime.now() - timedelta(days=1),
+            allow_guests=True,
+        )
+        cancelled = events.cancel_event(create_event(title="Called off"))
+        draft = create_event(title="Not yet", publish=False)
+        closed_slug, ended_slug = closed.slug, ended.slug
+        cancelled_slug, draft_slug = cancelled.slug, draft.slug
+        secret_event = db.session.get(Event, room["event_id"])
+        secret_event.harvest_secret = "s3cret-harvest-link-value"
+        db.session.commit()
+    server = start_server()
+    slug = room["slug"]
+
+    def message(auth, headers=None):
+        return refused_message(server, auth, headers)
+
+    assert message({"slug": "no-such-event", "token": room["tokens"]["alice"]}) == (
+        "There is no live room at that address."
+    )
+    assert (
+        message({"slug": draft_slug, "role": "viewer"}) == "There is no live room at that address."
+    )
+    assert message({"slug": cancelled_slug, "guest_name": "Kim", "guest_key": "k" * 20}) == (
+        "This event has been cancelled, so its live room is closed."
+    )
+    assert message("not an object") == "The live room could not understand how you are joining."
+    assert message({"slug": slug, "last_seq": "7", "role": "viewer"}) == (
+        "The live room could not understand how you are joining."
+    )
+    assert message({"slug": slug, "token": "1.wrong"}) == "That private link is not valid."
+    assert message({"slug": slug, "token": 12}) == "That private link is not valid."
+    assert message({"slug": closed_slug, "token": room["tokens"]["alice"]}) == (
+        "That private link is not valid."
+    )
+    assert message({"slug": closed_slug, "guest_name": "Kim", "guest_key": "k" * 20}) == (
+        "This live room is only open to registered participants."
+    )
+    assert message({"slug": slug, "guest_name": "  ", "guest_key": "k" * 20}) == (
+        "Please tell us the name to show next to what you write."
+    )
+    assert message({"slug": slug, "guest_name": "Kim", "guest_key": "short"}) == (
+        "Please tell us the name to show next to what you write."
+    )
+    assert message({"slug": slug, "role": "host"}) == (
+        "Only this event's hosts can host the live room."
+    )
+    other = host_headers(server, "other@example.org")
+    assert message({"slug": slug, "role": "host"}, other) == (
+        "Only this event's hosts can host the live room."
+    )
+    assert message({"slug": slug, "role": "viewer"}) == "This harvest is not published yet."
+    assert message({"slug": slug, "role": "viewer", "harvest_secret": "guess"}) == (
+        "This harvest is not published yet."
+    )
+    viewer = join(server, room, "viewer", harvest_secret="s3cret-harvest-link-value")
+    assert viewer.state["role"] == "viewer" and viewer.state["you"] is None
+
+    with app.app_context():
+        registration = db.session.scalar(sa.select(Registration).where(Registration.name == "Dee"))
+        registration.status = "waitlisted"
+        db.session.commit()
+    assert message({"slug": slug, "token": room["tokens"]["dee"]}) == (
+        "This registration is not confirmed, so it cannot join the live room."
+    )
+
+    # An ended session still opens (to read), but takes no more contributions.
+    late = LiveClient(
+        server, {"slug": ended_slug, "guest_name": "Late", "guest_key": "late-key-0123456789"}
+    ).connect()
+    assert late.state["event"]["ended"] is True
+    assert contribute(late, "Am I too late?") == {
+        "ok": False,
+        "error": "This session has ended, so it no longer takes contributions.",
+    }
+
+
+def test_a_foreign_origin_cannot_connect(room, start_server):
+    server = start_server()
+    auth = {"slug": room["slug"], "token": room["tokens"]["alice"]}
+    foreign = LiveClient(server, auth, {"Origin": "https://evil.example"}, ["polling"])
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        foreign.connect()
+    handshake = requests.get(
+        server.url + "/socket.io/?EIO=4&transport=polling",
+        headers={"Origin": "https://evil.example"},
+        timeout=5,
+    )
+    assert (handshake.status_code, handshake.json()) == (400, "Not an accepted origin.")
+
+    # Straight to WebSocket: the socket closes before Engine.IO opens a session.
+    ws_url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    foreign_ws = websocket.create_connection(ws_url, origin="https://evil.example", timeout=5)
+    assert foreign_ws.recv() == ""
+    foreign_ws.shutdown()
+    own_ws = websocket.create_connection(ws_url, origin=server.url, timeout=5)
+    assert own_ws.recv().startswith('0{"sid":')
+    own_ws.close()
+
+    own = LiveClient(server, auth, {"Origin": server.url}, transports=["polling"]).connect()
+    assert own.state["role"] == "participant"
+
+
+def test_an_oversized_frame_closes_only_that_connection(room, start_server):
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    dropped = threading.Event()
+    bob.sio.on("disconnect", lambda *reason: dropped.set(), namespace=NS)
+
+    bob.sio.emit(
+        "contribute",
+        {"client_id": str(uuid.uuid4()), "text": "x" * 40_000, "prompt_id": None},
+        namespace=NS,
+    )
+    assert dropped.wait(15), "the server should close a connection sending a 40 KB frame"
+
+    ack = contribute(alice, "The room carries on")
+    assert ack["ok"] is True
+    assert host.call("approve", {"contribution_id": ack["id"]})["ok"] is True
+    alice.wait_for_update("contribution", lambda d: d["contribution"]["id"] == ack["id"])
+
+    back = join(server, room, "bob", last_seq=bob.last_seq)
+    assert set(back.stream()) == {ack["id"]}
+    assert contribute(back, "Shorter this time")["ok"] is True
+
+
+def test_post_moderation_shows_at_once_and_hosts_withdraw_and_feature(app, room, start_server):
+    publish_harvest(app, room)
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    viewer = join(server, room, "viewer")
+
+    assert host.call("set_moderation", {"mode": "post"}) == {"ok": True, "moderation": "post"}
+    bob.wait_for_update("settings", lambda d: d["moderation"] == "post")
+    ack = contribute(alice, "Straight to the room")
+    assert ack["ok"] is True and ack["status"] == "approved"
+    for client in (bob, viewer, host):
+        shown = client.wait_for_update(
+            "contribution", lambda d: d["contribution"]["id"] == ack["id"]
+        )["data"]["contribution"]
+        assert (shown["status"], shown["text"], shown["author"]) == (
+            "approved",
+            "Straight to the room",
+            "Alice A",
+        )
+
+    featured = host.call("feature", {"contribution_id": ack["id"]})
+    assert featured["ok"] is True and featured["contribution"]["featured"] is True
+    bob.wait_for_update("contribution", lambda d: d["contribution"]["featured"])
+
+    withdrawn = host.call("withdraw", {"contribution_id": ack["id"]})
+    assert withdrawn["ok"] is True and withdrawn["contribution"]["status"] == "withdrawn"
+    tombstone = bob.wait_for_update(
+        "contribution", lambda d: d["contribution"]["status"] == "withdrawn"
+    )["data"]["contribution"]
+    assert tombstone["id"] == ack["id"] and tombstone["text"] == "" and tombstone["author"] == ""
+    assert bob.stream() == {} and viewer.wait_for_update(
+        "contribution", lambda d: d["contribution"]["status"] == "withdrawn"
+    )
+    assert host.call("withdraw", {"contribution_id": ack["id"]}) == {
+        "ok": False,
+        "error": "That contribution is withdrawn, so it cannot be withdrawn.",
+    }
+    assert host.call("feature", {"contribution_id": ack["id"]})["ok"] is False
+
+    # A newcomer's replay never carries the withdrawn text.
+    newcomer = join(server, room, "guest:Newcomer")
+    replayed = [u for u in newcomer.state["updates"] if u["kind"] == "contribution"]
+    assert replayed and all(u["data"]["contribution"]["text"] == "" for u in replayed)
+    assert newcomer.stream() == {}
+
+    # Back to pre-moderation: new contributions wait again.
+    assert host.call("set_moderation", {"mode": "pre"})["ok"] is True
+    assert contribute(bob, "Waiting now")["status"] == "pending"
+
+
+def test_resonance_is_once_per_person_and_toggles(app, room, start_server):
+    publish_harvest(app, room)
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    carol = join(server, room, "guest:Carol")
+    viewer = join(server, room, "viewer")
+
+    pending = contribute(alice, "Resonant words")["id"]
+    assert bob.call("resonate", {"contribution_id": pending}) == {
+        "ok": False,
+        "error": "That contribution is not in this room.",
+    }
+    host.call("approve", {"contribution_id": pending})
+
+    assert bob.call("resonate", {"contribution_id": pending}) == {
+        "ok": True,
+        "contribution_id": pending,
+        "resonating": True,
+        "count": 1,
+    }
+    assert carol.call("resonate", {"contribution_id": pending})["count"] == 2
+    viewer.wait_for_update("resonance", lambda d: d == {"contribution_id": pending, "count": 2})
+    assert bob.call("resonate", {"contribution_id": pending})["resonating"] is False
+    alice.wait_for_update("resonance", lambda d: d["count"] == 1)
+    assert viewer.call("resonate", {"contribution_id": pending})["ok"] is False
+
+    # Carol's other tab knows what she resonates with; the count replays to newcomers.
+    carol_tab = join(server, room, "guest:Carol")
+    assert carol_tab.state["resonated"] == [pending]
+    assert join(server, room, "dee").stream()[pending]["resonance_count"] == 1
+
+
+def test_presence_counts_people_not_tabs_and_hosts_see_voices_heard(app, room, start_server):
+    publish_harvest(app, room)
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    host.wait_for("presence", lambda p: p["present"] == 1)
+    alice_phone = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    join(server, room, "viewer")
+    latest = host.wait_for("presence", lambda p: p["present"] == 2 and len(p["people"]) == 2)
+    assert latest["people"] == [
+        {"name": "Alice A", "role": "participant"},
+        {"name": "Bob B", "role": "participant"},
+    ]
+    assert latest["voices_heard"] == 0
+    crowd = alice.wait_for("presence", lambda p: p["present"] == 2)
+    assert set(crowd) == {"seq", "present"}, "names and voices are for hosts only"
+    assert bob.state["present"] == 2 and "people" not in bob.state
+
+    contribute(alice_phone, "First voice")
+    host.wait_for("presence", lambda p: p["voices_heard"] == 1)
+    contribute(alice, "Same voice again")
+    contribute(bob, "Second voice")
+    host.wait_for("presence", lambda p: p["voices_heard"] == 2)
+
+    bob.disconnect()
+    host.wait_for("presence", lambda p: p["present"] == 1 and p["voices_heard"] == 2)
+    alice.disconnect()
+    time.sleep(0.5)
+    assert host.received("presence")[-1]["present"] == 1, "alice is still here on her phone"
+    new_host = join(server, room, "host")
+    assert (new_host.state["present"], new_host.state["voices_heard"]) == (1, 2)
+    assert [person["name"] for person in new_host.state["people"]] == ["Alice A"]

@@ -1,0 +1,174 @@
+"""The live room across processes: concurrent workers, a crash and restart, Redis."""
+
+import threading
+import uuid
+
+import pytest
+import redis
+import socketio
+import sqlalchemy as sa
+
+from lero_events.extensions import db
+from lero_events.models import Contribution, Event, LiveConnection, RoomUpdate
+
+from .conftest import REDIS_URL, missing
+from .live_clients import close_all_clients, contribute, join, make_room
+
+
+@pytest.fixture
+def room(app):
+    return make_room(app)
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    close_all_clients()
+
+
+def room_seqs(app, event_id):
+    with app.app_context():
+        seqs = db.session.scalars(
+            sa.select(RoomUpdate.seq).where(RoomUpdate.event_id == event_id).order_by("seq")
+        ).all()
+        live_seq = db.session.get(Event, event_id).live_seq
+    return seqs, live_seq
+
+
+def test_concurrent_contributions_through_two_workers_get_unique_gapless_seqs(
+    app, room, start_server
+):
+    servers = [start_server(), start_server()]
+    guests = [
+        join(servers[n % 2], room, f"guest:Guest {n}", guest_key=f"guest-key-{n:04d}-abcdefghij")
+        for n in range(8)
+    ]
+    acks, failures = [], []
+    start = threading.Barrier(len(guests))
+
+    def post(guest, n):
+        start.wait()
+        for round_ in range(5):
+            ack = contribute(guest, f"guest {n} says {round_}")
+            (acks if ack["ok"] else failures).append(ack)
+
+    threads = [threading.Thread(target=post, args=(g, n)) for n, g in enumerate(guests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == [] and len(acks) == 40
+
+    seqs, live_seq = room_seqs(app, room["event_id"])
+    assert seqs == list(range(1, 41)), "one update per contribution, no gap, no repeat"
+    assert live_seq == 40
+    with app.app_context():
+        stored = db.session.scalar(sa.select(sa.func.count(Contribution.id)))
+    assert stored == 40 == len({ack["id"] for ack in acks})
+
+
+def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(app, room, start_server):
+    server = start_server(LERO_LIVE_RATE_LIMIT_COUNT=100)
+    host = join(server, room, "host")
+    people = ["alice", "bob", "guest:Carol"]
+    clients = {who: join(server, room, who) for who in people}
+    acked = {}  # client_id -> contribution id
+    unacked = {}  # who -> (client_id, text) sent when the server died
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def post(who):
+        for n in range(40):
+            client_id, text = str(uuid.uuid4()), f"{who} line {n}"
+            try:
+                ack = clients[who].call(
+                    "contribute", {"client_id": client_id, "text": text, "prompt_id": None}
+                )
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+                unacked[who] = (client_id, text)
+                return
+            assert ack["ok"] is True, ack
+            with lock:
+                acked[client_id] = ack["id"]
+                if len(acked) >= 9:
+                    enough.set()
+
+    threads = [threading.Thread(target=post, args=(who,)) for who in people]
+    for thread in threads:
+        thread.start()
+    assert enough.wait(30)
+    with lock:
+        approved_before = list(acked.values())[:4]
+    for contribution_id in approved_before:
+        assert host.call("approve", {"contribution_id": contribution_id})["ok"] is True
+    server.kill()
+    for thread in threads:
+        thread.join(30)
+    assert set(unacked) == set(people), "everyone was mid-sentence when the server died"
+
+    server.start()
+    rejoined = {}
+    for who in people:
+        rejoined[who] = join(server, room, who, last_seq=clients[who].last_seq)
+        client_id, text = unacked[who]
+        ack = contribute(rejoined[who], text, client_id=client_id)
+        assert ack["ok"] is True
+        acked[client_id] = ack["id"]
+
+    new_host = join(server, room, "host")
+    assert new_host.state["present"] == 3, "connections of the killed process are forgotten"
+    for contribution in new_host.state["queue"]:
+        assert new_host.call("approve", {"contribution_id": contribution["id"]})["ok"] is True
+
+    with app.app_context():
+        rows = db.session.execute(sa.select(Contribution.client_id, Contribution.id)).all()
+        statuses = set(db.session.scalars(sa.select(Contribution.status)))
+    assert sorted(client_id for client_id, _ in rows) == sorted(acked), "each exactly once"
+    assert dict(rows) == acked
+    assert statuses == {"approved"}
+    everything = set(acked.values())
+    last = max(acked.values())
+    for who in people:
+        rejoined[who].wait_for_update("contribution", lambda d: d["contribution"]["id"] == last)
+        seen = set(clients[who].stream()) | set(rejoined[who].stream())
+        assert seen == everything, f"{who} caught up with every approved contribution"
+    seqs, live_seq = room_seqs(app, room["event_id"])
+    assert seqs == list(range(1, live_seq + 1))
+
+
+def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis(
+    app, room, start_server
+):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        missing(f"Redis at {REDIS_URL} is not answering")
+    channel = f"lero-test-{uuid.uuid4()}"
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "LERO_SOCKETIO_CHANNEL": channel,
+        "LERO_RATELIMIT_KEY_PREFIX": channel,
+    }
+    worker_a = start_server(**settings)
+    worker_b = start_server(**settings)
+    host = join(worker_a, room, "host")
+    bob = join(worker_a, room, "bob")
+    alice = join(worker_b, room, "alice")
+    host.wait_for("presence", lambda p: p["present"] == 2)
+
+    ack = contribute(alice, "Said on worker B")
+    assert ack["ok"] is True
+    queued = host.wait_for_update("contribution", lambda d: d["contribution"]["id"] == ack["id"])
+    assert queued["data"]["contribution"]["status"] == "pending"
+    assert host.call("approve", {"contribution_id": ack["id"]})["ok"] is True
+    for client in (alice, bob):
+        approved = client.wait_for_update(
+            "contribution",
+            lambda d: (
+                d["contribution"]["id"] == ack["id"] and d["contribution"]["status"] == "approved"
+            ),
+        )
+        assert approved["seq"] == queued["seq"] + 1
+    with app.app_context():
+        workers = set(db.session.scalars(sa.select(LiveConnection.worker)))
+    assert len(workers) == 2, "presence rows come from both workers"
