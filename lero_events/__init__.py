@@ -31,7 +31,7 @@ def create_app(config=None):
     login_manager.init_app(app)
 
     # Socket handlers register on the shared socketio object before init_app, for every app.
-    from . import cli, errors, live, security, views
+    from . import cli, errors, live, security, views  # noqa: F401 (live registers handlers)
 
     views.register_blueprints(app)
     errors.init_app(app)

@@ -57,8 +57,12 @@ class RoomChange:
         self.event = event
         self.updates = []
 
-    def record(self, kind, data, audience="all", author_key=None):
-        """Store an update under the room's next sequence number; it is sent after commit."""
+    def record(self, kind, data, audience="all", author_key=None, stored=None):
+        """Store an update under the room's next sequence number; it is sent after commit.
+
+        `stored` is what is kept for replay when it differs from what is sent now (a
+        contribution is kept by id and shown as it is at replay time).
+        """
         seq = db.session.execute(
             sa.update(Event)
             .where(Event.id == self.event.id)
@@ -71,7 +75,7 @@ class RoomChange:
                 event_id=self.event.id,
                 seq=seq,
                 kind=kind,
-                payload=data,
+                payload=data if stored is None else stored,
                 audience=audience,
                 author_key=author_key,
             )

@@ -174,16 +174,23 @@ def check_rate_limit(event, author):
 
 
 def record_contribution(change, contribution):
-    """Record a contribution's new state for whoever may see it now."""
+    """Record a contribution's new state for whoever may see it now.
+
+    Only its id is stored for replay (see `replay`), so the stored history never keeps a name
+    or a text that has been erased or withdrawn since.
+    """
+    stored = {"contribution": {"id": contribution.id}}
     if contribution.status in ("approved", "withdrawn"):
         public = contribution.status == "approved"
-        change.record("contribution", {"contribution": contribution_view(contribution, public)})
+        view = contribution_view(contribution, public)
+        change.record("contribution", {"contribution": view}, stored=stored)
     else:
         change.record(
             "contribution",
             {"contribution": contribution_view(contribution)},
             audience="hosts",
             author_key=contribution.author_key,
+            stored=stored,
         )
 
 

@@ -222,8 +222,10 @@ def host_of(member):
 
 
 def author_of(member):
+    if member.role == "host":
+        raise DomainError("Hosts capture what they hear as phrases rather than contribute.")
     if member.author is None:
-        raise DomainError("Only participants can contribute; hosts can capture a phrase.")
+        raise DomainError("This view is read-only: join the live room to take part.")
     return member.author
 
 

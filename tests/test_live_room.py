@@ -44,12 +44,14 @@ def close_clients():
 def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
     app, room, start_server, async_mode
 ):
+    publish_harvest(app, room)
     server = start_server(async_mode=async_mode)
     host = join(server, room, "host")
     alice = join(server, room, "alice")
     bob = join(server, room, "bob")
     carol = join(server, room, "guest:Carol")
     dee = join(server, room, "dee")
+    viewer = join(server, room, "viewer")
     assert host.state["role"] == "host" and host.state["queue"] == []
     assert alice.state["you"]["name"] == "Alice A"
     assert carol.state["role"] == "guest"
@@ -57,7 +59,7 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
     ack = host.call("set_prompt", {"text": "What struck a chord?"})
     assert ack["ok"] is True
     prompt = ack["prompt"]
-    for client in (alice, bob, carol, dee):
+    for client in (alice, bob, carol, dee, viewer):
         update = client.wait_for_update("prompt")
         assert update["data"] == {"prompt": prompt} and update["seq"] >= 1
 
@@ -75,15 +77,15 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
 
     ack = host.call("approve", {"contribution_id": pending_id})
     assert ack["ok"] is True and ack["contribution"]["status"] == "approved"
-    for client in (alice, bob, carol, dee, host):
+    for client in (alice, bob, carol, dee, viewer, host):
         client.wait_for_update(
             "contribution",
             lambda d: (
                 d["contribution"]["id"] == pending_id and d["contribution"]["status"] == "approved"
             ),
         )
-    # Pre-moderation: bob and carol never heard of it while it waited.
-    for client in (bob, carol):
+    # Pre-moderation: the others never heard of it while it waited.
+    for client in (bob, carol, viewer):
         statuses = [
             u["data"]["contribution"]["status"]
             for u in client.received("update")
@@ -109,6 +111,11 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
         "capture_phrase", {"text": "Nothing about us without us", "attribution": "Jo"}
     )["ok"]
     dee.wait_for_update("phrase")
+    viewer.wait_for_update("phrase")
+    assert contribute(viewer, "Just watching") == {
+        "ok": False,
+        "error": "This view is read-only: join the live room to take part.",
+    }
 
     bob_again = join(server, room, "bob", last_seq=bob_last_seq)
     missed = bob_again.state["updates"]
@@ -188,7 +195,7 @@ def test_bad_input_gets_a_reason_and_the_room_keeps_working(app, room, start_ser
         assert refused(payload, event) == "Only this event's hosts can do that."
     # Hosts do not contribute as participants, and bad host payloads are explained too.
     assert refused(good, "contribute", host) == (
-        "Only participants can contribute; hosts can capture a phrase."
+        "Hosts capture what they hear as phrases rather than contribute."
     )
     assert refused({"mode": "sometimes"}, "set_moderation", host) == 'mode must be "pre" or "post".'
     assert refused({"open": "no"}, "set_contributions_open", host) == "open must be true or false."
