@@ -1,0 +1,56 @@
+"""The live room with the official Node socket.io-client, as any third-party client would use it."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import missing
+from .live_clients import close_all_clients, join, make_room
+
+JS_DIR = Path(__file__).resolve().parent / "js"
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    close_all_clients()
+
+
+def test_a_node_client_contributes_and_hears_the_approval(app, start_server):
+    node = shutil.which("node")
+    if node is None:
+        missing("node is not installed")
+    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+        missing("tests/js/node_modules is missing (run npm ci in tests/js)")
+    room = make_room(app)
+    server = start_server()
+    host = join(server, room, "host")
+    auth = {"slug": room["slug"], "token": room["tokens"]["alice"], "last_seq": 0}
+    participant = subprocess.Popen(
+        [node, str(JS_DIR / "live_participant.mjs"), server.url, json.dumps(auth)],
+        cwd=JS_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pending = host.wait_for_update(
+            "contribution", lambda d: d["contribution"]["status"] == "pending"
+        )["data"]["contribution"]
+        assert host.call("approve", {"contribution_id": pending["id"]})["ok"] is True
+        out, err = participant.communicate(timeout=30)
+    finally:
+        participant.kill()
+    assert participant.returncode == 0, out + err
+    said = {line["kind"]: line["data"] for line in map(json.loads, out.splitlines())}
+
+    assert said["state"]["role"] == "participant" and said["state"]["you"]["name"] == "Alice A"
+    assert said["ack"]["ok"] is True and said["ack"]["status"] == "pending"
+    assert said["ack"]["id"] == pending["id"] and pending["author"] == "Anonymous"
+    assert said["approved"]["data"]["contribution"]["id"] == pending["id"]
+    assert said["approved"]["seq"] > said["state"]["seq"]
+    assert said["resend"]["id"] == pending["id"] and said["resend"]["status"] == "approved"
+    assert said["refused"] == {"ok": False, "error": "Please write something before sending."}
