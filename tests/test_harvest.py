@@ -446,6 +446,25 @@ def test_long_prompts_collapse_with_a_paginated_show_all(app, client):
     )
 
 
+def test_contributions_without_a_prompt_collapse_too(app, client):
+    slug = make_event(app)
+    app.config.update(HARVEST_SHOWN_PER_PROMPT=1)
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        add_contribution(event, "said before any prompt")
+        second_id = add_contribution(event, "also without a prompt").id
+        set_event(slug, harvest_published=True)
+    page = text_of(client.get(f"/events/{slug}/harvest"))
+    assert "also without a prompt" not in page
+    assert f'href="/events/{slug}/harvest/other-reflections"' in page
+    everything = text_of(client.get(f"/events/{slug}/harvest/other-reflections"))
+    assert "said before any prompt" in everything and "also without a prompt" in everything
+    found = client.get(f"/events/{slug}/harvest/contributions/{second_id}")
+    assert found.headers["Location"].endswith(
+        f"/events/{slug}/harvest/other-reflections?page=1#c-{second_id}"
+    )
+
+
 def test_phrases_collapse_to_a_full_list(app, client):
     slug = make_event(app)
     app.config.update(HARVEST_SHOWN_PHRASES=2)

@@ -99,8 +99,7 @@ def find_contribution(slug, contribution_id):
     prompt_id, page = gathering.locate_contribution(
         event, contribution_id, setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
     )
-    endpoint = "harvest.prompt_page"
-    target = url_for(endpoint, slug=slug, prompt_id=prompt_id, page=page, key=key)
+    target = url_for("harvest.prompt_page", slug=slug, prompt_id=prompt_id, page=page, key=key)
     return redirect(f"{target}#c-{contribution_id}")
 
 
