@@ -256,6 +256,15 @@ def test_the_event_form_links_to_the_harvest_tools(app, client):
     assert f'href="/events/{slug}/harvest/edit"' in page
 
 
+def test_the_event_page_links_to_the_harvest_once_published(app, client):
+    slug = make_event(app)
+    link = f'href="/events/{slug}/harvest"'
+    assert link not in client.get(f"/events/{slug}").get_data(as_text=True)
+    with app.app_context():
+        set_event(slug, harvest_published=True)
+    assert link in client.get(f"/events/{slug}").get_data(as_text=True)
+
+
 def test_unknown_event_says_so(client):
     response = client.get("/events/nowhere/harvest")
     assert response.status_code == 404
