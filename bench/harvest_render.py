@@ -28,6 +28,7 @@ from lero_events import accounts, create_app, events  # noqa: E402
 from lero_events.extensions import db  # noqa: E402
 from lero_events.models import (  # noqa: E402
     Contribution,
+    Event,
     Phrase,
     Prompt,
     Registration,
@@ -148,13 +149,17 @@ def main():
     parser.add_argument("--contributions", type=int, default=10_000)
     parser.add_argument("--baseline", type=int, default=100)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--database-url",
+        help="a scratch database to use instead of a temporary SQLite file (emptied first)",
+    )
     args = parser.parse_args()
     rng = random.Random(5)
 
     with tempfile.TemporaryDirectory() as directory:
         app = create_app(
             {
-                "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite",
+                "DATABASE_URL": args.database_url or f"sqlite:///{directory}/bench.sqlite",
                 "SECRET_KEY": "bench",
                 "AUTO_MIGRATE": False,
                 "ASYNC_MODE": "threading",
@@ -163,7 +168,13 @@ def main():
                 "RATELIMIT_ENABLED": False,
             }
         )
+        database = (
+            "SQLite"
+            if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+            else ("PostgreSQL")
+        )
         with app.app_context():
+            db.drop_all()
             db.create_all()
             sizes = {"baseline": args.baseline, "large": args.contributions}
             slugs = {name: build_event(f"bench-{name}", n, rng) for name, n in sizes.items()}
@@ -173,7 +184,7 @@ def main():
             for key in ("HARVEST_SHOWN_PER_PROMPT", "HARVEST_SHOWN_PHRASES")
         }
 
-        print(f"Harvest page render, median of {args.runs} runs (Flask test client, SQLite)")
+        print(f"Harvest page render, median of {args.runs} runs (Flask test client, {database})")
         print(f"{'page':<38}{'contributions':>14}{'server ms':>11}{'bytes':>12}")
         results = {}
         for layout in ("expanded (everything)", "collapsed (first N per prompt)"):
@@ -198,6 +209,19 @@ def main():
                 f"{layout}: {ms / base_ms:.1f}x the baseline's time, "
                 f"{size / base_size:.1f}x its weight"
             )
+        with app.app_context():
+            prompt_id = db.session.scalar(
+                sa.select(Prompt.id)
+                .join(Event, Event.id == Prompt.event_id)
+                .where(Event.slug == slugs["large"])
+            )
+        for page in (1, 10):
+            ms, size = measure(
+                client,
+                f"/events/{slugs['large']}/harvest/prompts/{prompt_id}?page={page}",
+                args.runs,
+            )
+            print(f"'show all' page {page:<3} of one prompt {ms:>21.1f} ms {size:>11,} bytes")
         for extension in ("md", "csv", "json"):
             ms, size = measure(
                 client,
@@ -208,6 +232,9 @@ def main():
             print(
                 f"export.{extension:<5} {large:>10,} contributions {ms:>9.1f} ms {size:>11,} bytes"
             )
+        with app.app_context():
+            db.drop_all()
+            db.engine.dispose()
 
 
 if __name__ == "__main__":
