@@ -223,7 +223,8 @@ def test_sketch_notes_follow_the_harvests_visibility(app, host):
         set_event("sketchy", harvest_published=True)
     served = fetch(visitor, filename)
     assert served.status_code == 200
-    assert "public" in served.headers["Cache-Control"]
+    assert "no-cache" in served.headers["Cache-Control"], "revalidated: unpublishing works at once"
+    assert served.headers["ETag"]
     page = visitor.get("/events/sketchy/harvest").get_data(as_text=True)
     image_url = f"http://localhost/events/sketchy/harvest/sketches/{filename}"
     assert f'<meta property="og:image" content="{image_url}">' in page

@@ -146,8 +146,9 @@ def export(slug, extension):
 def sketch_image(slug, filename):
     event, access, _key = open_harvest(slug)
     note = sketches.find_sketch_note(event, filename=filename)
+    # No max-age: caches revalidate (ETag) each time, so unpublishing or deleting works at once.
     response = send_from_directory(
-        upload_dir(), note.filename, mimetype=sketches.media_type(note), max_age=3600
+        upload_dir(), note.filename, mimetype=sketches.media_type(note), max_age=0
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     if access != "public":
