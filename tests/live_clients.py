@@ -85,8 +85,8 @@ class LiveClient:
         if self.sio.eio.http is not None:
             self.sio.eio.http.close()
 
-    def call(self, event, data=None):
-        return self.sio.call(event, data, namespace=NS, timeout=20)
+    def call(self, event, data=None, timeout=20):
+        return self.sio.call(event, data, namespace=NS, timeout=timeout)
 
     def wait_for(self, name, predicate=lambda data: True, timeout=15):
         deadline = time.monotonic() + timeout

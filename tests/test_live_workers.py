@@ -67,8 +67,11 @@ def test_concurrent_contributions_through_two_workers_get_unique_gapless_seqs(
     assert stored == 40 == len({ack["id"] for ack in acks})
 
 
-def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(app, room, start_server):
-    server = start_server(LERO_LIVE_RATE_LIMIT_COUNT=100)
+@pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
+def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(
+    app, room, start_server, async_mode
+):
+    server = start_server(async_mode, LERO_LIVE_RATE_LIMIT_COUNT=100)
     host = join(server, room, "host")
     people = ["alice", "bob", "guest:Carol"]
     clients = {who: join(server, room, who) for who in people}
@@ -78,11 +81,11 @@ def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(app, ro
     enough = threading.Event()
 
     def post(who):
-        for n in range(40):
+        for n in range(200):
             client_id, text = str(uuid.uuid4()), f"{who} line {n}"
             try:
                 ack = clients[who].call(
-                    "contribute", {"client_id": client_id, "text": text, "prompt_id": None}
+                    "contribute", {"client_id": client_id, "text": text, "prompt_id": None}, 5
                 )
             except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
                 unacked[who] = (client_id, text)
