@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from .broadcast import room_change
-from .errors import DomainError, NotFound
+from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
-from .models import Contribution, Prompt, Resonance, utcnow
+from .models import Contribution, Prompt, Registration, Resonance, utcnow
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -105,6 +105,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         reason = contributions_closed_reason(event)
         if reason:
             raise DomainError(reason, status=409)
+        check_still_registered(author)
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
             if prompt is None or prompt.event_id != event.id:
@@ -153,6 +154,15 @@ def contribution_by_client_id(event, client_id):
             Contribution.event_id == event.id, Contribution.client_id == client_id
         )
     )
+
+
+def check_still_registered(author):
+    """A place cancelled or erased since joining takes its voice with it."""
+    if author.registration_id is None:
+        return
+    registration = db.session.get(Registration, author.registration_id)
+    if registration.status != "confirmed" or registration.erased_at is not None:
+        raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
 def check_rate_limit(event, author):

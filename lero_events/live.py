@@ -7,6 +7,8 @@ errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
 
 import functools
 import hmac
+import time
+from collections import deque
 from dataclasses import dataclass
 
 from flask import current_app, request
@@ -49,6 +51,10 @@ class Member:
 
 # Connections held by this worker, by Socket.IO sid.
 members = {}
+# When each connection's recent messages arrived, for the per-connection flood limit.
+recent_messages = {}
+MESSAGES_PER_WINDOW = 60
+WINDOW_SECONDS = 10
 
 
 @socketio.on("connect", namespace=NAMESPACE)
@@ -79,6 +85,7 @@ def connect(auth=None):
 @socketio.on("disconnect", namespace=NAMESPACE)
 def disconnect(reason=None):
     member = members.pop(request.sid, None)
+    recent_messages.pop(request.sid, None)
     event_id = presence.connection_closed(request.sid)
     if member is not None and member.counted and event_id is not None:
         presence.broadcast_presence(event_id)
@@ -197,6 +204,8 @@ def live_event(name):
             member = members.get(request.sid)
             if member is None:
                 return {"ok": False, "error": "Please reconnect to the live room."}
+            if flooding(request.sid):
+                return {"ok": False, "error": "Too many messages at once: please slow down."}
             if not isinstance(payload, dict):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
@@ -214,6 +223,22 @@ def live_event(name):
         return handler
 
     return register
+
+
+def flooding(sid):
+    """True when this connection sent more messages than anyone typing or clicking could.
+
+    Kept in this worker's memory: a connection lives on one worker. Contributions have their
+    own, stricter limit per person in the database (contributions.check_rate_limit).
+    """
+    now = time.monotonic()
+    arrivals = recent_messages.setdefault(sid, deque())
+    while arrivals and arrivals[0] <= now - WINDOW_SECONDS:
+        arrivals.popleft()
+    if len(arrivals) >= MESSAGES_PER_WINDOW:
+        return True
+    arrivals.append(now)
+    return False
 
 
 def host_of(member):

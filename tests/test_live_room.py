@@ -494,3 +494,33 @@ def test_presence_counts_people_not_tabs_and_hosts_see_voices_heard(app, room, s
     new_host = join(server, room, "host")
     assert (new_host.state["present"], new_host.state["voices_heard"]) == (1, 2)
     assert [person["name"] for person in new_host.state["people"]] == ["Alice A"]
+
+
+def test_a_flood_of_messages_or_a_cancelled_place_is_refused(app, room, start_server):
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    bob = join(server, room, "bob")
+    said = contribute(alice, "Worth resonating with")["id"]
+    host.call("approve", {"contribution_id": said})
+
+    acks = [bob.call("resonate", {"contribution_id": said}) for _ in range(70)]
+    refused = [ack for ack in acks if not ack["ok"]]
+    assert len(refused) == 10
+    assert refused[0]["error"] == "Too many messages at once: please slow down."
+    assert all(ack["ok"] for ack in acks[:60])
+    assert acks[59]["resonating"] is False and acks[59]["count"] == 0
+    # Everyone else carries on, and bob is still connected.
+    assert alice.call("resonate", {"contribution_id": said})["count"] == 1
+    assert bob.sio.connected
+
+    with app.app_context():
+        registration = db.session.scalar(
+            sa.select(Registration).where(Registration.name == "Alice")
+        )
+        registration.status = "cancelled"
+        db.session.commit()
+    assert contribute(alice, "After cancelling") == {
+        "ok": False,
+        "error": "Your place at this event is no longer confirmed, so you cannot post.",
+    }
