@@ -125,6 +125,11 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
     assert missed[0]["data"]["contribution"]["author"] == "Anonymous"
     assert missed[1]["data"]["phrase"]["attribution"] == "Jo"
     assert set(bob_again.stream()) == {second}, "only what he missed, never a repeat"
+    # A host catching up from the same point gets everything, the queue's history included.
+    host_again = join(server, room, "host", last_seq=bob_last_seq)
+    caught_up = [u["seq"] for u in host_again.state["updates"]]
+    assert caught_up == list(range(bob_last_seq + 1, host_again.state["seq"] + 1))
+    assert [u["seq"] for u in host.received("update") if u["seq"] > bob_last_seq] == caught_up
 
     # A fresh participant replays the whole public history into the same stream.
     eve = join(server, room, "guest:Eve")
