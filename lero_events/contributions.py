@@ -129,7 +129,9 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         try:
             db.session.flush()
         except sa.exc.IntegrityError:
-            # Another worker saved the same client_id first (a resend racing its original).
+            # The same client_id saved first by a resend racing its original. The room lock
+            # makes this rare (the check above sees committed rows), but the unique constraint
+            # is the guarantee, so its violation means "already saved", never an error.
             db.session.rollback()
             existing = contribution_by_client_id(event, client_id)
             if existing is None or existing.author_key != author.key:
