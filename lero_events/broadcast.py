@@ -107,12 +107,12 @@ def room_change(event):
             ):
                 # Take SQLite's write lock first, so two writers never deadlock upgrading.
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
-            db.session.execute(
+            db.session.scalars(
                 sa.select(Event)
                 .where(Event.id == event.id)
                 .with_for_update()
                 .execution_options(populate_existing=True)
-            )
+            ).one()
             change = RoomChange(event)
             yield change
             db.session.commit()

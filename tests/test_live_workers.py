@@ -139,8 +139,9 @@ def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(
     assert seqs == list(range(1, live_seq + 1))
 
 
+@pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
 def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis(
-    app, room, start_server
+    app, room, start_server, async_mode
 ):
     try:
         redis.Redis.from_url(REDIS_URL).ping()
@@ -152,8 +153,8 @@ def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis
         "LERO_SOCKETIO_CHANNEL": channel,
         "LERO_RATELIMIT_KEY_PREFIX": channel,
     }
-    worker_a = start_server(**settings)
-    worker_b = start_server(**settings)
+    worker_a = start_server(async_mode, **settings)
+    worker_b = start_server(async_mode, **settings)
     host = join(worker_a, room, "host")
     bob = join(worker_a, room, "bob")
     alice = join(worker_b, room, "alice")
