@@ -3,9 +3,11 @@ Chromium against a real server process: posting, approving, reconnecting, access
 
 import re
 import secrets
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -37,6 +39,14 @@ def add_registration(event, name, display_name="", status="confirmed"):
     db.session.add(registration)
     db.session.commit()
     return private_token(registration)
+
+
+def wait_until(check, timeout=WAIT / 1000):
+    """Poll `check` from the test (the pages' CSP forbids Playwright's eval-based waits)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
 
 
 def contribution_texts(app, slug):
@@ -190,11 +200,15 @@ def post(page, text, anonymous=False):
     page.get_by_role("button", name="Send").click()
 
 
-def test_participant_posts_host_approves_and_everyone_sees_it(app, live_server, chromium):
+@pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
+def test_participant_posts_host_approves_and_everyone_sees_it(
+    app, start_server, chromium, async_mode
+):
     with app.app_context():
         event = create_event(slug="big-conversation")
         sam = add_registration(event, "Sam", display_name="Sam")
         ada = add_registration(event, "Ada", display_name="Ada")
+    live_server = start_server(async_mode=async_mode)
 
     contexts = [chromium.new_context(viewport=PHONE) for _ in range(3)]
     try:
@@ -258,6 +272,73 @@ def test_participant_posts_host_approves_and_everyone_sees_it(app, live_server, 
             context.close()
 
 
+def test_guest_posts_straight_to_the_room_under_post_moderation(app, live_server, chromium):
+    with app.app_context():
+        create_event(slug="open-door", allow_guests=True)
+    contexts = [chromium.new_context(viewport=PHONE) for _ in range(2)]
+    try:
+        host = open_host(contexts[0], live_server, "open-door")
+        host.get_by_label("After: shown at once").check()
+        expect(host.locator("#host-error")).to_be_hidden()
+
+        guest = contexts[1].new_page()
+        guest.goto(f"{live_server.url}/events/open-door/live")
+        guest.get_by_label("Your name").fill("Gita")
+        guest.get_by_role("button", name="Join as a guest").click()
+        guest.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+        expect(guest.locator("#moderation-hint")).to_have_text(
+            "Everyone sees it straight away; the hosts can take it down."
+        )
+        host.locator("#online li", has_text="Gita (guest)").wait_for(timeout=WAIT)
+
+        post(guest, "Guests are welcome here.")
+        guest.locator("#stream li", has_text="Guests are welcome here.").wait_for(timeout=WAIT)
+        shared = host.locator("#stream li", has_text="Guests are welcome here.")
+        shared.wait_for(timeout=WAIT)
+        assert "Gita" in shared.inner_text()
+        assert host.locator("#queue li").count() == 0
+        host.get_by_text("1 voice heard").wait_for(timeout=WAIT)
+
+        shared.get_by_role("button", name="Withdraw").click()
+        guest.locator("#stream li").wait_for(state="detached", timeout=WAIT)
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_paused_room_keeps_reflections_until_the_hosts_reopen(app, live_server, chromium):
+    with app.app_context():
+        event = create_event(slug="paused")
+        token = add_registration(event, "Pat", display_name="Pat")
+    contexts = [chromium.new_context(viewport=PHONE) for _ in range(2)]
+    try:
+        host = open_host(contexts[0], live_server, "paused")
+        page = open_participant(contexts[1], live_server, "paused", token)
+        host.get_by_role("button", name="Pause reflections").click()
+        page.locator("#contributions-closed").wait_for(timeout=WAIT)
+
+        post(page, "Held until they reopen.")
+        page.get_by_text("it will be sent when the hosts reopen").wait_for()
+        assert contribution_texts(app, "paused") == []
+
+        host.get_by_role("button", name="Reopen reflections").click()
+        page.get_by_text("Waiting for a host").wait_for(timeout=WAIT)
+        host.locator("#queue li", has_text="Held until they reopen.").wait_for(timeout=WAIT)
+        assert page.locator("#contributions-closed").is_hidden()
+
+        # A phrase the host heard goes to everyone, with who said it.
+        host.get_by_role("textbox", name="Phrase", exact=True).fill("Nothing about us without us.")
+        host.get_by_label("Said by (optional)").fill("Speaker One")
+        host.get_by_role("button", name="Capture").click()
+        phrase = page.locator("#stream li", has_text="Nothing about us without us.")
+        phrase.wait_for(timeout=WAIT)
+        assert "Heard in the room" in phrase.inner_text()
+        assert "Said by Speaker One" in phrase.inner_text()
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
     app, start_server, chromium, tmp_path
 ):
@@ -284,7 +365,8 @@ def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
         page.locator("#my-contributions li", has_text="Typed on the bus").get_by_text(
             "Waiting for a host"
         ).wait_for(timeout=WAIT)
-        assert page.evaluate("localStorage.getItem('lero-live-outbox:flaky')") == "[]"
+        # Acknowledged, so it has left the outbox (the ack may come just after the update).
+        wait_until(lambda: page.evaluate("localStorage.getItem('lero-live-outbox:flaky')") == "[]")
 
         # A second reload resends nothing and still shows it as waiting, exactly once.
         page.reload()
@@ -317,6 +399,28 @@ def test_reconnect_sends_what_was_typed_offline_and_catches_up(app, start_server
     finally:
         for context in contexts:
             context.close()
+
+
+def test_a_refused_reconnection_says_why_instead_of_stalling(app, start_server, chromium):
+    with app.app_context():
+        event = create_event(slug="left")
+        token = add_registration(event, "Lee")
+    server = start_server()
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = open_participant(context, server, "left", token)
+        server.stop()
+        with app.app_context():
+            registration = db.session.get(Registration, int(token.split(".")[0]))
+            registration.status = "cancelled"
+            db.session.commit()
+        server.start()
+        refused = page.locator("#connection-state[data-state=refused]")
+        refused.wait_for(timeout=WAIT)
+        assert "not confirmed" in refused.inner_text()
+        assert refused.get_by_role("button", name="Try again").is_visible()
+    finally:
+        context.close()
 
 
 def test_refused_reflection_keeps_its_text_and_says_why(app, start_server, chromium):

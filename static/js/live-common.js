@@ -226,9 +226,26 @@
         auth.last_seq = sync.seq;
         send(auth);
       },
+      // WebSocket first, long-polling only when it cannot open: no polling-to-WebSocket
+      // upgrade, whose interruption (a server dying, a phone changing network) could leave
+      // the client believing it is still connected until the heartbeat times out.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
       reconnectionDelayMax: 5000,
     });
     var failedAttempts = 0;
+    var offlineTimer = null;
+
+    // A reconnect attempt can hang (a server dying slowly, a captive portal) without failing:
+    // after a few seconds say so plainly rather than "Reconnecting…" for ever.
+    function sayOfflineSoon() {
+      window.clearTimeout(offlineTimer);
+      offlineTimer = window.setTimeout(function () {
+        if (!socket.connected && status.element.dataset.state === "reconnecting") {
+          status.offline();
+        }
+      }, 4000);
+    }
 
     status.connecting();
     socket.on("connect", function () {
@@ -260,6 +277,7 @@
         status.offline();
       } else {
         status.reconnecting();
+        sayOfflineSoon();
       }
       if (page.disconnected) {
         page.disconnected();

@@ -134,7 +134,7 @@
     } else {
       delete data.contributions[contribution.id];
       delete data.shown[key];
-      if (contribution.status === "rejected" && live) {
+      if (contribution.status === "rejected" && before && before.status === "pending") {
         // Only the author hears about a rejection: say so rather than let it vanish.
         notices.push(contribution);
       }
