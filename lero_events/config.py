@@ -42,6 +42,8 @@ DEFAULTS = {
     "LIVE_RATE_LIMIT_COUNT": 5,
     "LIVE_RATE_LIMIT_SECONDS": 30,
     "LIVE_GRACE_MINUTES": 30,
+    # How often each worker vouches for its live connections (presence across workers).
+    "LIVE_HEARTBEAT_SECONDS": 30,
 }
 
 ENVIRONMENT_NAMES = (

@@ -209,6 +209,8 @@ class LiveConnection(db.Model):
     person_key: Mapped[str | None] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(80), default="")
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Refreshed by the worker's heartbeat; rows of a worker that stopped beating are dropped.
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class PoemLine(db.Model):

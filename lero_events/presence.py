@@ -2,20 +2,25 @@
 
 The database rather than worker memory, so that all workers count the same people; rather than
 Redis, so that presence works the same on the embedded single-process default. Each row names
-the worker (host:port) holding it: a worker restarted after a crash drops its old rows when it
-handles its first connection, and a clean disconnect drops its own row.
+the worker (host:port) holding it. A clean disconnect drops its row; a worker restarted after a
+crash drops its old rows when it handles its first connection; and each worker's heartbeat
+refreshes its rows and drops those of workers that stopped beating (crashed, or scaled away).
 """
 
 import socket
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .broadcast import NAMESPACE, crowd_room, current_seq, hosts_room
 from .extensions import db, socketio
-from .models import Contribution, LiveConnection
+from .models import Contribution, LiveConnection, utcnow
 
 COUNTED_ROLES = ("participant", "guest")
-_forgotten_workers = set()
+# A worker's rows outlive a few missed heartbeats, never more.
+MISSED_HEARTBEATS = 3
+_started_workers = set()
 
 
 def worker_name(port):
@@ -23,10 +28,13 @@ def worker_name(port):
 
 
 def connection_opened(sid, event_id, worker, role, person_key=None, name=""):
-    """Record a connection; the first one a worker handles clears what it left before."""
-    if worker not in _forgotten_workers:
-        _forgotten_workers.add(worker)
+    """Record a connection; the first one a worker handles clears what it left before and
+    starts its heartbeat."""
+    if worker not in _started_workers:
+        _started_workers.add(worker)
         db.session.execute(sa.delete(LiveConnection).where(LiveConnection.worker == worker))
+        app = current_app._get_current_object()
+        socketio.start_background_task(keep_beating, app, worker)
     db.session.add(
         LiveConnection(
             sid=sid,
@@ -49,6 +57,33 @@ def connection_closed(sid):
     db.session.delete(connection)
     db.session.commit()
     return event_id
+
+
+def keep_beating(app, worker):
+    """The worker's heartbeat, for as long as the process lives."""
+    interval = float(app.config["LIVE_HEARTBEAT_SECONDS"])
+    while True:
+        socketio.sleep(interval)
+        with app.app_context():
+            try:
+                heartbeat(worker, interval)
+            except Exception:
+                db.session.rollback()
+                app.logger.exception("live room heartbeat failed; trying again")
+
+
+def heartbeat(worker, interval):
+    """Vouch for this worker's connections; drop those no worker has vouched for lately."""
+    now = utcnow()
+    db.session.execute(
+        sa.update(LiveConnection).where(LiveConnection.worker == worker).values(seen_at=now)
+    )
+    stale = LiveConnection.seen_at < now - timedelta(seconds=interval * MISSED_HEARTBEATS)
+    events = db.session.scalars(sa.select(LiveConnection.event_id).where(stale).distinct()).all()
+    db.session.execute(sa.delete(LiveConnection).where(stale))
+    db.session.commit()
+    for event_id in events:
+        broadcast_presence(event_id)
 
 
 def voices_heard(event_id):

@@ -88,11 +88,16 @@ class LiveClient:
     def call(self, event, data=None, timeout=20):
         return self.sio.call(event, data, namespace=NS, timeout=timeout)
 
-    def wait_for(self, name, predicate=lambda data: True, timeout=15):
+    def mark(self):
+        """A bookmark for wait_for(after=...): only what arrives from now on."""
+        with self.lock:
+            return len(self.messages)
+
+    def wait_for(self, name, predicate=lambda data: True, timeout=15, after=0):
         deadline = time.monotonic() + timeout
         with self.lock:
             while True:
-                for kind, data in self.messages:
+                for kind, data in self.messages[after:]:
                     if kind == name and predicate(data):
                         return data
                 remaining = deadline - time.monotonic()

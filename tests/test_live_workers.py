@@ -1,5 +1,6 @@
 """The live room across processes: concurrent workers, a crash and restart, Redis."""
 
+import socket
 import threading
 import uuid
 
@@ -176,3 +177,23 @@ def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis
     with app.app_context():
         workers = set(db.session.scalars(sa.select(LiveConnection.worker)))
     assert len(workers) == 2, "presence rows come from both workers"
+
+
+def test_people_on_a_worker_that_died_for_good_stop_being_counted(app, room, start_server):
+    settings = {"LERO_LIVE_HEARTBEAT_SECONDS": 0.5}
+    worker_a = start_server(**settings)
+    worker_b = start_server(**settings)
+    host = join(worker_a, room, "host")
+    join(worker_a, room, "bob")
+    join(worker_b, room, "alice")
+    join(worker_b, room, "guest:Carol")
+    assert join(worker_a, room, "host").state["present"] == 3
+
+    before_the_crash = host.mark()
+    worker_b.kill()
+    # No one tells worker A; the missing heartbeats do, and the hosts hear it.
+    after = host.wait_for("presence", lambda p: p["present"] == 1, after=before_the_crash)
+    assert after["people"] == [{"name": "Bob B", "role": "participant"}]
+    with app.app_context():
+        workers = set(db.session.scalars(sa.select(LiveConnection.worker)))
+    assert workers == {f"{socket.gethostname()}:{worker_a.port}"}
