@@ -427,6 +427,13 @@ def test_post_moderation_shows_at_once_and_hosts_withdraw_and_feature(app, room,
     assert replayed and all(u["data"]["contribution"]["text"] == "" for u in replayed)
     assert newcomer.stream() == {}
 
+    # Names: a guest's own name; a registration without a display name is anonymous.
+    guest_said = contribute(newcomer, "From a guest")["contribution"]
+    assert (guest_said["author"], guest_said["anonymous"]) == ("Newcomer", False)
+    dee_said = contribute(join(server, room, "dee"), "From Dee")["contribution"]
+    assert (dee_said["author"], dee_said["anonymous"]) == ("Anonymous", False)
+    bob.wait_for_update("contribution", lambda d: d["contribution"]["id"] == dee_said["id"])
+
     # Back to pre-moderation: new contributions wait again.
     assert host.call("set_moderation", {"mode": "pre"})["ok"] is True
     assert contribute(bob, "Waiting now")["status"] == "pending"
