@@ -11,7 +11,7 @@ import socketio
 import sqlalchemy as sa
 import websocket
 
-from lero_events import events
+from lero_events import events, registrations
 from lero_events.extensions import db
 from lero_events.models import Contribution, Event, Registration, RoomUpdate
 
@@ -536,3 +536,21 @@ def test_a_flood_of_messages_or_a_cancelled_place_is_refused(app, room, start_se
         "ok": False,
         "error": "Your place at this event is no longer confirmed, so you cannot post.",
     }
+
+
+def test_an_erased_registration_takes_its_name_out_of_the_replay(app, room, start_server):
+    server = start_server()
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    said = contribute(alice, "Something personal")["id"]
+    assert host.call("approve", {"contribution_id": said})["contribution"]["author"] == "Alice A"
+
+    with app.app_context():
+        registration = db.session.scalar(
+            sa.select(Registration).where(Registration.name == "Alice")
+        )
+        registrations.erase_registration(registration)
+        stored = db.session.scalars(sa.select(RoomUpdate.payload)).all()
+    assert "Alice" not in repr(stored), "the replay history keeps ids, not names"
+    replayed = join(server, room, "bob").stream()[said]
+    assert (replayed["author"], replayed["text"]) == ("Anonymous", "Something personal")
