@@ -153,6 +153,7 @@
 
   function renderPrompt() {
     promptText.textContent = data.prompt ? data.prompt.text : "No question yet.";
+    promptText.classList.toggle("prompt-none", !data.prompt);
   }
 
   function renderSettings() {

@@ -161,6 +161,7 @@
     if (data.prompt) {
       promptText.textContent = data.prompt.text;
     }
+    promptText.classList.toggle("prompt-none", !data.prompt);
   }
 
   function renderSettings() {
@@ -454,6 +455,8 @@
     connected: flush,
     disconnected: function () {
       inFlight = {};
+      // A count from before the connection dropped would be a guess.
+      presenceCount.textContent = "";
       renderMine();
     },
     reset: function () {
