@@ -4,10 +4,12 @@ Chromium against a real server process: posting, approving, reconnecting, access
 import re
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -15,7 +17,15 @@ from lero_events.extensions import db
 from lero_events.models import Contribution, Event, Registration
 from lero_events.registrations import private_token
 
-from .conftest import PASSWORD, create_event, create_organiser, csrf_token, login, missing
+from .conftest import (
+    PASSWORD,
+    REDIS_URL,
+    create_event,
+    create_organiser,
+    csrf_token,
+    login,
+    missing,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
@@ -173,8 +183,25 @@ def test_host_page_is_for_the_event_hosts_only(app, client):
 # ---- the browser client against a real server ----
 
 
-def open_participant(context, server, slug, token):
+# JavaScript exceptions on any live page: each test must end with none.
+page_errors = []
+
+
+@pytest.fixture(autouse=True)
+def no_javascript_errors():
+    page_errors.clear()
+    yield
+    assert page_errors == []
+
+
+def watched_page(context):
     page = context.new_page()
+    page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
+    return page
+
+
+def open_participant(context, server, slug, token):
+    page = watched_page(context)
     page.goto(f"{server.url}/events/{slug}/live?token={token}")
     assert "token=" not in page.url
     page.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
@@ -182,7 +209,7 @@ def open_participant(context, server, slug, token):
 
 
 def open_host(context, server, slug):
-    page = context.new_page()
+    page = watched_page(context)
     page.goto(f"{server.url}/login")
     page.get_by_label("Email").fill("organiser@example.org")
     page.get_by_label("Password").fill(PASSWORD)
@@ -281,7 +308,7 @@ def test_guest_posts_straight_to_the_room_under_post_moderation(app, live_server
         host.get_by_label("After: shown at once").check()
         expect(host.locator("#host-error")).to_be_hidden()
 
-        guest = contexts[1].new_page()
+        guest = watched_page(contexts[1])
         guest.goto(f"{live_server.url}/events/open-door/live")
         guest.get_by_label("Your name").fill("Gita")
         guest.get_by_role("button", name="Join as a guest").click()
@@ -339,6 +366,59 @@ def test_paused_room_keeps_reflections_until_the_hosts_reopen(app, live_server, 
             context.close()
 
 
+def test_two_workers_with_redis_and_a_worker_killed_and_restarted(app, start_server, chromium):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        missing(f"Redis at {REDIS_URL} is not answering")
+    with app.app_context():
+        event = create_event(slug="two-workers")
+        sam = add_registration(event, "Sam", display_name="Sam")
+        ada = add_registration(event, "Ada", display_name="Ada")
+    channel = f"lero-test-{uuid.uuid4()}"
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "LERO_SOCKETIO_CHANNEL": channel,
+        "LERO_RATELIMIT_KEY_PREFIX": channel,
+    }
+    worker_a = start_server(**settings)
+    worker_b = start_server(**settings)
+    contexts = [chromium.new_context(viewport=PHONE) for _ in range(3)]
+    try:
+        host = open_host(contexts[0], worker_a, "two-workers")
+        on_b = open_participant(contexts[1], worker_b, "two-workers", sam)
+        on_a = open_participant(contexts[2], worker_a, "two-workers", ada)
+        host.get_by_text("2 people here").wait_for(timeout=WAIT)
+
+        post(on_b, "Said through worker B.")
+        queued = host.locator("#queue li", has_text="Said through worker B.")
+        queued.wait_for(timeout=WAIT)
+        queued.get_by_role("button", name="Approve", exact=True).click()
+        for page in (on_a, on_b):
+            page.locator("#stream li", has_text="Said through worker B.").wait_for(timeout=WAIT)
+
+        # Worker B dies without a goodbye; what Sam types meanwhile waits, then arrives once.
+        worker_b.kill()
+        on_b.wait_for_selector("#connection-state[data-state=offline]", timeout=WAIT)
+        post(on_b, "Typed while worker B was down.")
+        worker_b.start()
+        queued = host.locator("#queue li", has_text="Typed while worker B was down.")
+        queued.wait_for(timeout=WAIT)
+        queued.get_by_role("button", name="Approve", exact=True).click()
+        for page in (on_a, on_b):
+            page.locator("#stream li", has_text="Typed while worker B was down.").wait_for(
+                timeout=WAIT
+            )
+            assert page.locator("#stream li").count() == 2
+        assert sorted(contribution_texts(app, "two-workers")) == [
+            "Said through worker B.",
+            "Typed while worker B was down.",
+        ]
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
     app, start_server, chromium, tmp_path
 ):
@@ -360,7 +440,7 @@ def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
         page.close()  # the phone's browser is closed before the network comes back
 
         server.start()
-        page = context.new_page()
+        page = watched_page(context)
         page.goto(f"{server.url}/events/flaky/live")
         page.locator("#my-contributions li", has_text="Typed on the bus").get_by_text(
             "Waiting for a host"
