@@ -509,8 +509,10 @@ def test_refused_reflection_keeps_its_text_and_says_why(app, start_server, chrom
         token = add_registration(event, "Bo")
     server = start_server(LERO_LIVE_RATE_LIMIT_COUNT=1)
     context = chromium.new_context(viewport=PHONE)
+    host_context = chromium.new_context()
     try:
         page = open_participant(context, server, "busy", token)
+        host = open_host(host_context, server, "busy")
         post(page, "First thought.")
         page.get_by_text("Waiting for a host").wait_for(timeout=WAIT)
         post(page, "Second thought, too soon.")
@@ -518,7 +520,13 @@ def test_refused_reflection_keeps_its_text_and_says_why(app, start_server, chrom
         refused.get_by_text("You are sending a lot very quickly").wait_for(timeout=WAIT)
         assert "Second thought, too soon." in refused.inner_text()
 
-        refused.get_by_role("button", name="Edit").click()
+        # A keyboard user on "Edit" keeps their place while the room moves on around them.
+        refused.get_by_role("button", name="Edit").focus()
+        host.locator("#queue li").get_by_role("button", name="Approve", exact=True).click()
+        page.locator("#stream li", has_text="First thought.").wait_for(timeout=WAIT)
+        assert page.evaluate("document.activeElement.textContent") == "Edit"
+
+        page.keyboard.press("Enter")
         assert (
             page.get_by_role("textbox", name="Your reflection").input_value()
             == "Second thought, too soon."
@@ -527,6 +535,7 @@ def test_refused_reflection_keeps_its_text_and_says_why(app, start_server, chrom
         assert contribution_texts(app, "busy") == ["First thought."]
     finally:
         context.close()
+        host_context.close()
 
 
 def test_live_pages_have_no_serious_accessibility_problems(app, live_server, chromium, tmp_path):

@@ -43,6 +43,7 @@
   var inFlight = {};
   var sendAttempt = 0;
   var notices = [];
+  var mineNodes = {};
 
   function ensureData() {
     data = sync.data;
@@ -270,63 +271,100 @@
     });
   }
 
+  // Items are rebuilt only when what they show changes, so a button keeps its focus and an
+  // error is announced once, however busy the room is.
+  function mineNode(key, signature, build) {
+    var kept = mineNodes[key];
+    if (!kept || kept.signature !== signature) {
+      kept = { signature: signature, node: build() };
+      mineNodes[key] = kept;
+    }
+    return kept.node;
+  }
+
   function renderMine() {
     var known = {};
     Object.keys(data.contributions).forEach(function (id) {
       known[data.contributions[id].client_id] = true;
     });
-    var items = [];
+    var wanted = {};
+    var nodes = [];
+    function add(key, signature, build) {
+      wanted[key] = true;
+      nodes.push(mineNode(key, signature, build));
+    }
     outbox.items.forEach(function (item) {
       if (!known[item.client_id]) {
-        items.push(outboxItem(item));
+        var label = outboxLabel(item);
+        add("o:" + item.client_id, label + "|" + item.error + "|" + item.text, function () {
+          return outboxItem(item, label);
+        });
       }
     });
     Object.keys(data.contributions).forEach(function (id) {
       var contribution = data.contributions[id];
       if (contribution.status === "pending") {
-        var node = h("li", { className: "stream-item waiting", dataset: { id: id } });
-        L.fillItem(node, contribution, "contribution");
-        node.querySelector(".byline").prepend(
-          h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
-        items.push(node);
+        add("c:" + id, JSON.stringify(contribution), function () {
+          var node = h("li", { className: "stream-item waiting", dataset: { id: id } });
+          L.fillItem(node, contribution, "contribution");
+          node.querySelector(".byline").prepend(
+            h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
+          return node;
+        });
       }
     });
-    notices.forEach(function (contribution, index) {
-      items.push(h("li", { className: "stream-item failed" }, [
-        h("p", { className: "item-text" }, [contribution.text]),
-        h("p", { className: "byline" }, [
-          h("span", { className: "badge badge-error" }, ["Not shared"]),
-          "The hosts chose not to share this one with the room.",
-        ]),
-        h("div", { className: "item-actions" }, [h("button", {
-          type: "button", className: "secondary",
-          onclick: function () { notices.splice(index, 1); renderMine(); textarea.focus(); },
-        }, ["Dismiss"])]),
-      ]));
+    notices.forEach(function (contribution) {
+      add("n:" + contribution.id, "", function () { return noticeItem(contribution); });
     });
-    mineList.replaceChildren.apply(mineList, items);
-    mineSection.hidden = items.length === 0;
+    Object.keys(mineNodes).forEach(function (key) {
+      if (!wanted[key]) {
+        delete mineNodes[key];
+      }
+    });
+    L.syncList(mineList, nodes);
+    mineSection.hidden = nodes.length === 0;
   }
 
-  function outboxItem(item) {
-    var state;
+  function noticeItem(contribution) {
+    return h("li", { className: "stream-item failed" }, [
+      h("p", { className: "item-text" }, [contribution.text]),
+      h("p", { className: "byline" }, [
+        h("span", { className: "badge badge-error" }, ["Not shared"]),
+        "The hosts chose not to share this one with the room.",
+      ]),
+      h("div", { className: "item-actions" }, [h("button", {
+        type: "button", className: "secondary",
+        onclick: function () {
+          notices = notices.filter(function (notice) { return notice.id !== contribution.id; });
+          renderMine();
+          textarea.focus();
+        },
+      }, ["Dismiss"])]),
+    ]);
+  }
+
+  function outboxLabel(item) {
     if (item.error) {
-      state = h("span", { className: "badge badge-error" }, ["Not sent"]);
+      return "Not sent";
     } else if (inFlight[item.client_id]) {
-      state = h("span", { className: "badge badge-waiting" }, ["Sending…"]);
+      return "Sending…";
     } else if (!socket || !socket.connected) {
-      state = h("span", { className: "badge badge-waiting" },
-        ["Saved on this device: it will be sent when you are back online"]);
+      return "Saved on this device: it will be sent when you are back online";
     } else if (!room.open) {
-      state = h("span", { className: "badge badge-waiting" },
-        ["Saved: it will be sent when the hosts reopen reflections"]);
-    } else {
-      state = h("span", { className: "badge badge-waiting" }, ["Waiting to send"]);
+      return "Saved: it will be sent when the hosts reopen reflections";
     }
+    return "Waiting to send";
+  }
+
+  function outboxItem(item, label) {
     var children = [
       h("div", { className: "item-body" }, [
         h("p", { className: "item-text" }, [item.text]),
-        h("p", { className: "byline" }, [state, item.anonymous ? "Anonymous" : null]),
+        h("p", { className: "byline" }, [
+          h("span", { className: "badge " + (item.error ? "badge-error" : "badge-waiting") },
+            [label]),
+          item.anonymous ? "Anonymous" : null,
+        ]),
       ]),
     ];
     if (item.error) {
@@ -335,7 +373,11 @@
         h("button", { type: "button", onclick: function () { editItem(item); } }, ["Edit"]),
         h("button", {
           type: "button", className: "secondary",
-          onclick: function () { outbox.update(item.client_id, { error: null }); flush(); renderMine(); },
+          onclick: function () {
+            outbox.update(item.client_id, { error: null });
+            flush();
+            textarea.focus();
+          },
         }, ["Try again"]),
         h("button", {
           type: "button", className: "secondary",
