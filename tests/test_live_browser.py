@@ -419,6 +419,39 @@ def test_two_workers_with_redis_and_a_worker_killed_and_restarted(app, start_ser
             context.close()
 
 
+def test_from_booking_to_the_live_room_and_from_the_edit_page_to_hosting(
+    app, live_server, chromium
+):
+    with app.app_context():
+        create_event(slug="booked")
+    contexts = [chromium.new_context(viewport=PHONE) for _ in range(2)]
+    try:
+        page = watched_page(contexts[0])
+        page.goto(f"{live_server.url}/events/booked/register")
+        page.locator("input[name=name]").fill("Rosa Reyes")
+        page.locator("input[name=email]").fill("rosa@example.org")
+        page.locator("input[name=display_name]").fill("Rosa")
+        page.locator("input[name=consent]").check()
+        page.get_by_role("button", name="Register").click()
+        page.get_by_role("link", name="Join the live room").click()
+        page.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+        assert page.url == f"{live_server.url}/events/booked/live"
+        post(page, "Booked and here.")
+
+        host = watched_page(contexts[1])
+        host.goto(f"{live_server.url}/login?next=/organiser/events/booked/edit")
+        host.get_by_label("Email").fill("organiser@example.org")
+        host.get_by_label("Password").fill(PASSWORD)
+        host.get_by_role("button", name="Log in").click()
+        host.get_by_role("link", name="Join the live room as host").click()
+        queued = host.locator("#queue li", has_text="Booked and here.")
+        queued.wait_for(timeout=WAIT)
+        assert "Rosa" in queued.inner_text()
+    finally:
+        for context in contexts:
+            context.close()
+
+
 def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
     app, start_server, chromium, tmp_path
 ):

@@ -346,6 +346,8 @@
   function outboxLabel(item) {
     if (item.error) {
       return "Not sent";
+    } else if (room.ended) {
+      return "Not sent: the session has ended";
     } else if (inFlight[item.client_id]) {
       return "Sending…";
     } else if (!socket || !socket.connected) {
