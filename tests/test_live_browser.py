@@ -5,7 +5,7 @@ import re
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -450,6 +450,21 @@ def test_from_booking_to_the_live_room_and_from_the_edit_page_to_hosting(
     finally:
         for context in contexts:
             context.close()
+
+
+def test_after_the_session_ends_the_page_says_so_and_takes_no_more(app, live_server, chromium):
+    with app.app_context():
+        start = datetime.now().replace(microsecond=0) - timedelta(hours=3)
+        event = create_event(slug="over", starts_at=start, ends_at=start + timedelta(hours=1))
+        token = add_registration(event, "Eve")
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = open_participant(context, live_server, "over", token)
+        page.locator("#session-ended").wait_for()
+        assert page.get_by_role("button", name="Send").is_disabled()
+        assert page.get_by_role("textbox", name="Your reflection").is_disabled()
+    finally:
+        context.close()
 
 
 def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
