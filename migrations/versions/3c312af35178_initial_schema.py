@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: daadc13fdaba
+Revision ID: 3c312af35178
 Revises: 
-Create Date: 2026-11-23 11:08:57.150143
+Create Date: 2026-11-23 12:14:02.480951
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import lero_events.models
 
 
 # revision identifiers, used by Alembic.
-revision = 'daadc13fdaba'
+revision = '3c312af35178'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -76,6 +76,23 @@ def upgrade():
     sa.ForeignKeyConstraint(['organiser_id'], ['organiser.id'], ),
     sa.PrimaryKeyConstraint('event_id', 'organiser_id')
     )
+    op.create_table('live_connection',
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('worker', sa.String(length=120), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('person_key', sa.String(length=64), nullable=True),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('connected_at', lero_events.models.UTCDateTime(), nullable=False),
+    sa.Column('seen_at', lero_events.models.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
+    sa.PrimaryKeyConstraint('sid')
+    )
+    with op.batch_alter_table('live_connection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_live_connection_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_live_connection_seen_at'), ['seen_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_live_connection_worker'), ['worker'], unique=False)
+
     op.create_table('phrase',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -128,6 +145,8 @@ def upgrade():
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('audience', sa.String(length=8), nullable=False),
+    sa.Column('author_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', lero_events.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['event_id'], ['event.id'], ),
     sa.PrimaryKeyConstraint('event_id', 'seq')
@@ -224,6 +243,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_phrase_event_id'))
 
     op.drop_table('phrase')
+    with op.batch_alter_table('live_connection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_live_connection_worker'))
+        batch_op.drop_index(batch_op.f('ix_live_connection_seen_at'))
+        batch_op.drop_index(batch_op.f('ix_live_connection_event_id'))
+
+    op.drop_table('live_connection')
     op.drop_table('event_host')
     with op.batch_alter_table('agenda_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agenda_item_event_id'))
