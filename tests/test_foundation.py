@@ -2,15 +2,17 @@
 
 import subprocess
 import sys
+import uuid
 
 import requests
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from lero_events import create_app
 from lero_events.extensions import db
 
-from .conftest import ROOT, create_event
+from .conftest import POSTGRES_URL, ROOT, create_event, missing, postgres_available
 
 
 def test_secret_key_is_generated_once_and_kept_in_instance(tmp_path, monkeypatch):
@@ -125,3 +127,34 @@ def test_private_links_are_redacted_from_error_logs(app, caplog):
     assert response.status_code == 500
     assert "Exception on /r/[redacted]/explode" in caplog.text
     assert "s3cretTokenValue" not in caplog.text
+
+
+def test_migrations_match_the_models_on_postgresql(tmp_path):
+    """The hand-adjusted key between event and prompt must exist on PostgreSQL too."""
+    if not postgres_available():
+        missing(f"PostgreSQL at {POSTGRES_URL} is not answering")
+    name = f"lero_migrations_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        app = create_app(
+            {
+                "INSTANCE_PATH": str(tmp_path),
+                "ASYNC_MODE": "threading",
+                "DATABASE_URL": url,
+                "AUTO_MIGRATE": True,
+            }
+        )
+        with app.app_context(), db.engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            assert compare_metadata(context, db.metadata) == []
+            keys = sa.inspect(connection).get_foreign_keys("event")
+            assert any(key["name"] == "fk_event_current_prompt" for key in keys)
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
