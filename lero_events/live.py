@@ -6,7 +6,6 @@ errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
 """
 
 import functools
-import hmac
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from .contributions import Author
 from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
+from .harvest.sharing import harvest_access
 from .models import Event, Organiser, Prompt
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
@@ -114,8 +114,11 @@ def identify(auth):
             raise DomainError("Only this event's hosts can host the live room.")
         return event, Member(event.id, "host", organiser_id=organiser.id), last_seq
     if role == "viewer":
-        if not may_view(event, organiser, auth.get("harvest_secret")):
-            raise DomainError("This harvest is not published yet.")
+        secret = auth.get("harvest_secret")
+        try:
+            harvest_access(event, organiser, secret if isinstance(secret, str) else None)
+        except NotFound:
+            raise DomainError("This harvest is not published yet.") from None
         return event, Member(event.id, "viewer"), last_seq
     if "token" in auth:
         author = registered_author(event, auth["token"])
@@ -144,16 +147,6 @@ def registered_author(event, token):
     if registration.status != "confirmed" or registration.erased_at is not None:
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
     return contributions.author_for_registration(registration)
-
-
-def may_view(event, organiser, secret):
-    if event.is_hosted_by(organiser) or event.harvest_published:
-        return True
-    return (
-        isinstance(secret, str)
-        and bool(event.harvest_secret)
-        and hmac.compare_digest(secret.encode(), event.harvest_secret.encode())
-    )
 
 
 def room_state(event, member, last_seq):
