@@ -8,6 +8,7 @@ Emails go out after the commit: a failed email never undoes a registration.
 import hmac
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -121,6 +122,18 @@ def seats_left(event):
     return max(event.capacity - confirmed_count(event), 0)
 
 
+@contextmanager
+def seat_transaction(event):
+    """One transaction holding `event`'s seat lock: yields the locked event, commits at the
+    end, rolls back on any failure."""
+    try:
+        yield lock_event(event)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
 def lock_event(event):
     """Start the transaction that serialises everything touching `event`'s seats.
 
@@ -160,8 +173,7 @@ def register_attendee(event, data):
     """
     data = validate_registration(data)
     check_open(event)
-    try:
-        event = lock_event(event)
+    with seat_transaction(event) as event:
         check_open(event)
         existing = db.session.scalar(
             sa.select(Registration).where(
@@ -188,10 +200,6 @@ def register_attendee(event, data):
                 created_at=now,
             )
             db.session.add(registration)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     if existing is not None:
         mail.send_link_again(existing)
         return Registered(existing, already_registered=True)
@@ -256,14 +264,9 @@ def cancel_registration(registration):
     """Cancel a place; the first waitlisted person gets the seat and an email saying so."""
     if registration.status == "cancelled":
         return []
-    try:
-        lock_event(registration.event)
+    with seat_transaction(registration.event):
         db.session.refresh(registration)
         promoted = release_seat(registration) if registration.status in ACTIVE else []
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     for person in promoted:
         mail.send_promoted(person)
     return promoted
@@ -276,8 +279,7 @@ def erase_registration(registration):
     and cancelled stay right, and live-room posts that point at it keep working. Its
     secret is replaced, so the old private link stops working at once.
     """
-    try:
-        lock_event(registration.event)
+    with seat_transaction(registration.event):
         db.session.refresh(registration)
         promoted = release_seat(registration) if registration.status in ACTIVE else []
         registration.name = ""
@@ -287,10 +289,6 @@ def erase_registration(registration):
         registration.access_needs = ""
         registration.token = secrets.token_urlsafe(32)
         registration.erased_at = utcnow()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     for person in promoted:
         mail.send_promoted(person)
 
@@ -299,13 +297,8 @@ def promote_into_free_seats(event):
     """Give free seats (after a capacity rise) to the waitlist, and email those promoted."""
     if not waitlisted_people(event):
         return []
-    try:
-        lock_event(event)
+    with seat_transaction(event):
         promoted = fill_free_seats(event)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     for person in promoted:
         mail.send_promoted(person)
     return promoted
