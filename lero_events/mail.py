@@ -97,7 +97,8 @@ def write_to_outbox(message, reason):
     """Keep the message as a .eml file (readable only by us: it holds personal data)."""
     outbox = Path(current_app.config["OUTBOX_DIR"])
     outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}.eml"
+    # Microseconds in the name, so a listing sorts in the order the emails were written.
+    path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}.eml"
     path.write_bytes(bytes(message))
     path.chmod(0o600)
     # A warning, so it shows with the default logging: this email has reached nobody yet.
