@@ -187,7 +187,6 @@
   function ConnectionStatus(element, offlineText) {
     this.element = element;
     this.offlineText = offlineText;
-    this.retryButton = null;
   }
 
   ConnectionStatus.prototype.show = function (state, text) {
@@ -390,9 +389,7 @@
     openRoom: openRoom,
     syncList: syncList,
     fillItem: fillItem,
-    formatTime: formatTime,
     announcer: announcer,
     plural: plural,
-    newClientId: newClientId,
   };
 })();
