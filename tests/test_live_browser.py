@@ -494,7 +494,9 @@ def test_text_typed_while_the_server_is_down_arrives_once_after_a_reload(
             "Waiting for a host"
         ).wait_for(timeout=WAIT)
         # Acknowledged, so it has left the outbox (the ack may come just after the update).
-        wait_until(lambda: page.evaluate("localStorage.getItem('lero-live-outbox:flaky')") == "[]")
+        # One outbox per person in this browser: keyed by event and registration id.
+        outbox_key = "lero-live-outbox:flaky:r" + token.split(".")[0]
+        wait_until(lambda: page.evaluate("key => localStorage.getItem(key)", outbox_key) == "[]")
 
         # A second reload resends nothing and still shows it as waiting, exactly once.
         page.reload()

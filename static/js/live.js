@@ -12,7 +12,12 @@
   var slug = root.dataset.slug;
   var maxLength = Number(root.dataset.maxLength) || 500;
   var sync = new L.RoomSync(slug, "participant");
-  var outbox = new L.Outbox(slug);
+  // One outbox per person, so someone else using this browser later never sends what an
+  // earlier person left unsent. A private token starts with the registration's id.
+  var person = root.dataset.token
+    ? "r" + root.dataset.token.split(".")[0]
+    : "g" + root.dataset.guestKey;
+  var outbox = new L.Outbox(slug + ":" + person);
   var status = new L.ConnectionStatus(
     document.getElementById("connection-state"),
     "Offline: your messages are saved and will be sent"
