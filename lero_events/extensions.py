@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
-    pass
+    """The declarative base every model shares (typed SQLAlchemy 2.0 mappings)."""
 
 
 db = SQLAlchemy(model_class=Base)
