@@ -34,6 +34,14 @@ DEFAULTS = {
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
     "PRIVACY_NOTICE_VERSION": "2026-11",
+    # The zone a calendar subscription shows by default (X-WR-TIMEZONE).
+    "CALENDAR_TIMEZONE": "Europe/London",
+    # The harvest page collapses long lists; the figures in bench/harvest_render.py say why.
+    "HARVEST_SHOWN_PER_PROMPT": 20,
+    "HARVEST_SHOWN_PHRASES": 50,
+    "HARVEST_PAGE_SIZE": 200,
+    "SKETCH_MAX_BYTES": 8 * 1024 * 1024,
+    "SKETCH_MAX_PIXELS": 40_000_000,
     # Registration: attempts per client, and when the video-call link appears on the private page.
     "REGISTRATION_RATE_LIMIT": "10 per minute",
     "VIDEO_LINK_OPENS_MINUTES_BEFORE": 15,

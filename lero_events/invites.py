@@ -83,7 +83,7 @@ def render_feed(events, base_url=None, name="LERO Events") -> bytes:
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-caldesc", "Events from LERO Events: bookings at the event pages.")
-    calendar.add("x-wr-timezone", current_app.config.get("CALENDAR_TIMEZONE", "Europe/London"))
+    calendar.add("x-wr-timezone", current_app.config["CALENDAR_TIMEZONE"])
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", icalendar.vDuration(FEED_REFRESH))
     for event in events:

@@ -1,7 +1,5 @@
 """The harvest page, its exports and sketch notes, and the hosts' tools to compose it."""
 
-from urllib.parse import urljoin
-
 from flask import (
     Blueprint,
     Response,
@@ -20,18 +18,9 @@ from .. import events, sketches
 from ..errors import DomainError
 from ..extensions import limiter
 from ..harvest import exports, gathering, poem, sharing
+from ..invites import public_url
 
 bp = Blueprint("harvest", __name__)
-
-# How many contributions per prompt (and phrases) the main page shows before "show all";
-# bench/harvest_render.py measured why.
-SHOWN_PER_PROMPT = 20
-SHOWN_PHRASES = 50
-PAGE_SIZE = 200
-
-
-def setting(name, default):
-    return current_app.config.get(name, default)
 
 
 def open_harvest(slug):
@@ -45,21 +34,13 @@ def open_harvest(slug):
     return event, access, key if access == "secret" else None
 
 
-def public_url(endpoint, **values):
-    """An absolute URL for links shared elsewhere (Open Graph, exports)."""
-    base = setting("PUBLIC_BASE_URL", None)
-    if base:
-        return urljoin(base, url_for(endpoint, **values))
-    return url_for(endpoint, _external=True, **values)
-
-
 @bp.get("/events/<slug>/harvest")
 def show(slug):
     event, access, key = open_harvest(slug)
     gathered = gathering.gather_harvest(
         event,
-        shown_per_prompt=setting("HARVEST_SHOWN_PER_PROMPT", SHOWN_PER_PROMPT),
-        shown_phrases=setting("HARVEST_SHOWN_PHRASES", SHOWN_PHRASES),
+        shown_per_prompt=current_app.config["HARVEST_SHOWN_PER_PROMPT"],
+        shown_phrases=current_app.config["HARVEST_SHOWN_PHRASES"],
     )
     return render_template(
         "harvest/harvest.html",
@@ -77,7 +58,7 @@ def show(slug):
 def prompt_page(slug, prompt_id):
     event, access, key = open_harvest(slug)
     page = max(request.args.get("page", 1, type=int), 1)
-    per_page = setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
+    per_page = current_app.config["HARVEST_PAGE_SIZE"]
     section = gathering.gather_prompt_page(event, prompt_id, page, per_page)
     pages = max(1, -(-section.total // per_page))
     return render_template(
@@ -97,7 +78,7 @@ def find_contribution(slug, contribution_id):
     """Where a contribution (e.g. the source of a poem line) sits in its prompt's full list."""
     event, _access, key = open_harvest(slug)
     prompt_id, page = gathering.locate_contribution(
-        event, contribution_id, setting("HARVEST_PAGE_SIZE", PAGE_SIZE)
+        event, contribution_id, current_app.config["HARVEST_PAGE_SIZE"]
     )
     target = url_for("harvest.prompt_page", slug=slug, prompt_id=prompt_id, page=page, key=key)
     return redirect(f"{target}#c-{contribution_id}")
@@ -160,7 +141,7 @@ def sketch_image(slug, filename):
 
 
 def upload_dir():
-    return setting("UPLOAD_DIR", None)
+    return current_app.config["UPLOAD_DIR"]
 
 
 def hosted(slug):
@@ -187,7 +168,7 @@ def render_edit(event, status=200, sketch_error=None, alt_text=""):
         sketch_notes=gathering.sketch_notes_of(event),
         sketch_error=sketch_error,
         alt_text=alt_text,
-        max_megabytes=setting("SKETCH_MAX_BYTES", sketches.MAX_BYTES) // (1024 * 1024),
+        max_megabytes=current_app.config["SKETCH_MAX_BYTES"] // (1024 * 1024),
     ), status
 
 
@@ -302,8 +283,8 @@ def upload_sketch(slug):
             upload.stream,
             alt_text,
             upload_dir(),
-            max_bytes=setting("SKETCH_MAX_BYTES", sketches.MAX_BYTES),
-            max_pixels=setting("SKETCH_MAX_PIXELS", sketches.MAX_PIXELS),
+            max_bytes=current_app.config["SKETCH_MAX_BYTES"],
+            max_pixels=current_app.config["SKETCH_MAX_PIXELS"],
         )
     except sketches.SketchRejected as error:
         return render_edit(event, error.status, sketch_error=error.message, alt_text=alt_text)
