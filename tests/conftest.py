@@ -249,6 +249,31 @@ def chromium():
         browser.close()
 
 
+AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def accessibility_problems():
+    """axe-core's serious and critical violations on a page.
+
+    Injecting axe is an inline script, which the pages' CSP rightly blocks: use it in a
+    context made with bypass_csp=True, and only for the axe run.
+    """
+    if not AXE.exists():
+        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+
+    def check(page):
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("axe.run(document)")
+        return [
+            f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} nodes)"
+            for violation in result["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+
+    return check
+
+
 @pytest.fixture
 def page(chromium):
     context = chromium.new_context()

@@ -4,7 +4,6 @@ The "Done when" (the demo run live, then shared) is in test_harvest_live.py.
 """
 
 import io
-from pathlib import Path
 
 import sqlalchemy as sa
 from PIL import Image
@@ -13,7 +12,7 @@ from lero_events import sketches
 from lero_events.extensions import db
 from lero_events.models import Event, PoemLine, Prompt
 
-from .conftest import PASSWORD, create_event, missing
+from .conftest import PASSWORD, create_event
 from .test_harvest import (
     add_contribution,
     add_phrase,
@@ -162,12 +161,9 @@ def png_bytes():
     return buffer.getvalue()
 
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def test_harvest_pages_have_no_serious_accessibility_problems(app, live_server, chromium, tmp_path):
-    if not AXE.exists():
-        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+def test_harvest_pages_have_no_serious_accessibility_problems(
+    app, live_server, chromium, tmp_path, accessibility_problems
+):
     with app.app_context():
         create_event(slug="axe-harvest")
         event = db.session.scalar(sa.select(Event))
@@ -204,13 +200,7 @@ def test_harvest_pages_have_no_serious_accessibility_problems(app, live_server, 
             assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), (
                 f"the {name} page scrolls sideways on a phone"
             )
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document)")
-            serious = [
-                f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} nodes)"
-                for violation in result["violations"]
-                if violation["impact"] in ("serious", "critical")
-            ]
+            serious = accessibility_problems(page)
             assert serious == [], f"{name} page: {serious}"
     finally:
         context.close()

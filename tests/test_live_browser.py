@@ -28,7 +28,6 @@ from .conftest import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
 # Long enough for a socket to reconnect after a server restart (backoff up to 5 s).
 WAIT = 20_000
@@ -588,9 +587,9 @@ def test_refused_reflection_keeps_its_text_and_says_why(app, start_server, chrom
         host_context.close()
 
 
-def test_live_pages_have_no_serious_accessibility_problems(app, live_server, chromium, tmp_path):
-    if not AXE.exists():
-        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+def test_live_pages_have_no_serious_accessibility_problems(
+    app, live_server, chromium, tmp_path, accessibility_problems
+):
     with app.app_context():
         event = create_event(slug="axe-room")
         token = add_registration(event, "Ali", display_name="Ali")
@@ -614,13 +613,7 @@ def test_live_pages_have_no_serious_accessibility_problems(app, live_server, chr
 
         for name, page in (("participant", participant), ("host", host)):
             page.screenshot(path=tmp_path / f"{name}.png", full_page=True)
-            page.add_script_tag(path=str(AXE))
-            result = page.evaluate("axe.run(document)")
-            serious = [
-                f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} nodes)"
-                for violation in result["violations"]
-                if violation["impact"] in ("serious", "critical")
-            ]
+            serious = accessibility_problems(page)
             assert serious == [], f"{name} page: {serious}"
     finally:
         participant_context.close()

@@ -5,7 +5,7 @@ import email.policy
 import re
 from pathlib import Path
 
-from .conftest import create_event, missing
+from .conftest import create_event
 from .test_registration import register, registrations
 
 
@@ -69,20 +69,9 @@ def test_attendee_registers_opens_their_link_cancels_and_the_waitlist_moves_up(
     ]
 
 
-def serious_accessibility_problems(page, axe):
-    page.add_script_tag(path=str(axe))
-    result = page.evaluate("axe.run(document)")
-    return [
-        f"{violation['id']}: {violation['help']}"
-        for violation in result["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
-def test_registration_pages_have_no_serious_accessibility_problems(app, live_server, chromium):
-    axe = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.exists():
-        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+def test_registration_pages_have_no_serious_accessibility_problems(
+    app, live_server, chromium, accessibility_problems
+):
     with app.app_context():
         create_event(slug="big-conversation", capacity=5)
     # bypass_csp only so the test can inject axe; the pages' own policy is unchanged.
@@ -92,7 +81,7 @@ def test_registration_pages_have_no_serious_accessibility_problems(app, live_ser
         page.goto(live_server.url + "/events/big-conversation/register")
         page.get_by_role("button", name="Register").click()  # empty: every error shows
         assert page.locator(".error-summary").is_visible()
-        assert serious_accessibility_problems(page, axe) == []
+        assert accessibility_problems(page) == []
         page.get_by_label("Your name").fill("Ada")
         page.get_by_label("Email").fill("ada@example.org")
         page.get_by_label("I have read the privacy notice").check()
@@ -101,6 +90,6 @@ def test_registration_pages_have_no_serious_accessibility_problems(app, live_ser
         private = page.url
         for url in (private, private + "/cancel", private + "/erase"):
             page.goto(url)
-            assert serious_accessibility_problems(page, axe) == [], url
+            assert accessibility_problems(page) == [], url
     finally:
         context.close()
