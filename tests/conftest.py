@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,8 +67,9 @@ def database_url(tmp_path):
     return url or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
+@contextmanager
+def fresh_app(tmp_path, database_url, **settings):
+    """A test app on `database_url` with empty tables, dropped again afterwards."""
     app = create_app(
         {
             "TESTING": True,
@@ -77,6 +79,7 @@ def app(tmp_path, database_url):
             "ASYNC_MODE": "threading",
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SERVER_NAME": "localhost",
+            **settings,
         }
     )
     with app.app_context():
@@ -87,6 +90,12 @@ def app(tmp_path, database_url):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    with fresh_app(tmp_path, database_url) as app:
+        yield app
 
 
 @pytest.fixture

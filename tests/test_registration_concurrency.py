@@ -9,11 +9,17 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from lero_events import create_app
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import POSTGRES_URL, create_event, csrf_token, missing, postgres_available
+from .conftest import (
+    POSTGRES_URL,
+    create_event,
+    csrf_token,
+    fresh_app,
+    missing,
+    postgres_available,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -25,26 +31,12 @@ def concurrent_app(request, tmp_path):
         url = POSTGRES_URL
     else:
         url = f"sqlite:///{tmp_path / 'concurrent.sqlite'}"
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "SECRET_KEY": "test secret key",
-            "AUTO_MIGRATE": False,
-            "ASYNC_MODE": "threading",
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SERVER_NAME": "localhost",
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 25, "max_overflow": 30, "pool_timeout": 60},
-        }
-    )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    with fresh_app(
+        tmp_path,
+        url,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 25, "max_overflow": 30, "pool_timeout": 60},
+    ) as app:
+        yield app
 
 
 def register_at_once(app, slug, count):
