@@ -4,12 +4,14 @@ import email
 import email.policy
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from lero_events import accounts, create_app, events
 from lero_events.extensions import db
+from lero_events.models import Registration
 
 ROOT = Path(__file__).resolve().parent.parent
 # CI sets this so a missing service or browser fails the run instead of skipping.
@@ -163,6 +166,24 @@ def create_event(owner=None, publish=True, **fields):
     )
     event = events.create_event(owner, data)
     return events.publish_event(event) if publish else event
+
+
+def create_registration(event, name=None, email=None, status="confirmed", **fields):
+    """A registration row as the registration pages leave it, without sending any email."""
+    suffix = uuid.uuid4().hex[:8]
+    registration = Registration(
+        event_id=event.id,
+        token=secrets.token_urlsafe(32),
+        name=name or f"Real Name {suffix}",
+        email=email or f"{suffix}@example.org",
+        status=status,
+        consent_at=datetime.now(UTC),
+        consent_version="2026-11",
+        **fields,
+    )
+    db.session.add(registration)
+    db.session.commit()
+    return registration
 
 
 class ServerProcess:

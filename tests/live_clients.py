@@ -1,7 +1,6 @@
 """Live room test helpers: a recording Socket.IO client, joining as anyone, a ready room."""
 
 import re
-import secrets
 import threading
 import time
 import uuid
@@ -11,10 +10,10 @@ import requests
 import socketio
 
 from lero_events.extensions import db
-from lero_events.models import Event, Registration, utcnow
+from lero_events.models import Event
 from lero_events.registrations import private_token
 
-from .conftest import PASSWORD, create_event, create_organiser
+from .conftest import PASSWORD, create_event, create_organiser, create_registration
 
 NS = "/live"
 
@@ -166,20 +165,10 @@ def make_room(app):
         event = create_event(owner=organiser, allow_guests=True)
         tokens = {}
         for name, display_name in (("Alice", "Alice A"), ("Bob", "Bob B"), ("Dee", "")):
-            registration = Registration(
-                event_id=event.id,
-                token=secrets.token_urlsafe(32),
-                name=name,
-                email=f"{name.lower()}@example.org",
-                display_name=display_name,
-                status="confirmed",
-                consent_at=utcnow(),
-                consent_version="2026-11",
+            registration = create_registration(
+                event, name, f"{name.lower()}@example.org", display_name=display_name
             )
-            db.session.add(registration)
-            db.session.flush()
             tokens[name.lower()] = private_token(registration)
-        db.session.commit()
         return {"slug": event.slug, "event_id": event.id, "tokens": tokens}
 
 

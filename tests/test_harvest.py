@@ -21,7 +21,7 @@ from lero_events.models import (
     Resonance,
 )
 
-from .conftest import create_event, create_organiser, csrf_token, login
+from .conftest import create_event, create_organiser, create_registration, csrf_token, login
 
 # Factories: the live room writes these rows; here they are made directly, as data.
 
@@ -34,21 +34,13 @@ def add_prompt(event, text="What struck a chord?"):
 
 
 def add_registration(event, display_name="", organisation="", status="confirmed", erased=False):
-    registration = Registration(
-        event_id=event.id,
-        token=uuid.uuid4().hex,
-        name="Real Name " + uuid.uuid4().hex[:6],
-        email=f"{uuid.uuid4().hex[:8]}@example.org",
+    return create_registration(
+        event,
+        status=status,
         organisation=organisation,
         display_name=display_name,
-        status=status,
-        consent_at=datetime.now(UTC),
-        consent_version="2026-11",
         erased_at=datetime.now(UTC) if erased else None,
     )
-    db.session.add(registration)
-    db.session.commit()
-    return registration
 
 
 _clock = [datetime(2026, 11, 1, 18, 0, tzinfo=UTC)]

@@ -2,10 +2,9 @@
 Chromium against a real server process: posting, approving, reconnecting, accessibility."""
 
 import re
-import secrets
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from .conftest import (
     REDIS_URL,
     create_event,
     create_organiser,
+    create_registration,
     csrf_token,
     login,
     missing,
@@ -35,18 +35,9 @@ WAIT = 20_000
 
 def add_registration(event, name, display_name="", status="confirmed"):
     """A registration row as the registration pages would leave it; returns its private token."""
-    registration = Registration(
-        event_id=event.id,
-        token=secrets.token_urlsafe(32),
-        name=name,
-        email=f"{name.lower()}@example.org",
-        display_name=display_name,
-        status=status,
-        consent_at=datetime.now(UTC),
-        consent_version="2026-11",
+    registration = create_registration(
+        event, name, f"{name.lower()}@example.org", status, display_name=display_name
     )
-    db.session.add(registration)
-    db.session.commit()
     return private_token(registration)
 
 
