@@ -32,6 +32,7 @@ def create_app(config=None):
 
     # Socket handlers register on the shared socketio object before init_app, for every app.
     from . import cli, errors, live, security, views  # noqa: F401 (live registers handlers)
+    from .serving import client_manager
 
     views.register_blueprints(app)
     errors.init_app(app)
@@ -41,8 +42,7 @@ def create_app(config=None):
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        client_manager=client_manager(app.config),
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
 

@@ -1,25 +1,28 @@
-"""Room updates: numbered and stored in the database, then sent to the right Socket.IO rooms.
+"""Room updates: numbered and stored with the change, then sent to the room in per-tick frames.
 
-Every change a live room hears goes through `room_change()`, so that the update is stored
-with the next sequence number in the same transaction as the change itself (a reconnecting
-client replays them from the database), and is broadcast only after that commit.
+Every change a live room hears goes through `room_change()`: the update is stored with the
+next sequence number, and the previous seq on its audience chain (docs/live-protocol.md section
+4), in the same transaction as the change itself, and handed to the room's sender only after
+that commit. The sender gathers a room's updates for one short tick and sends each audience one
+frame, encoded once for all its members. No process-wide lock: the event row lock orders
+commits across workers, and clients put frames back in order by the gap rule.
 """
 
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .extensions import db, socketio
 from .models import Event, RoomUpdate
 
 NAMESPACE = "/live"
-
-# One room change at a time in this process, broadcast included, so that this worker sends
-# updates in sequence order. Under gevent or eventlet this is a green lock (app.py patches
-# threading before importing the app). Across processes the event row lock takes over.
-_room_lock = threading.Lock()
+PUBLIC = "all"
+OWN = "hosts"
+logger = logging.getLogger(__name__)
 
 
 def everyone_room(event_id):
@@ -31,7 +34,7 @@ def hosts_room(event_id):
 
 
 def crowd_room(event_id):
-    """Everyone but the hosts: they get the short form of presence."""
+    """Everyone but the hosts: they get the public frames and the short form of presence."""
     return f"live:{event_id}:crowd"
 
 
@@ -42,12 +45,36 @@ def author_room(event_id, author_key):
 @dataclass
 class Update:
     seq: int
+    prev: int
     kind: str
     data: dict
-    rooms: list
+    author_key: str | None = None
+
+    @property
+    def public(self):
+        return self.author_key is None
 
     def message(self):
-        return {"seq": self.seq, "kind": self.kind, "data": self.data}
+        chain = "public" if self.public else "own"
+        return {
+            "seq": self.seq,
+            "prev": self.prev,
+            "chain": chain,
+            "kind": self.kind,
+            "data": self.data,
+        }
+
+
+def chain_head(event_id, author_key=None, upto=None):
+    """The latest seq on the public chain, or on `author_key`'s own chain (0 when empty)."""
+    query = sa.select(sa.func.max(RoomUpdate.seq)).where(RoomUpdate.event_id == event_id)
+    if author_key is None:
+        query = query.where(RoomUpdate.audience == PUBLIC)
+    else:
+        query = query.where(RoomUpdate.audience == OWN, RoomUpdate.author_key == author_key)
+    if upto is not None:
+        query = query.where(RoomUpdate.seq <= upto)
+    return db.session.scalar(query) or 0
 
 
 class RoomChange:
@@ -57,12 +84,14 @@ class RoomChange:
         self.event = event
         self.updates = []
 
-    def record(self, kind, data, audience="all", author_key=None, stored=None):
+    def record(self, kind, data, audience=PUBLIC, author_key=None, stored=None):
         """Store an update under the room's next sequence number; it is sent after commit.
 
         `stored` is what is kept for replay when it differs from what is sent now (a
         contribution is kept by id and shown as it is at replay time).
         """
+        chain_author = author_key if audience == OWN else None
+        prev = chain_head(self.event.id, chain_author)
         seq = db.session.execute(
             sa.update(Event)
             .where(Event.id == self.event.id)
@@ -77,71 +106,134 @@ class RoomChange:
                 kind=kind,
                 payload=data if stored is None else stored,
                 audience=audience,
-                author_key=author_key,
+                author_key=chain_author,
             )
         )
-        if audience == "all":
-            rooms = [everyone_room(self.event.id)]
-        else:
-            rooms = [hosts_room(self.event.id)]
-            if author_key:
-                rooms.append(author_room(self.event.id, author_key))
-        self.updates.append(Update(seq, kind, data, rooms))
+        db.session.flush()
+        self.updates.append(Update(seq, prev, kind, data, chain_author))
         return seq
 
 
 @contextmanager
 def room_change(event):
-    """Lock the room, let the caller change it and record updates, commit, then broadcast.
+    """Lock the room's row, let the caller change it and record updates, commit, then send.
 
-    The event row is re-read under a row lock (FOR UPDATE on PostgreSQL; SQLite has one writer
-    at a time and this process's lock), so checks such as "are contributions open?" see the
-    latest committed state and sequence numbers stay unique and gapless.
+    The event row is re-read under a row lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
+    SQLite), so checks such as "are contributions open?" see the latest committed state and
+    sequence numbers stay unique and gapless across workers.
     """
-    with _room_lock:
-        try:
-            connection = db.session.connection()
-            if (
-                connection.dialect.name == "sqlite"
-                and not connection.connection.dbapi_connection.in_transaction
-            ):
-                # Take SQLite's write lock first, so two writers never deadlock upgrading.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            db.session.scalars(
-                sa.select(Event)
-                .where(Event.id == event.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).one()
-            change = RoomChange(event)
-            yield change
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        for update in change.updates:
-            socketio.emit("update", update.message(), to=update.rooms, namespace=NAMESPACE)
+    try:
+        connection = db.session.connection()
+        if (
+            connection.dialect.name == "sqlite"
+            and not connection.connection.dbapi_connection.in_transaction
+        ):
+            # Take SQLite's write lock first, so two writers never deadlock upgrading.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        db.session.scalars(
+            sa.select(Event)
+            .where(Event.id == event.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        change = RoomChange(event)
+        yield change
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    if change.updates:
+        sender_for(event.id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
 
 
-@contextmanager
-def room_snapshot():
-    """Hold the room lock while a joining client reads its state, so that this worker sends it
-    nothing newer before its `state` (updates from other workers may still overtake it)."""
-    with _room_lock:
-        yield
+class RoomSender:
+    """One room's updates waiting in this worker for the next tick; its lock is this room's."""
+
+    def __init__(self, event_id):
+        self.event_id = event_id
+        self.lock = threading.Lock()
+        self.pending = []
+        self.running = False
+
+    def add(self, updates, tick):
+        if tick <= 0:
+            send_frames(self.event_id, updates)
+            return
+        with self.lock:
+            self.pending.extend(updates)
+            if self.running:
+                return
+            self.running = True
+        socketio.start_background_task(self.run, tick)
+
+    def run(self, tick):
+        """Send what gathered each tick until a tick passes with nothing new."""
+        while True:
+            socketio.sleep(tick)
+            with self.lock:
+                updates, self.pending = self.pending, []
+                if not updates:
+                    self.running = False
+                    return
+            try:
+                send_frames(self.event_id, updates)
+            except Exception:
+                # A lost frame is a gap the clients close with catch_up; the sender goes on.
+                logger.exception("live room frame for event %s failed", self.event_id)
 
 
-def visible_updates(event_id, after, upto, role, author_key=None):
-    """Stored updates with after < seq <= upto that a client in `role` may see, oldest first."""
-    query = sa.select(RoomUpdate).where(
-        RoomUpdate.event_id == event_id, RoomUpdate.seq > after, RoomUpdate.seq <= upto
-    )
-    if role != "host":
-        visible = RoomUpdate.audience == "all"
+_senders = {}
+_senders_lock = threading.Lock()
+
+
+def sender_for(event_id):
+    with _senders_lock:
+        sender = _senders.get(event_id)
+        if sender is None:
+            sender = _senders[event_id] = RoomSender(event_id)
+        return sender
+
+
+def send_frames(event_id, updates):
+    """One frame for the hosts (everything), one for the crowd (public), one per author."""
+    updates = sorted(updates, key=lambda update: update.seq)
+    emit_frame(hosts_room(event_id), [update.message() for update in updates])
+    emit_frame(crowd_room(event_id), [u.message() for u in updates if u.public])
+    by_author = {}
+    for update in updates:
+        if not update.public:
+            by_author.setdefault(update.author_key, []).append(update.message())
+    for author_key, messages in by_author.items():
+        emit_frame(author_room(event_id, author_key), messages)
+
+
+def emit_frame(room, messages):
+    if messages:
+        socketio.emit("updates", messages, to=room, namespace=NAMESPACE)
+
+
+def visible_updates(event_id, upto, role, last_seq=0, author_key=None, own_seq=0, limit=None):
+    """Stored updates up to `upto` that a client has not seen, oldest first.
+
+    Hosts: every update after last_seq. Others: public ones after last_seq and, for an author,
+    their own after own_seq. With `limit`, at most limit + 1 (enough to tell "too many").
+    """
+    query = sa.select(RoomUpdate).where(RoomUpdate.event_id == event_id, RoomUpdate.seq <= upto)
+    if role == "host":
+        query = query.where(RoomUpdate.seq > last_seq)
+    else:
+        visible = (RoomUpdate.audience == PUBLIC) & (RoomUpdate.seq > last_seq)
         if author_key:
-            visible = visible | (RoomUpdate.author_key == author_key)
+            visible = visible | (
+                (RoomUpdate.audience == OWN)
+                & (RoomUpdate.author_key == author_key)
+                & (RoomUpdate.seq > own_seq)
+            )
         query = query.where(visible)
-    return db.session.scalars(query.order_by(RoomUpdate.seq)).all()
+    query = query.order_by(RoomUpdate.seq)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    return db.session.scalars(query).all()
 
 
 def current_seq(event_id):

@@ -52,6 +52,15 @@ DEFAULTS = {
     "LIVE_GRACE_MINUTES": 30,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
+    # Updates are sent in one frame per room per tick; presence at most once per interval.
+    "LIVE_TICK_SECONDS": 0.025,
+    "LIVE_PRESENCE_SECONDS": 1.0,
+    # A joining client gets the tail of what it missed up to this many updates, else a snapshot
+    # of the room now with this many of the newest contributions and phrases.
+    "LIVE_TAIL_LIMIT": 200,
+    "LIVE_SNAPSHOT_SIZE": 200,
+    # Packets waiting for one client before it is dropped (it reconnects and catches up).
+    "LIVE_SEND_QUEUE_LIMIT": 1000,
 }
 
 ENVIRONMENT_NAMES = (

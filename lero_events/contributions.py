@@ -331,5 +331,6 @@ def replay(updates, role, author_key=None):
             )
             view = contribution_view(contribution, with_text, counts.get(contribution.id, 0))
             data = {"contribution": view}
-        messages.append({"seq": update.seq, "kind": update.kind, "data": data})
+        chain = "public" if update.audience == "all" else "own"
+        messages.append({"seq": update.seq, "chain": chain, "kind": update.kind, "data": data})
     return messages

@@ -18,11 +18,11 @@ from . import contributions, moderation, presence
 from .broadcast import (
     NAMESPACE,
     author_room,
+    chain_head,
     crowd_room,
     current_seq,
     everyone_room,
     hosts_room,
-    room_snapshot,
     visible_updates,
 )
 from .contributions import Author
@@ -60,46 +60,54 @@ WINDOW_SECONDS = 10
 @socketio.on("connect", namespace=NAMESPACE)
 def connect(auth=None):
     try:
-        event, member, last_seq = identify(auth)
+        event, member, cursors = identify(auth)
     except DomainError as error:
         raise ConnectionRefusedError(error.message) from None
     sid = request.sid
-    worker = presence.worker_name(current_app.config["PORT"])
-    with room_snapshot():
-        join_room(everyone_room(event.id))
-        if member.role == "host":
-            join_room(hosts_room(event.id))
-        else:
-            join_room(crowd_room(event.id))
-        if member.author is not None:
-            join_room(author_room(event.id, member.author.key))
-        name = member.author.name if member.author else ""
-        author_key = member.author.key if member.author else None
-        presence.connection_opened(sid, event.id, worker, member.role, author_key, name)
-        members[sid] = member
-        emit("state", room_state(event, member, last_seq))
+    # Rooms first, state second: whatever is committed after the state's seq reaches this
+    # connection in a frame, and the client's gap rule drops what the state already had.
+    join_room(everyone_room(event.id))
+    join_room(hosts_room(event.id) if member.role == "host" else crowd_room(event.id))
+    if member.author is not None:
+        join_room(author_room(event.id, member.author.key))
+    name = member.author.name if member.author else ""
+    author_key = member.author.key if member.author else None
+    presence.connection_opened(sid, event.id, member.role, author_key, name)
+    members[sid] = member
+    emit("state", room_state(event, member, *cursors))
     if member.counted:
-        presence.broadcast_presence(event.id)
+        presence.changed(event.id)
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def disconnect(reason=None):
     member = members.pop(request.sid, None)
     recent_messages.pop(request.sid, None)
-    event_id = presence.connection_closed(request.sid)
+    try:
+        event_id = presence.connection_closed(request.sid)
+    except Exception:
+        # The heartbeat drops the row later; a disconnect must never take the worker down.
+        db.session.rollback()
+        current_app.logger.exception("live room disconnect could not drop its presence row")
+        return
     if member is not None and member.counted and event_id is not None:
-        presence.broadcast_presence(event_id)
+        presence.changed(event_id)
+
+
+def cursor(value):
+    """A client's cursor (last_seq, own_seq): an integer >= 0, missing means 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise DomainError("The live room could not understand how you are joining.")
+    return value
 
 
 def identify(auth):
-    """The event, who is joining it and the last seq they saw, from the connect `auth`."""
+    """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`."""
     if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str):
         raise DomainError("The live room could not understand how you are joining.")
-    last_seq = auth.get("last_seq", 0)
-    if last_seq is None:
-        last_seq = 0
-    if isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0:
-        raise DomainError("The live room could not understand how you are joining.")
+    cursors = cursor(auth.get("last_seq")), cursor(auth.get("own_seq"))
     organiser = current_user if current_user.is_authenticated else None
     try:
         event = get_event(auth["slug"], organiser)
@@ -112,24 +120,24 @@ def identify(auth):
     if role == "host":
         if not event.is_hosted_by(organiser):
             raise DomainError("Only this event's hosts can host the live room.")
-        return event, Member(event.id, "host", organiser_id=organiser.id), last_seq
+        return event, Member(event.id, "host", organiser_id=organiser.id), cursors
     if role == "viewer":
         secret = auth.get("harvest_secret")
         try:
             harvest_access(event, organiser, secret if isinstance(secret, str) else None)
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
-        return event, Member(event.id, "viewer"), last_seq
+        return event, Member(event.id, "viewer"), cursors
     if "token" in auth:
         author = registered_author(event, auth["token"])
-        return event, Member(event.id, "participant", author=author), last_seq
+        return event, Member(event.id, "participant", author=author), cursors
     if "guest_name" in auth or "guest_key" in auth:
         if not event.allow_guests:
             raise DomainError("This live room is only open to registered participants.")
         author = contributions.author_for_guest(
             event, auth.get("guest_name"), auth.get("guest_key")
         )
-        return event, Member(event.id, "guest", author=author), last_seq
+        return event, Member(event.id, "guest", author=author), cursors
     raise DomainError("The live room could not understand how you are joining.")
 
 
@@ -149,15 +157,16 @@ def registered_author(event, token):
     return contributions.author_for_registration(registration)
 
 
-def room_state(event, member, last_seq):
-    """The `state` message: the room now, and every update since last_seq this member may see."""
+def room_state(event, member, last_seq=0, own_seq=0):
+    """The `state` message: the room now, and the tail since the client's cursors when it is
+    short, else a snapshot of what the room shows (docs/live-protocol.md section 2)."""
     seq = current_seq(event.id)
     db.session.refresh(event)
     author_key = member.author.key if member.author else None
-    updates = visible_updates(event.id, last_seq, seq, member.role, author_key)
     prompt = db.session.get(Prompt, event.current_prompt_id) if event.current_prompt_id else None
     state = {
         "seq": seq,
+        "public_seq": chain_head(event.id, upto=seq),
         "role": member.role,
         "you": {"name": member.author.name, "author_key": author_key} if member.author else None,
         "event": {
@@ -170,17 +179,25 @@ def room_state(event, member, last_seq):
         "prompt": moderation.prompt_view(prompt),
         "contributions_open": event.contributions_open,
         "moderation": event.moderation,
-        "present": presence.presence_for(event.id)["present"],
-        "updates": contributions.replay(updates, member.role, author_key),
     }
+    limit = int(current_app.config["LIVE_TAIL_LIMIT"])
+    tail = None
+    if 0 < last_seq <= seq:
+        tail = visible_updates(event.id, seq, member.role, last_seq, author_key, own_seq, limit)
+    if tail is not None and len(tail) <= limit:
+        state["updates"] = contributions.replay(tail, member.role, author_key)
+    else:
+        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
+        state["snapshot"] = {"stream": moderation.room_stream(event, size)}
     if member.role == "host":
-        hosts_view = presence.presence_for(event.id, hosts=True)
-        state["voices_heard"] = hosts_view["voices_heard"]
-        state["people"] = hosts_view["people"]
+        state.update(presence.presence_for(event.id, hosts=True))
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
+    else:
+        state["present"] = presence.present_count(event.id)
     if member.author is not None:
+        state["own_seq"] = chain_head(event.id, author_key, upto=seq)
         state["mine"] = contributions.views_of(
             contributions.contributions_for(event, status="pending", author_key=author_key)
         )
@@ -259,10 +276,20 @@ def contribute(event, member, payload):
         anonymous=payload.get("anonymous", False),
     )
     if created:
-        # A first contribution changes "voices heard" on the hosts' screen.
-        presence.broadcast_presence(event.id)
+        # It may be a first voice: "voices heard" on the hosts' screen, at the next tick.
+        presence.changed(event.id)
     view = contributions.contribution_view(contribution)
     return {"id": contribution.id, "status": contribution.status, "contribution": view}
+
+
+@live_event("catch_up")
+def catch_up(event, member, payload):
+    """A client saw a gap: the room from the database, as `state` gives it."""
+    try:
+        cursors = cursor(payload.get("last_seq")), cursor(payload.get("own_seq"))
+    except DomainError:
+        raise DomainError(NOT_UNDERSTOOD) from None
+    return room_state(event, member, *cursors)
 
 
 @live_event("resonate")

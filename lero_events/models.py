@@ -188,6 +188,11 @@ class Phrase(db.Model):
 class RoomUpdate(db.Model):
     """Every update broadcast to a live room, kept so a reconnecting client can catch up."""
 
+    # Finds the head of an audience chain (the previous update each new one names).
+    __table_args__ = (
+        sa.Index("ix_room_update_chain", "event_id", "audience", "author_key", "seq"),
+    )
+
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(sa.String(32))

@@ -4,11 +4,14 @@ Each function checks that `host` hosts the event, changes the room in one transa
 its room update, then broadcasts it (lero_events.broadcast.room_change).
 """
 
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
 from .broadcast import room_change
-from .contributions import clean_text, record_contribution, room_contribution
+from .contributions import clean_text, record_contribution, room_contribution, views_of
 from .errors import DomainError, Forbidden
 from .extensions import db
-from .models import Phrase, Prompt, utcnow
+from .models import Contribution, Phrase, Prompt, utcnow
 
 MAX_PROMPT = 300
 MAX_PHRASE = 500
@@ -139,3 +142,36 @@ def set_moderation_mode(event, host, mode):
 
 def settings_view(event):
     return {"contributions_open": event.contributions_open, "moderation": event.moderation}
+
+
+def room_stream(event, size):
+    """What the room shows now, newest first: the newest `size` approved contributions (and
+    every featured one) and phrases, as a joining client's snapshot carries them."""
+    approved = sa.select(Contribution).where(
+        Contribution.event_id == event.id, Contribution.status == "approved"
+    )
+    newest = db.session.scalars(
+        approved.options(selectinload(Contribution.registration))
+        .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
+        .limit(size)
+    ).all()
+    shown = {contribution.id for contribution in newest}
+    featured = db.session.scalars(
+        approved.where(Contribution.featured, Contribution.id.not_in(shown)).options(
+            selectinload(Contribution.registration)
+        )
+    ).all()
+    contributions = newest + featured
+    phrases = db.session.scalars(
+        sa.select(Phrase)
+        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        .order_by(Phrase.created_at.desc(), Phrase.id.desc())
+        .limit(size)
+    ).all()
+    entries = [
+        (contribution.moderated_at or contribution.created_at, {"contribution": view})
+        for contribution, view in zip(contributions, views_of(contributions), strict=True)
+    ]
+    entries += [(phrase.created_at, {"phrase": phrase_view(phrase)}) for phrase in phrases]
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    return [entry for _, entry in entries]

@@ -37,12 +37,14 @@ class LiveClient:
         self.headers = headers or {}
         self.transports = list(transports)
         self.messages = []
+        self.frames = []
         self.refused = None
         self.websocket = None
         self.lock = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
-        for name in ("state", "update", "presence"):
+        for name in ("state", "presence"):
             self.sio.on(name, self.recorder(name), namespace=NS)
+        self.sio.on("updates", self.record_frame, namespace=NS)
         self.sio.on("connect_error", self.on_refused, namespace=NS)
 
     def recorder(self, name):
@@ -52,6 +54,13 @@ class LiveClient:
                 self.lock.notify_all()
 
         return record
+
+    def record_frame(self, updates):
+        """A tick's frame: each of its updates kept as an ("update", ...) message."""
+        with self.lock:
+            self.frames.append(updates)
+            self.messages.extend(("update", update) for update in updates)
+            self.lock.notify_all()
 
     def on_refused(self, data=None):
         with self.lock:
@@ -116,37 +125,124 @@ class LiveClient:
         with self.lock:
             return [data for kind, data in self.messages if kind == name]
 
-    def updates(self):
-        """Every update this client has: the state's replay then live ones, by the protocol's
-        rule (ignore what is not newer than the last applied seq)."""
-        applied, last_seq = [], None
+    def catch_up(self):
+        """Ask for what a gap left out, as a client does; the answer is applied like a state."""
+        last_seq, own_seq = self.view().cursors()
+        answer = self.call("catch_up", {"last_seq": last_seq, "own_seq": own_seq})
+        assert answer["ok"] is True, answer
         with self.lock:
-            for kind, data in self.messages:
-                if kind == "state":
-                    applied.extend(data["updates"])
-                    last_seq = data["seq"]
-                elif kind == "update" and last_seq is not None and data["seq"] > last_seq:
-                    applied.append(data)
-                    last_seq = data["seq"]
-        return applied
+            self.messages.append(("state", answer))
+        return answer
+
+    def view(self):
+        """The room as this client shows it, built from what it received by the protocol."""
+        with self.lock:
+            messages = list(self.messages)
+        view = RoomView(self.auth.get("role") == "host")
+        for kind, data in messages:
+            if kind == "state":
+                view.apply_state(data)
+            elif kind == "update":
+                view.offer(data)
+        return view
+
+    def updates(self):
+        """Every update this client applied, in the order it applied them."""
+        return self.view().applied
 
     @property
     def last_seq(self):
-        with self.lock:
-            seqs = [data["seq"] for kind, data in self.messages if kind in ("state", "update")]
-        return max(seqs)
+        return self.view().cursors()[0]
+
+    def cursors(self):
+        last_seq, own_seq = self.view().cursors()
+        return {"last_seq": last_seq, "own_seq": own_seq}
 
     def stream(self):
-        """The approved contributions this client shows, by id, as the protocol says to."""
-        shown = {}
-        for update in self.updates():
-            if update["kind"] == "contribution":
-                contribution = update["data"]["contribution"]
-                if contribution["status"] == "approved":
-                    shown[contribution["id"]] = contribution
+        """The approved contributions this client shows, by id."""
+        return self.view().shown
+
+
+class RoomView:
+    """A client's copy of the room, kept by the gap rule of docs/live-protocol.md section 4
+    (the same rule static/js/live-common.js implements for the browser)."""
+
+    def __init__(self, host):
+        self.host = host
+        self.ready = False
+        self.seq = 0
+        self.heads = {"public": 0, "own": 0}
+        self.shown = {}
+        self.phrases = {}
+        self.applied = []
+        self.held = []
+
+    def cursors(self):
+        if self.host:
+            return self.seq, 0
+        return self.heads["public"], self.heads["own"]
+
+    def apply_state(self, state):
+        if "snapshot" in state:
+            self.shown, self.phrases = {}, {}
+            for entry in state["snapshot"]["stream"]:
+                if "contribution" in entry:
+                    self.shown[entry["contribution"]["id"]] = entry["contribution"]
                 else:
-                    shown.pop(contribution["id"], None)
-        return shown
+                    self.phrases[entry["phrase"]["id"]] = entry["phrase"]
+        for update in state.get("updates", []):
+            if self.is_new(update):
+                self.apply(update)
+        self.seq = state["seq"]
+        self.heads = {"public": state["public_seq"], "own": state.get("own_seq", 0)}
+        self.ready = True
+        self.release()
+
+    def is_new(self, update):
+        if self.host:
+            return update["seq"] > self.seq
+        return update["seq"] > self.heads[update["chain"]]
+
+    def offer(self, update):
+        self.held.append(update)
+        if self.ready:
+            self.release()
+
+    def follows(self, update):
+        if self.host:
+            return update["seq"] == self.seq + 1
+        return update["prev"] == self.heads[update["chain"]]
+
+    def release(self):
+        """Apply every held update that now follows its chain; drop those already applied."""
+        progress = True
+        while progress:
+            progress = False
+            for update in sorted(self.held, key=lambda u: u["seq"]):
+                if not self.is_new(update):
+                    self.held.remove(update)
+                elif self.follows(update):
+                    self.held.remove(update)
+                    self.apply(update)
+                    progress = True
+
+    def apply(self, update):
+        self.applied.append(update)
+        if self.host:
+            self.seq = update["seq"]
+        else:
+            self.heads[update["chain"]] = update["seq"]
+        data = update["data"]
+        if update["kind"] == "contribution":
+            contribution = data["contribution"]
+            if contribution["status"] == "approved":
+                self.shown[contribution["id"]] = contribution
+            else:
+                self.shown.pop(contribution["id"], None)
+        elif update["kind"] == "resonance" and data["contribution_id"] in self.shown:
+            self.shown[data["contribution_id"]]["resonance_count"] = data["count"]
+        elif update["kind"] == "phrase":
+            self.phrases[data["phrase"]["id"]] = data["phrase"]
 
 
 def refused_message(server, auth, headers=None):
@@ -195,9 +291,9 @@ def publish_harvest(app, room):
         db.session.commit()
 
 
-def join(server, room, who, last_seq=0, **extra):
+def join(server, room, who, last_seq=0, own_seq=0, **extra):
     """A connected client: `who` is "host", "viewer", a registration name or "guest:<name>"."""
-    auth = {"slug": room["slug"], "last_seq": last_seq, **extra}
+    auth = {"slug": room["slug"], "last_seq": last_seq, "own_seq": own_seq, **extra}
     headers = None
     if who == "host":
         auth["role"] = "host"

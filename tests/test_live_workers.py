@@ -195,5 +195,6 @@ def test_people_on_a_worker_that_died_for_good_stop_being_counted(app, room, sta
     after = host.wait_for("presence", lambda p: p["present"] == 1, after=before_the_crash)
     assert after["people"] == [{"name": "Bob B", "role": "participant"}]
     with app.app_context():
-        workers = set(db.session.scalars(sa.select(LiveConnection.worker)))
-    assert workers == {f"{socket.gethostname()}:{worker_a.port}"}
+        rows = db.session.scalars(sa.select(LiveConnection.worker))
+        workers = {worker.rsplit(":", 1)[0] for worker in rows}
+    assert workers == {f"{socket.gethostname()}:{worker_a.process.pid}"}

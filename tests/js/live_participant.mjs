@@ -21,9 +21,11 @@ socket.on("connect_error", (error) => fail(error.message));
 const state = await new Promise((resolve) => socket.once("state", resolve));
 print("state", state);
 const approved = new Promise((resolve) => {
-  socket.on("update", (update) => {
-    const contribution = update.data.contribution;
-    if (contribution && contribution.status === "approved") resolve(update);
+  socket.on("updates", (frame) => {
+    for (const update of frame) {
+      const contribution = update.data.contribution;
+      if (contribution && contribution.status === "approved") resolve(update);
+    }
   });
 });
 const contribution = {

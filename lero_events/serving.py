@@ -1,0 +1,94 @@
+"""How the live room is served: the WSGI server with TCP_NODELAY, and bounded send queues.
+
+Socket.IO frames are small and often sent back to back (an ack, then the tick's frame): with
+Nagle's algorithm on, the second waits for the client's delayed ACK, about 40 ms on Linux. So
+every accepted socket gets TCP_NODELAY, under gevent (the default) and eventlet alike.
+
+A client that cannot keep up (a phone on a bad network) must not hold a room's memory or its
+sender: once more than LIVE_SEND_QUEUE_LIMIT packets wait for it, the room skips it and drops
+the connection; it reconnects with its cursors and catches up from the database.
+"""
+
+import socket
+
+import socketio as python_socketio
+
+from .extensions import socketio
+
+
+def no_delay(sock):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def serve(app, host, port, async_mode):
+    """Run the app's server until the process stops."""
+    if async_mode == "gevent":
+        from gevent import pywsgi
+        from geventwebsocket.handler import WebSocketHandler
+
+        class NoDelayHandler(WebSocketHandler):
+            def handle(self):
+                no_delay(self.socket)
+                super().handle()
+
+        server = pywsgi.WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None)
+        socketio.wsgi_server = server  # what socketio.stop() stops
+        server.serve_forever()
+    elif async_mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        class NoDelayProtocol(eventlet.wsgi.HttpProtocol):
+            def setup(self):
+                no_delay(self.request)
+                super().setup()
+
+        listener = eventlet.listen((host, port))
+        eventlet.wsgi.server(listener, app, log_output=False, protocol=NoDelayProtocol)
+    else:
+        socketio.run(app, host=host, port=port, log_output=False)
+
+
+class BoundedQueues:
+    """A Socket.IO client manager that skips, and then drops, clients too far behind."""
+
+    queue_limit = 1000
+
+    def get_participants(self, namespace, room):
+        for sid, eio_sid in super().get_participants(namespace, room):
+            if not self.too_far_behind(eio_sid):
+                yield sid, eio_sid
+
+    def too_far_behind(self, eio_sid):
+        connection = self.server.eio.sockets.get(eio_sid)
+        if connection is None or connection.queue.qsize() <= self.queue_limit:
+            return False
+        dropping = self.__dict__.setdefault("dropping", set())
+        if eio_sid not in dropping:
+            dropping.add(eio_sid)
+            self.server.start_background_task(self.drop, eio_sid)
+        return True
+
+    def drop(self, eio_sid):
+        try:
+            self.server.eio.disconnect(eio_sid)
+        finally:
+            self.dropping.discard(eio_sid)
+
+
+class BoundedManager(BoundedQueues, python_socketio.Manager):
+    """One worker."""
+
+
+class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager):
+    """Several workers sharing Redis."""
+
+
+def client_manager(config):
+    url = config["SOCKETIO_MESSAGE_QUEUE"]
+    if url:
+        manager = BoundedRedisManager(url, channel=config["SOCKETIO_CHANNEL"])
+    else:
+        manager = BoundedManager()
+    manager.queue_limit = int(config["LIVE_SEND_QUEUE_LIMIT"])
+    return manager
