@@ -6,15 +6,19 @@
   "use strict";
 
   var article = document.getElementById("harvest");
-  if (!article || article.dataset.liveSeq === undefined || typeof window.io !== "function") {
+  if (!article || article.dataset.liveSeq === undefined || typeof window.io !== "function" ||
+      !window.LeroLive) {
     return;
   }
   var status = document.getElementById("harvest-live-status");
   var announcer = document.getElementById("harvest-live-announcer");
   var prompts = document.getElementById("prompts");
-  var lastSeq = parseInt(article.dataset.liveSeq, 10) || 0;
-  var haveState = false;
-  var held = [];
+  // The page was drawn at this seq; the store keeps the rest in order (live-common.js).
+  var drawnAt = parseInt(article.dataset.liveSeq, 10) || 0;
+  var store = new window.LeroLive.RoomStore(article.dataset.slug, "viewer", {
+    storage: null,
+    seq: drawnAt,
+  });
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -174,10 +178,6 @@
   }
 
   function apply(update) {
-    if (update.seq <= lastSeq) {
-      return;
-    }
-    lastSeq = update.seq;
     var data = update.data || {};
     if (update.kind === "contribution" && data.contribution) {
       applyContribution(data.contribution);
@@ -193,33 +193,43 @@
   var socket = window.io("/live", {
     // A function, so every reconnect asks only for what came after the last applied update.
     auth: function (send) {
-      var auth = { slug: article.dataset.slug, role: "viewer", last_seq: lastSeq };
+      var auth = { slug: article.dataset.slug, role: "viewer", last_seq: store.cursors().last_seq };
       if (article.dataset.liveKey) {
         auth.harvest_secret = article.dataset.liveKey;
       }
       send(auth);
     }
   });
+  var connectedText = "Live: new contributions appear here as the hosts approve them.";
+  store.attach({
+    // When so much happened since the page was drawn that the room sent its present state
+    // instead of the changes, the page cannot redraw itself from that: it says to reload.
+    applyState: function (state) {
+      if (state.snapshot && state.seq > drawnAt) {
+        connectedText = "Live: a lot has changed since this page loaded. Reload to see all of it.";
+      }
+    },
+    applyUpdate: apply,
+    applySnapshot: function () {},
+    catchUp: function (cursors, done) {
+      socket.timeout(10000).emit("catch_up", cursors, function (error, answer) {
+        done(error || !answer || !answer.ok ? null : answer);
+      });
+    },
+  });
   showStatus("connecting", "Live: connecting…");
 
   socket.on("state", function (state) {
-    (state.updates || []).forEach(apply);
-    lastSeq = Math.max(lastSeq, state.seq || 0);
-    haveState = true;
-    held.splice(0).forEach(apply);
-    showStatus("connected", "Live: new contributions appear here as the hosts approve them.");
+    store.receiveState(state);
+    showStatus("connected", connectedText);
   });
-  socket.on("update", function (update) {
-    if (haveState) {
-      apply(update);
-    } else {
-      held.push(update);
-    }
+  socket.on("updates", function (frame) {
+    store.receiveUpdates(frame);
   });
   // socket.io delivers `state` (sent while connecting) before its own "connect" event, so
   // only a disconnect says the next state is still to come.
   socket.on("disconnect", function () {
-    haveState = false;
+    store.connectionLost();
     showStatus("reconnecting", "Live updates paused: reconnecting…");
   });
   socket.on("connect_error", function (error) {

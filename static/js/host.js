@@ -11,7 +11,7 @@
     return;
   }
   var slug = root.dataset.slug;
-  var sync = new L.RoomSync(slug, "host");
+  var sync = new L.RoomStore(slug, "host");
   var status = new L.ConnectionStatus(
     document.getElementById("connection-state"),
     "Offline: reconnecting when the connection is back"
@@ -393,6 +393,10 @@
     identity: function () { return { role: "host" }; },
     applyState: applyState,
     applyUpdate: applyUpdate,
+    applySnapshot: function (snapshot) {
+      L.snapshotInto(sync.data, snapshot);
+      ensureData();
+    },
     presence: showPresence,
     connected: function () { showError(""); },
     reset: function () {

@@ -1,7 +1,8 @@
-// Shared by the participant (live.js) and host (host.js) pages of the live room: the Socket.IO
-// connection with its visible state, sequence numbers for catch-up, the outbox that keeps
-// unsent reflections in localStorage, and small DOM helpers. The protocol is documented in
-// docs/live-protocol.md.
+// Shared by the live room's pages (participant live.js, host host.js, harvest-live.js): the
+// room store that keeps updates in order by the gap rule, the Socket.IO connection with its
+// visible state, the outbox that keeps unsent reflections in localStorage, and small DOM
+// helpers. The protocol is documented in docs/live-protocol.md; tests/js/room_store.test.mjs
+// tests the store under Node.
 (function () {
   "use strict";
 
@@ -53,74 +54,215 @@
     }
   }
 
-  // What this tab has applied of the room: the highest sequence number (`seq`) and the page's
-  // own data built from the updates. Both live in memory and in sessionStorage, so a reload
-  // shows the room at once (even offline) and asks the server only for what came after.
-  // Updates follow docs/live-protocol.md section 4: one whose seq is not above the last
-  // applied is ignored (catch-up is idempotent); those arriving before `state` are held.
-  function RoomSync(slug, role) {
+  function sessionStore() {
+    try {
+      return window.sessionStorage;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  // The room as this page knows it, shared by the participant, host and harvest pages: the
+  // cursors, the page's own data built from the updates, and the gap rule of
+  // docs/live-protocol.md section 4. Hosts follow the room's seq (they see every update);
+  // everyone else follows the public chain and, for participants and guests, their own chain,
+  // where each update names the previous one (`prev`). An update that does not follow yet is
+  // held; if the gap is still open after `gapWait` ms, the store asks `catchUp` for what is
+  // missing. The page supplies, through `attach`: applyState(state), applyUpdate(update, live)
+  // and applySnapshot(snapshot) (after `data` was emptied), and catchUp(cursors, done) where
+  // done(answer) is given a `state`-shaped answer or null. With `storage`, the cursors and
+  // data survive a reload (sessionStorage on the live pages; none on the harvest page).
+  function RoomStore(slug, role, options) {
+    options = options || {};
+    this.host = role === "host";
     this.key = "lero-live-room:" + role + ":" + slug;
-    var saved = storageGet(window.sessionStorage, this.key, null);
-    var valid = saved && typeof saved.seq === "number" && saved.data &&
-      typeof saved.data === "object";
-    this.seq = valid ? saved.seq : 0;
+    this.storage = options.storage === undefined ? sessionStore() : options.storage;
+    this.timers = options.timers || window;
+    this.gapWait = options.gapWait === undefined ? 1000 : options.gapWait;
+    var saved = this.storage ? storageGet(this.storage, this.key, null) : null;
+    var valid = saved && typeof saved.seq === "number" && saved.heads &&
+      typeof saved.heads.public === "number" && typeof saved.heads.own === "number" &&
+      saved.data && typeof saved.data === "object";
+    var start = options.seq || 0;
+    this.seq = valid ? saved.seq : start;
+    this.heads = valid ? saved.heads : { public: start, own: 0 };
     this.data = valid ? saved.data : {};
     this.ready = false;
     this.held = [];
+    this.gapTimer = null;
+    this.page = null;
   }
 
-  RoomSync.prototype.save = function () {
-    storageSet(window.sessionStorage, this.key, { seq: this.seq, data: this.data });
+  RoomStore.prototype.attach = function (page) {
+    this.page = page;
   };
 
-  RoomSync.prototype.reset = function () {
+  // What the connect `auth` and `catch_up` carry.
+  RoomStore.prototype.cursors = function () {
+    if (this.host) {
+      return { last_seq: this.seq };
+    }
+    return { last_seq: this.heads.public, own_seq: this.heads.own };
+  };
+
+  RoomStore.prototype.save = function () {
+    if (this.storage) {
+      storageSet(this.storage, this.key, { seq: this.seq, heads: this.heads, data: this.data });
+    }
+  };
+
+  RoomStore.prototype.reset = function () {
     this.seq = 0;
+    this.heads = { public: 0, own: 0 };
     this.data = {};
+    this.held = [];
     this.save();
   };
 
-  RoomSync.prototype.connectionLost = function () {
+  RoomStore.prototype.connectionLost = function () {
     this.ready = false;
     this.held = [];
+    this.stopGapTimer();
   };
 
-  RoomSync.prototype.applyInOrder = function (update, apply, live) {
-    if (!update || typeof update.seq !== "number" || update.seq <= this.seq) {
-      return;
+  RoomStore.prototype.headOf = function (update) {
+    return this.host ? this.seq : this.heads[update.chain === "own" ? "own" : "public"];
+  };
+
+  // Already applied: nothing to do with it.
+  RoomStore.prototype.isOld = function (update) {
+    return update.seq <= this.headOf(update);
+  };
+
+  RoomStore.prototype.follows = function (update) {
+    return this.host ? update.seq === this.seq + 1 : update.prev === this.headOf(update);
+  };
+
+  RoomStore.prototype.apply = function (update, live) {
+    this.page.applyUpdate(update, live);
+    if (this.host) {
+      this.seq = update.seq;
+    } else {
+      this.heads[update.chain === "own" ? "own" : "public"] = update.seq;
+      this.seq = Math.max(this.seq, update.seq);
     }
-    apply(update, live);
-    this.seq = update.seq;
   };
 
   // Returns false when the server's room is behind what we hold (its database was replaced):
-  // the cache is then dropped and the caller reconnects from zero.
-  RoomSync.prototype.receiveState = function (state, applyState, applyUpdate) {
+  // the data is then dropped and the caller reconnects from zero.
+  RoomStore.prototype.receiveState = function (state) {
     var self = this;
-    if (typeof state.seq !== "number" || state.seq < this.seq) {
+    var ours = this.host ? this.seq : Math.max(this.heads.public, this.heads.own);
+    if (!state || typeof state.seq !== "number" || state.seq < ours) {
       this.reset();
       return false;
     }
+    if (state.snapshot) {
+      this.data = {};
+      this.page.applySnapshot(state.snapshot);
+    }
     (state.updates || []).forEach(function (update) {
-      self.applyInOrder(update, applyUpdate, false);
+      if (!self.isOld(update)) {
+        self.apply(update, false);
+      }
     });
     this.seq = state.seq;
-    applyState(state);
+    if (!this.host) {
+      this.heads = { public: state.public_seq || 0, own: state.own_seq || 0 };
+    }
+    this.page.applyState(state);
     this.ready = true;
-    var held = this.held;
-    this.held = [];
-    held.forEach(function (update) { self.applyInOrder(update, applyUpdate, true); });
+    this.release();
     this.save();
     return true;
   };
 
-  RoomSync.prototype.receiveUpdate = function (update, applyUpdate) {
-    if (!this.ready) {
-      this.held.push(update);
+  // A frame from the server: a list of updates, oldest first (one update alone also works).
+  RoomStore.prototype.receiveUpdates = function (frame) {
+    var self = this;
+    (Array.isArray(frame) ? frame : [frame]).forEach(function (update) {
+      if (update && typeof update.seq === "number") {
+        self.held.push(update);
+      }
+    });
+    if (this.ready) {
+      this.release();
+      this.save();
+    }
+  };
+
+  // Apply every held update that now follows its chain, in seq order; drop the old ones.
+  RoomStore.prototype.release = function () {
+    var progress = true;
+    while (progress) {
+      progress = false;
+      this.held.sort(function (a, b) { return a.seq - b.seq; });
+      var waiting = [];
+      for (var i = 0; i < this.held.length; i += 1) {
+        var update = this.held[i];
+        if (this.isOld(update)) {
+          continue;
+        }
+        if (this.follows(update)) {
+          this.apply(update, true);
+          progress = true;
+        } else {
+          waiting.push(update);
+        }
+      }
+      this.held = waiting;
+    }
+    if (this.held.length) {
+      this.startGapTimer();
+    } else {
+      this.stopGapTimer();
+    }
+  };
+
+  RoomStore.prototype.startGapTimer = function () {
+    var self = this;
+    if (this.gapTimer !== null) {
       return;
     }
-    this.applyInOrder(update, applyUpdate, true);
-    this.save();
+    this.gapTimer = this.timers.setTimeout(function () {
+      self.gapTimer = null;
+      if (!self.ready || !self.held.length) {
+        return;
+      }
+      self.page.catchUp(self.cursors(), function (answer) {
+        if (answer && self.ready) {
+          self.receiveState(answer);
+        } else if (self.ready) {
+          self.startGapTimer();
+        }
+      });
+    }, this.gapWait);
   };
+
+  RoomStore.prototype.stopGapTimer = function () {
+    if (this.gapTimer !== null) {
+      this.timers.clearTimeout(this.gapTimer);
+      this.gapTimer = null;
+    }
+  };
+
+  // The live pages' data from a snapshot (newest first): contributions and phrases by id, and
+  // their place in the stream, below anything that arrives later (whose place is its seq).
+  function snapshotInto(data, snapshot) {
+    data.contributions = {};
+    data.phrases = {};
+    data.shown = {};
+    data.prompt = null;
+    ((snapshot && snapshot.stream) || []).forEach(function (entry, index) {
+      if (entry.contribution) {
+        data.contributions[entry.contribution.id] = entry.contribution;
+        data.shown["c" + entry.contribution.id] = -(index + 1);
+      } else if (entry.phrase) {
+        data.phrases[entry.phrase.id] = entry.phrase;
+        data.shown["p" + entry.phrase.id] = -(index + 1);
+      }
+    });
+  }
 
   // Reflections typed but not yet acknowledged by the server, kept in localStorage per event
   // with their client_id so a resend after a reconnect or reload is recognised, never doubled.
@@ -213,16 +355,18 @@
     }
   };
 
-  // Open the /live namespace and keep `sync` up to date. `auth` is called on every
-  // (re)connect, so each handshake carries the current last_seq. `page` supplies:
+  // Open the /live namespace and keep `store` up to date. `auth` is called on every
+  // (re)connect, so each handshake carries the current cursors. `page` supplies:
   // identity() -> the auth fields, applyState(state), applyUpdate(update, live),
-  // presence(message), connected() after every state, reset() when the cache was dropped.
-  function openRoom(slug, sync, status, page) {
+  // applySnapshot(snapshot), presence(message), connected() after every state, reset() when
+  // the cache was dropped.
+  function openRoom(slug, store, status, page) {
     var socket = window.io("/live", {
       auth: function (send) {
         var auth = page.identity();
+        var cursors = store.cursors();
         auth.slug = slug;
-        auth.last_seq = sync.seq;
+        Object.keys(cursors).forEach(function (name) { auth[name] = cursors[name]; });
         send(auth);
       },
       // WebSocket first, long-polling only when it cannot open: no polling-to-WebSocket
@@ -246,12 +390,26 @@
       }, 4000);
     }
 
+    store.attach({
+      applyState: page.applyState,
+      applyUpdate: page.applyUpdate,
+      applySnapshot: page.applySnapshot,
+      catchUp: function (cursors, done) {
+        if (!socket.connected) {
+          done(null);
+          return;
+        }
+        socket.timeout(10000).emit("catch_up", cursors, function (error, answer) {
+          done(error || !answer || !answer.ok ? null : answer);
+        });
+      },
+    });
     status.connecting();
     socket.on("connect", function () {
       failedAttempts = 0;
     });
     socket.on("state", function (state) {
-      if (!sync.receiveState(state, page.applyState, page.applyUpdate)) {
+      if (!store.receiveState(state)) {
         page.reset();
         socket.disconnect().connect();
         return;
@@ -259,8 +417,8 @@
       status.connected();
       page.connected();
     });
-    socket.on("update", function (update) {
-      sync.receiveUpdate(update, page.applyUpdate);
+    socket.on("updates", function (frame) {
+      store.receiveUpdates(frame);
     });
     socket.on("presence", function (message) {
       page.presence(message);
@@ -268,7 +426,7 @@
     socket.on("disconnect", function (reason) {
       // Not on "connect": the client hands over `state` (sent by the server's connect
       // handler) before it fires "connect".
-      sync.connectionLost();
+      store.connectionLost();
       if (reason === "io client disconnect") {
         return;
       }
@@ -383,7 +541,8 @@
 
   window.LeroLive = {
     h: h,
-    RoomSync: RoomSync,
+    RoomStore: RoomStore,
+    snapshotInto: snapshotInto,
     Outbox: Outbox,
     ConnectionStatus: ConnectionStatus,
     openRoom: openRoom,

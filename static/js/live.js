@@ -11,7 +11,7 @@
   }
   var slug = root.dataset.slug;
   var maxLength = Number(root.dataset.maxLength) || 500;
-  var sync = new L.RoomSync(slug, "participant");
+  var sync = new L.RoomStore(slug, "participant");
   // One outbox per person, so someone else using this browser later never sends what an
   // earlier person left unsent. A private token starts with the registration's id.
   var person = root.dataset.token
@@ -500,6 +500,10 @@
     identity: identity,
     applyState: applyState,
     applyUpdate: applyUpdate,
+    applySnapshot: function (snapshot) {
+      L.snapshotInto(sync.data, snapshot);
+      ensureData();
+    },
     presence: function (message) { showPresence(message.present); },
     connected: flush,
     disconnected: function () {

@@ -1,0 +1,192 @@
+// The room store the three live pages share (static/js/live-common.js), under Node's test
+// runner: the gap rule of docs/live-protocol.md section 4. Driven by tests/test_live_store.py.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import vm from "node:vm";
+
+const source = readFileSync(new URL("../../static/js/live-common.js", import.meta.url), "utf8");
+
+// Timers the test fires by hand, so "waits briefly" is a step, not a sleep.
+function manualTimers() {
+  const waiting = new Map();
+  let next = 1;
+  return {
+    setTimeout(fn, ms) {
+      waiting.set(next, { fn, ms });
+      return next++;
+    },
+    clearTimeout(id) {
+      waiting.delete(id);
+    },
+    pending() {
+      return [...waiting.values()];
+    },
+    fireAll() {
+      const due = [...waiting.values()];
+      waiting.clear();
+      due.forEach((timer) => timer.fn());
+    },
+  };
+}
+
+function memoryStorage() {
+  const items = new Map();
+  return {
+    getItem: (key) => (items.has(key) ? items.get(key) : null),
+    setItem: (key, value) => items.set(key, String(value)),
+  };
+}
+
+// Objects made inside the script's own realm compare by value once they are plain JSON.
+const plain = (value) => JSON.parse(JSON.stringify(value));
+
+function load() {
+  const window = {};
+  vm.runInNewContext(source, { window });
+  return window.LeroLive;
+}
+
+// A store attached to a page that records what it applied and the catch_ups it asked for.
+function room(role, options = {}) {
+  const L = load();
+  const timers = manualTimers();
+  const store = new L.RoomStore("the-event", role, { storage: null, timers, ...options });
+  const page = { applied: [], live: [], snapshots: 0, asked: [], answers: [] };
+  store.attach({
+    applyState: () => {},
+    applyUpdate: (update, live) => {
+      page.applied.push(update.seq);
+      page.live.push(live);
+    },
+    applySnapshot: () => {
+      page.snapshots += 1;
+    },
+    catchUp: (cursors, done) => {
+      page.asked.push(cursors);
+      page.answers.push(done);
+    },
+  });
+  return { store, page, timers, L };
+}
+
+const state = (seq, extra = {}) => ({ seq, public_seq: seq, own_seq: 0, updates: [], ...extra });
+const pub = (seq, prev) => ({ seq, prev, chain: "public", kind: "prompt", data: {} });
+const own = (seq, prev) => ({ seq, prev, chain: "own", kind: "contribution", data: {} });
+
+test("updates in order are applied at once, repeats are ignored", () => {
+  const { store, page } = room("participant");
+  store.receiveState(state(4, { public_seq: 3, own_seq: 4 }));
+  store.receiveUpdates([pub(5, 3), own(6, 4)]);
+  store.receiveUpdates([pub(5, 3), own(6, 4), pub(7, 5)]);
+  assert.deepEqual(page.applied, [5, 6, 7]);
+  assert.deepEqual(plain(store.cursors()), { last_seq: 7, own_seq: 6 });
+});
+
+test("an update meant for someone else is not a gap: the chains are separate", () => {
+  const { store, page, timers } = room("participant");
+  store.receiveState(state(10));
+  // seq 11 and 12 went to another author and the hosts; 13 names 10 as its public predecessor.
+  store.receiveUpdates([pub(13, 10)]);
+  assert.deepEqual(page.applied, [13]);
+  assert.equal(timers.pending().length, 0, "no wait, no catch_up");
+});
+
+test("an update that overtook another waits for it, then both apply in order", () => {
+  const { store, page, timers } = room("viewer");
+  store.receiveState(state(2));
+  store.receiveUpdates([pub(4, 3)]);
+  assert.deepEqual(page.applied, []);
+  assert.equal(timers.pending().length, 1, "a short wait starts");
+  store.receiveUpdates([pub(3, 2)]);
+  assert.deepEqual(page.applied, [3, 4]);
+  assert.equal(timers.pending().length, 0, "the gap closed, so no catch_up");
+  assert.equal(page.asked.length, 0);
+});
+
+test("a gap still open after the wait asks catch_up and applies its answer", () => {
+  const { store, page, timers } = room("participant");
+  store.receiveState(state(3, { public_seq: 3, own_seq: 1 }));
+  store.receiveUpdates([pub(6, 5)]);
+  timers.fireAll();
+  assert.deepEqual(plain(page.asked), [{ last_seq: 3, own_seq: 1 }]);
+  const answer = {
+    ok: true,
+    seq: 6,
+    public_seq: 6,
+    own_seq: 4,
+    updates: [
+      { seq: 4, chain: "own", kind: "contribution", data: {} },
+      { seq: 5, chain: "public", kind: "prompt", data: {} },
+      { seq: 6, chain: "public", kind: "prompt", data: {} },
+    ],
+  };
+  page.answers[0](answer);
+  assert.deepEqual(page.applied, [4, 5, 6], "nothing twice, nothing lost");
+  store.receiveUpdates([pub(7, 6)]);
+  assert.deepEqual(page.applied, [4, 5, 6, 7]);
+  assert.deepEqual(plain(store.cursors()), { last_seq: 7, own_seq: 4 });
+});
+
+test("a failed catch_up is tried again after another wait", () => {
+  const { store, page, timers } = room("viewer");
+  store.receiveState(state(1));
+  store.receiveUpdates([pub(3, 2)]);
+  timers.fireAll();
+  page.answers[0](null);
+  assert.equal(timers.pending().length, 1);
+  timers.fireAll();
+  assert.equal(page.asked.length, 2);
+});
+
+test("hosts follow the room's own seq, every update in turn", () => {
+  const { store, page, timers } = room("host");
+  store.receiveState({ seq: 5, updates: [] });
+  store.receiveUpdates([pub(6, 2), pub(8, 6)]);
+  assert.deepEqual(page.applied, [6]);
+  assert.equal(timers.pending().length, 1, "7 is missing for a host even if 8 is public");
+  store.receiveUpdates([own(7, 0)]);
+  assert.deepEqual(page.applied, [6, 7, 8]);
+  assert.deepEqual(plain(store.cursors()), { last_seq: 8 });
+});
+
+test("updates before the state are held, and the tail and the state decide", () => {
+  const { store, page } = room("participant");
+  store.receiveUpdates([pub(5, 4), pub(9, 5)]);
+  assert.deepEqual(page.applied, []);
+  store.receiveState(state(8, { public_seq: 5, updates: [{ seq: 5, chain: "public", data: {} }] }));
+  assert.deepEqual(page.applied, [5, 9]);
+  assert.deepEqual(page.live, [false, true]);
+});
+
+test("a snapshot empties the data, a room behind what we hold resets us", () => {
+  const { store, page } = room("participant");
+  store.receiveState(state(3));
+  store.data.kept = true;
+  store.receiveState(state(9, { snapshot: { stream: [] } }));
+  assert.equal(page.snapshots, 1);
+  assert.equal(store.data.kept, undefined);
+  assert.equal(store.receiveState(state(2)), false, "the room's history was replaced");
+  assert.deepEqual(plain(store.cursors()), { last_seq: 0, own_seq: 0 });
+});
+
+test("cursors and data survive a reload through storage", () => {
+  const storage = memoryStorage();
+  const first = room("participant", { storage });
+  first.store.receiveState(state(4, { own_seq: 2 }));
+  first.store.data.prompt = { id: 1, text: "Still here?" };
+  first.store.receiveUpdates([pub(5, 4)]);
+  const again = room("participant", { storage });
+  assert.deepEqual(plain(again.store.cursors()), { last_seq: 5, own_seq: 2 });
+  assert.deepEqual(plain(again.store.data.prompt), { id: 1, text: "Still here?" });
+});
+
+test("a snapshot becomes the pages' data, newest first and below later updates", () => {
+  const { L } = room("participant");
+  const data = {};
+  L.snapshotInto(data, {
+    stream: [{ phrase: { id: 2, text: "b" } }, { contribution: { id: 7, text: "a" } }],
+  });
+  assert.deepEqual(plain(Object.keys(data.contributions)), ["7"]);
+  assert.deepEqual(plain(data.shown), { p2: -1, c7: -2 });
+});
