@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 import uuid
 
 import pytest
@@ -9,11 +10,12 @@ import redis
 import socketio
 import sqlalchemy as sa
 
+from lero_events.contributions import resonance_counts
 from lero_events.extensions import db
-from lero_events.models import Contribution, Event, LiveConnection, RoomUpdate
+from lero_events.models import Contribution, Event, LiveConnection, Phrase, RoomUpdate
 
 from .conftest import REDIS_URL, missing
-from .live_clients import close_all_clients, contribute, join, make_room
+from .live_clients import close_all_clients, contribute, join, make_room, publish_harvest
 
 
 @pytest.fixture
@@ -198,3 +200,90 @@ def test_people_on_a_worker_that_died_for_good_stop_being_counted(app, room, sta
         rows = db.session.scalars(sa.select(LiveConnection.worker))
         workers = {worker.rsplit(":", 1)[0] for worker in rows}
     assert workers == {f"{socket.gethostname()}:{worker_a.process.pid}"}
+
+
+def test_two_workers_through_redis_every_client_ends_with_the_databases_room(
+    app, room, start_server
+):
+    """Concurrent changes on both workers: frames from the two can arrive in either order, and
+    every client, by the gap rule, ends up showing exactly what the database holds."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        missing(f"Redis at {REDIS_URL} is not answering")
+    publish_harvest(app, room)
+    channel = f"lero-test-{uuid.uuid4()}"
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "LERO_SOCKETIO_CHANNEL": channel,
+        "LERO_RATELIMIT_KEY_PREFIX": channel,
+        "LERO_LIVE_RATE_LIMIT_COUNT": 1000,
+    }
+    workers = [start_server(**settings), start_server(**settings)]
+    hosts = [join(worker, room, "host") for worker in workers]
+    guests = [
+        join(workers[n % 2], room, f"guest:Guest {n}", guest_key=f"two-workers-{n:04d}-abcdefgh")
+        for n in range(6)
+    ]
+    watchers = [join(workers[n % 2], room, "viewer") for n in range(2)]
+    posted, failures = [], []
+    lock = threading.Lock()
+    start = threading.Barrier(len(guests) + len(hosts))
+
+    def speak(n, guest):
+        start.wait()
+        for round_ in range(8):
+            ack = contribute(guest, f"guest {n} round {round_}")
+            with lock:
+                (posted if ack["ok"] else failures).append(ack.get("id", ack))
+            with lock:
+                approved = [i for i in posted if i % 3 == 0]
+            if approved:
+                ack = guest.call("resonate", {"contribution_id": approved[-1]})
+                if not ack["ok"] and "not in this room" not in ack["error"]:
+                    failures.append(ack)
+
+    def moderate(n, host):
+        start.wait()
+        done = set()
+        for _ in range(60):
+            with lock:
+                mine = [i for i in posted if i % 2 == n and i not in done]
+            for contribution_id in mine:
+                ack = host.call("approve", {"contribution_id": contribution_id})
+                assert ack["ok"], ack
+                done.add(contribution_id)
+                if contribution_id % 5 == 0:
+                    assert host.call("withdraw", {"contribution_id": contribution_id})["ok"]
+            assert host.call("capture_phrase", {"text": f"heard by host {n}"})["ok"]
+            if len(done) >= 24:
+                return
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=speak, args=(n, g)) for n, g in enumerate(guests)]
+    threads += [threading.Thread(target=moderate, args=(n, h)) for n, h in enumerate(hosts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert failures == [] and len(posted) == 48
+
+    with app.app_context():
+        live_seq = db.session.get(Event, room["event_id"]).live_seq
+        approved = db.session.scalars(
+            sa.select(Contribution.id).where(Contribution.status == "approved")
+        ).all()
+        counts = resonance_counts(approved)
+        expected = {contribution_id: counts.get(contribution_id, 0) for contribution_id in approved}
+        phrases = set(db.session.scalars(sa.select(Phrase.id)))
+    for host in hosts:
+        host.wait_for("update", lambda u: u["seq"] == live_seq, timeout=20)
+    time.sleep(1.5)  # past the gap wait: a client would have asked catch_up by now
+    for client in hosts + guests + watchers:
+        view = client.view()
+        if view.held:
+            client.catch_up()
+            view = client.view()
+        shown = {cid: c["resonance_count"] for cid, c in view.shown.items()}
+        assert shown == expected, "every client shows the database's room"
+        assert set(view.phrases) == phrases
