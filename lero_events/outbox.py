@@ -2,10 +2,11 @@
 
 `queue_email` adds the row to the caller's transaction; once that commits, the task queue is
 asked to deliver it (tasks.py listens for the commit), so a request never waits on SMTP.
-Delivery claims the row, sends it and records what happened. A failure is retried with backoff, up to MAX_ATTEMPTS, and the
-reason is kept for the organiser's delivery list. Rows are the truth: a task lost with a crashed
-worker or a Redis restart is found again by `deliver_due`, which the queue runs every minute.
-Logs name the email's number and kind, never its recipient or its text.
+Delivery claims the row, sends it and records what happened. A failure is retried with
+backoff, up to MAX_ATTEMPTS, and the reason is kept for the organiser's delivery list.
+Rows are the truth: a task lost with a crashed worker or a Redis restart is found again by
+`deliver_due`, which the queue runs every minute. Logs name the email's number and kind,
+never its recipient or its text.
 """
 
 import logging
