@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import mail, registrations
+from . import registrations, signals
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -48,6 +48,8 @@ class EventData:
     capacity: int | None = None
     video_url: str = ""
     allow_guests: bool = False
+    remind_day_before: bool = True
+    remind_hour_before: bool = True
     agenda: list[AgendaItemData] = field(default_factory=list)
 
 
@@ -140,6 +142,8 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        remind_day_before=data.remind_day_before,
+        remind_hour_before=data.remind_hour_before,
         status="draft",
         ical_uid=f"{uuid.uuid4()}@lero-events",
         agenda_items=agenda,
@@ -168,11 +172,15 @@ def update_event(event, data):
     event.capacity = data.capacity
     event.video_url = data.video_url.strip()
     event.allow_guests = data.allow_guests
+    event.remind_day_before = data.remind_day_before
+    event.remind_hour_before = data.remind_hour_before
     event.agenda_items = agenda
     if moved:
+        # Confirmed attendees get the invite again, with the higher SEQUENCE.
         event.ical_sequence += 1
+        signals.event_changed.send(event, recipients=registrations.confirmed_attendees(event))
     db.session.commit()
-    registrations.event_updated(event, moved)
+    registrations.promote_into_free_seats(event)
     return event
 
 
@@ -185,12 +193,16 @@ def publish_event(event):
     return event
 
 
-def cancel_event(event):
+def cancel_event(event, message=None):
+    """Cancel for everyone; confirmed and waitlisted people are told, with the hosts' message."""
     if event.status != "cancelled":
         event.status = "cancelled"
         event.ical_sequence += 1
+        recipients = registrations.confirmed_attendees(event) + registrations.waitlisted_people(
+            event
+        )
+        signals.event_cancelled.send(event, recipients=recipients, message=message or None)
         db.session.commit()
-        mail.send_event_cancelled(event)
     return event
 
 
