@@ -57,6 +57,9 @@ DEFAULTS = {
     "LIVE_GRACE_MINUTES": 30,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in
+    # deploy/ is one), so rate limits key on the real client address. 0: no proxy, trust none.
+    "PROXY_COUNT": 0,
     # Updates are sent in one frame per room per tick; presence at most once per interval.
     "LIVE_TICK_SECONDS": 0.025,
     "LIVE_PRESENCE_SECONDS": 1.0,
