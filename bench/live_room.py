@@ -1,0 +1,220 @@
+"""The live room under load, against the reference Node.js socket.io server in the same run.
+
+    .venv/bin/python bench/live_room.py [--clients 1000] [--rates 2,5,10,25,50] [--workers 2]
+
+N socket.io-client participants (bench/load.mjs, `npm ci` in bench/ first) join one
+post-moderated room of a real `python app.py` (SQLite in a temporary folder, or
+--database-url), then posters send contributions at rising rates. Printed per rate: p50/p99/max
+delivery latency, delivered fraction, deliveries per second, server CPU seconds and RSS; then
+the same workload against bench/reference_server.mjs and the ratio. --workers 2 runs two
+workers through Redis (--redis-url). Loopback only; each phase is bounded in time.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_room(database_url, instance):
+    """A published, post-moderated event open to guests, happening now."""
+    from lero_events import create_app
+    from lero_events.extensions import db
+    from tests.conftest import create_event, create_organiser
+
+    app = create_app(
+        {"DATABASE_URL": database_url, "INSTANCE_PATH": str(instance), "AUTO_MIGRATE": True}
+    )
+    with app.app_context():
+        now = datetime.now(UTC).replace(tzinfo=None)
+        event = create_event(
+            owner=create_organiser(f"bench-{time.time_ns()}@example.org", "Bench"),
+            starts_at=now - timedelta(minutes=5),
+            ends_at=now + timedelta(hours=2),
+            title=f"Bench {time.time_ns()}",
+            timezone="UTC",
+            allow_guests=True,
+        )
+        event.moderation = "post"
+        slug = event.slug
+        db.session.commit()
+    return app.config["SQLALCHEMY_DATABASE_URI"], slug
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_for_port(port, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def run_load(urls, slug, args, run):
+    config = {
+        "urls": urls,
+        "slug": slug,
+        "clients": args.clients,
+        "rates": args.rates,
+        "seconds": args.seconds,
+        "drain": args.drain,
+        "run": run,
+    }
+    budget = 120 + len(args.rates) * (args.seconds + args.drain + 5)
+    done = subprocess.run(
+        ["node", str(BENCH / "load.mjs"), json.dumps(config)],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=budget,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stdout + done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(processes, load):
+    before = sum(cpu_seconds(p.pid) for p in processes)
+    result = load()
+    result["cpu_seconds"] = sum(cpu_seconds(p.pid) for p in processes) - before
+    result["rss_mb"] = sum(rss_mb(p.pid) for p in processes)
+    return result
+
+
+def start_lero(args, database_uri, instance):
+    processes, urls = [], []
+    for _ in range(args.workers):
+        port = free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_uri,
+            "LERO_INSTANCE_PATH": str(instance),
+            "LERO_PORT": str(port),
+            "LERO_ASYNC_MODE": args.async_mode,
+            "LERO_AUTO_MIGRATE": "false",
+            "LERO_LIVE_RATE_LIMIT_COUNT": "1000000",
+            "SECRET_KEY": "bench-secret",
+        }
+        if args.workers > 1:
+            env.update(
+                REDIS_URL=args.redis_url, LERO_SOCKETIO_CHANNEL=f"bench-{port}-{os.getpid()}"
+            )
+            env["LERO_SOCKETIO_CHANNEL"] = f"bench-{os.getpid()}"
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port, process)
+        processes.append(process)
+        urls.append(f"http://127.0.0.1:{port}")
+    return processes, urls
+
+
+def stop(processes):
+    for process in processes:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def report(name, result):
+    print(
+        f"\n{name}: {result['join_seconds']:.2f} s to join, idle ack p50 "
+        f"{result['idle_ack_p50_ms']:.1f} ms, CPU {result['cpu_seconds']:.1f} s, "
+        f"RSS {result['rss_mb']:.0f} MB"
+    )
+    print(" rate/s  p50 ms  p99 ms  max ms  delivered  deliveries/s  ack p50  dropped")
+    for row in result["rates"]:
+        print(
+            f" {row['rate']:6}  {row['p50_ms'] or 0:6.0f}  {row['p99_ms'] or 0:6.0f}  "
+            f"{row['max_ms'] or 0:6.0f}  {row['delivered_fraction']:8.1%}  "
+            f"{row['deliveries_per_second']:12.0f}  {row['ack_p50_ms'] or 0:7.1f}  "
+            f"{row['disconnects']:7}"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--rates", default="2,5,10,25,50")
+    parser.add_argument("--seconds", type=float, default=5, help="posting window per rate")
+    parser.add_argument("--drain", type=float, default=3, help="wait after each window")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--async-mode", default="gevent")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    args.rates = [float(rate) for rate in args.rates.split(",")]
+
+    with tempfile.TemporaryDirectory() as folder:
+        instance = Path(folder)
+        database_url = args.database_url or f"sqlite:///{instance / 'bench.sqlite'}"
+        database_uri, slug = make_room(database_url, instance)
+        processes, urls = start_lero(args, database_uri, instance)
+        try:
+            lero = measure(processes, lambda: run_load(urls, slug, args, "lero"))
+        finally:
+            stop(processes)
+        report(f"LERO Events ({args.workers} {args.async_mode} worker(s))", lero)
+        if args.skip_reference:
+            return
+        port = free_port()
+        reference = subprocess.Popen(
+            ["node", str(BENCH / "reference_server.mjs"), str(port)],
+            cwd=BENCH,
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, reference)
+            url = f"http://127.0.0.1:{port}"
+            node = measure([reference], lambda: run_load([url], slug, args, "node"))
+        finally:
+            stop([reference])
+        report("Reference Node.js socket.io server", node)
+        print("\nLERO / reference, deliveries per second:")
+        for ours, theirs in zip(lero["rates"], node["rates"], strict=True):
+            ratio = ours["deliveries_per_second"] / max(theirs["deliveries_per_second"], 1)
+            print(f" {ours['rate']:6}/s  {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
