@@ -128,10 +128,8 @@ def start_lero(args, database_uri, instance):
             "SECRET_KEY": "bench-secret",
         }
         if args.workers > 1:
-            env.update(
-                REDIS_URL=args.redis_url, LERO_SOCKETIO_CHANNEL=f"bench-{port}-{os.getpid()}"
-            )
-            env["LERO_SOCKETIO_CHANNEL"] = f"bench-{os.getpid()}"
+            # One channel for this run's workers, so they reach each other's clients only.
+            env.update(REDIS_URL=args.redis_url, LERO_SOCKETIO_CHANNEL=f"bench-{os.getpid()}")
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py")],
             cwd=ROOT,
