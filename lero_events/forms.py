@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from .events import AGENDA_KINDS, AgendaItemData, EventData
+from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -109,3 +109,21 @@ class EventForm(FlaskForm):
 
 class CohostForm(FlaskForm):
     email = EmailField("Co-host's email", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class CancelEventForm(FlaskForm):
+    message = TextAreaField(
+        "A message for everyone booked (optional)",
+        validators=[Length(max=MAX_CANCEL_MESSAGE)],
+        description="It goes into the cancellation email, e.g. why, or when you hope to run it.",
+    )
+
+
+class DuplicateEventForm(FlaskForm):
+    title = StringField("Title of the new event", validators=[DataRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        "Starts",
+        format=DATETIME_FORMATS,
+        validators=[DataRequired("Choose when the new event starts.")],
+        description="In the event's time zone; the end and the agenda move with it.",
+    )
