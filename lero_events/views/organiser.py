@@ -4,10 +4,11 @@ running again, deleting drafts, co-hosts."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import events, registrations
+from .. import events, registrations, team
 from ..errors import DomainError
 from ..events import EventInvalid
 from ..forms import CancelEventForm, CohostForm, DuplicateEventForm, EventForm
+from ..models import CohostInvitation
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 
@@ -52,7 +53,11 @@ def edit_event(slug):
             return redirect(url_for(".edit_event", slug=event.slug))
     status = 400 if form.errors else 200
     return render_template(
-        "organiser/event_form.html", form=form, event=event, cohost_form=CohostForm()
+        "organiser/event_form.html",
+        form=form,
+        event=event,
+        cohost_form=CohostForm(),
+        invitations=team.pending_invitations(event),
     ), status
 
 
@@ -127,11 +132,18 @@ def add_cohost(slug):
     form = CohostForm()
     if form.validate_on_submit():
         try:
-            organiser = events.add_cohost(event, form.email.data)
+            added = team.invite_cohost(event, current_user, form.email.data)
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"{organiser.name} now co-hosts this event.", "success")
+            if isinstance(added, CohostInvitation):
+                flash(
+                    f"{added.email} has no account yet, so an invitation to make one is on its "
+                    "way to them.",
+                    "success",
+                )
+            else:
+                flash(f"{added.name} now co-hosts this event.", "success")
     else:
         flash("Enter the co-host's email address.", "error")
     return redirect(url_for(".edit_event", slug=slug))
