@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from . import mail, registrations
+from . import registrations, signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .harvest.exports import csv_cell
@@ -167,12 +167,14 @@ def move_from_waitlist(registration):
         if registration.status != "waitlisted":
             raise DomainError(f"{registration.name} is not on the waitlist.", status=409)
         registration.status = "confirmed"
-    mail.send_promoted(registration)
+        signals.promoted.send(registration)
     return registration
 
 
 def clean_reason(reason):
     reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why: the email they get gives your reason.")
     if len(reason) > MAX_REASON:
         raise DomainError(f"Keep the reason to {MAX_REASON} characters or fewer.")
     return reason
@@ -183,4 +185,4 @@ def cancel_for_attendee(registration, reason):
     reason = clean_reason(reason)
     if registration.status not in registrations.ACTIVE:
         raise DomainError("That registration is already cancelled.", status=409)
-    return registrations.cancel_registration(registration)
+    return registrations.cancel_registration(registration, reason=reason)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import mail, registrations
+from . import registrations, signals
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -173,9 +173,11 @@ def update_event(event, data):
     event.allow_guests = data.allow_guests
     event.agenda_items = agenda
     if moved:
+        # Confirmed attendees get the invite again, with the higher SEQUENCE.
         event.ical_sequence += 1
+        signals.event_changed.send(event, recipients=registrations.confirmed_attendees(event))
     db.session.commit()
-    registrations.event_updated(event, moved)
+    registrations.promote_into_free_seats(event)
     return event
 
 
@@ -207,16 +209,20 @@ def has_registrations(event):
     return db.session.scalar(sa.select(sa.exists().where(Registration.event_id == event.id)))
 
 
-def cancel_event(event, message=""):
-    """Cancel for good; `message` (optional) goes to everyone booked, in the email."""
+def cancel_event(event, message=None):
+    """Cancel for everyone; confirmed and waitlisted people are told, with the hosts' message
+    (optional)."""
     message = (message or "").strip()
     if len(message) > MAX_CANCEL_MESSAGE:
         raise DomainError(f"Keep the message to {MAX_CANCEL_MESSAGE} characters or fewer.")
     if event.status != "cancelled":
         event.status = "cancelled"
         event.ical_sequence += 1
+        recipients = registrations.confirmed_attendees(event) + registrations.waitlisted_people(
+            event
+        )
+        signals.event_cancelled.send(event, recipients=recipients, message=message or None)
         db.session.commit()
-        mail.send_event_cancelled(event)
     return event
 
 
@@ -247,6 +253,8 @@ def duplicate_event(event, organiser, starts_at, title=None):
     )
     copy = create_event(organiser, data)
     copy.moderation = event.moderation
+    copy.remind_day_before = event.remind_day_before
+    copy.remind_hour_before = event.remind_hour_before
     for host in event.hosts:
         if host.organiser_id != organiser.id:
             copy.hosts.append(EventHost(organiser_id=host.organiser_id, role="cohost"))

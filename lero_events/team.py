@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from . import mail
+from . import outbox
 from .accounts import create_organiser, find_organiser, normalise_email
 from .errors import DomainError, NotFound
 from .events import add_cohost
@@ -43,9 +43,15 @@ def read_link(token, salt, max_age, expired_message):
         raise NotFound(BROKEN_LINK) from None
 
 
-def send_account_email(to, subject, template, **context):
-    body = render_template(f"auth/email/{template}.txt", **context)
-    mail.send(mail.build_message(to, subject, body))
+def queue_account_email(to, subject, kind, event=None, **context):
+    """Queue templates/auth/email/<kind>.txt; the caller's commit writes it."""
+    body = render_template(f"auth/email/{kind}.txt", event=event, **context)
+    outbox.queue_email(to, subject, body, kind=kind, event=event)
+
+
+def link_to(endpoint, token):
+    """Links in emails point at the site's public address, never at a request's Host."""
+    return public_url(endpoint, outbox.site_url(), token=token)
 
 
 # Co-host invitations
@@ -60,18 +66,17 @@ def invite_cohost(event, inviter, email):
         return add_cohost(event, email)
     invitation = CohostInvitation(event_id=event.id, email=email, invited_by_id=inviter.id)
     db.session.add(invitation)
-    db.session.commit()
-    token = signer(INVITATION_SALT).dumps(invitation.id)
-    send_account_email(
+    db.session.flush()
+    queue_account_email(
         email,
         f"Co-host {event.title} with {inviter.name}",
         "invitation",
-        invitation=invitation,
         event=event,
         inviter=inviter,
-        link=public_url("auth.accept_invitation", token=token),
+        link=link_to("auth.accept_invitation", signer(INVITATION_SALT).dumps(invitation.id)),
         days=int(current_app.config["INVITATION_MAX_AGE_SECONDS"]) // 86400,
     )
+    db.session.commit()
     return invitation
 
 
@@ -130,14 +135,15 @@ def request_password_reset(email):
     if organiser is None:
         return
     token = signer(RESET_SALT).dumps({"id": organiser.id, "pw": password_fingerprint(organiser)})
-    send_account_email(
+    queue_account_email(
         organiser.email,
         "Choose a new password for LERO Events",
         "password_reset",
         organiser=organiser,
-        link=public_url("auth.reset_password", token=token),
+        link=link_to("auth.reset_password", token),
         minutes=int(current_app.config["PASSWORD_RESET_MAX_AGE_SECONDS"]) // 60,
     )
+    db.session.commit()
 
 
 def organiser_for_reset_token(token):

@@ -13,6 +13,7 @@ from lero_events.models import Contribution, PersonalDataAccess, Registration
 
 from .conftest import create_event, create_organiser, create_registration, csrf_token, login
 from .live_clients import close_all_clients, join, make_room
+from .test_registration import calendar_in
 
 PAGE = "/events/big-conversation/registrations"
 
@@ -191,7 +192,7 @@ def test_host_books_a_place_by_phone_and_the_person_gets_their_email(
         assert phil.status == "waitlisted", "the only seat is taken"
     listing = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Phil Phone is waitlisted" in listing
-    assert [m["To"] for m in smtp_server] == ["phil@example.org"]
+    assert [m["To"] for m in smtp_server.messages()] == ["phil@example.org"]
     assert ("organiser@example.org", f"booked a place on someone's behalf (#{phil.id})") in (
         access_rows(app)
     )
@@ -206,7 +207,7 @@ def test_host_gives_a_waiting_person_a_place_beyond_capacity(app, client, event,
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(Registration, wendy.id).status == "confirmed"
-    assert [(m["To"], m["Subject"]) for m in smtp_server] == [
+    assert [(m["To"], m["Subject"]) for m in smtp_server.messages()] == [
         ("wendy@example.org", "A place is yours: A Big Conversation")
     ]
     again = client.post(
@@ -215,7 +216,9 @@ def test_host_gives_a_waiting_person_a_place_beyond_capacity(app, client, event,
     assert "Wendy Waiting is not on the waitlist." in again.get_data(as_text=True)
 
 
-def test_host_cancels_a_place_after_confirming_and_the_waitlist_moves_up(app, client, event):
+def test_host_cancels_a_place_with_a_reason_they_are_told_and_the_waitlist_moves_up(
+    app, client, event, smtp_server
+):
     login(client)
     with app.app_context():
         ada = db.session.scalar(sa.select(Registration).filter_by(name="Ada Lovelace"))
@@ -227,6 +230,9 @@ def test_host_cancels_a_place_after_confirming_and_the_waitlist_moves_up(app, cl
     )
     assert too_long.status_code == 400
     assert "Keep the reason to 1000 characters" in too_long.get_data(as_text=True)
+    no_reason = client.post(f"{PAGE}/{ada.id}/cancel", data={"csrf_token": token, "reason": " "})
+    assert no_reason.status_code == 400
+    assert "Say why: the email they get gives your reason." in no_reason.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Registration, ada.id).status == "confirmed"
     response = client.post(
@@ -236,6 +242,15 @@ def test_host_cancels_a_place_after_confirming_and_the_waitlist_moves_up(app, cl
     with app.app_context():
         rows = db.session.scalars(sa.select(Registration).order_by(Registration.id)).all()
         assert [r.status for r in rows[:2]] == ["cancelled", "confirmed"]
+    emails = {m["To"]: m for m in smtp_server.messages()}
+    assert emails.keys() == {"ada@example.org", "wendy@example.org"}
+    told = emails["ada@example.org"]
+    assert told["Subject"] == "Your place is cancelled: A Big Conversation"
+    body = told.get_body(("plain",)).get_content()
+    assert "The organiser's reason:\n\nThe room is smaller." in body.replace("\r\n", "\n")
+    method, calendar = calendar_in(told)
+    assert method == "CANCEL" and calendar["METHOD"] == "CANCEL"
+    assert emails["wendy@example.org"]["Subject"] == "A place is yours: A Big Conversation"
 
 
 def test_host_marks_and_unmarks_attendance_of_someone_on_the_video_call(app, client, event):

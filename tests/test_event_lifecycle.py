@@ -10,6 +10,7 @@ from lero_events.models import AgendaItem, Event, Phrase, Prompt, SketchNote
 
 from .conftest import create_event, create_organiser, create_registration, csrf_token, login
 from .test_harvest_sketches import image_bytes, saved_files, upload, upload_dir
+from .test_registration import calendar_in
 
 EDIT = "/organiser/events/{}/edit"
 
@@ -44,7 +45,11 @@ def test_cancelling_asks_first_and_takes_an_optional_message(app, client, smtp_s
     )
     assert response.status_code == 302
     assert event_named(app, "called-off").status == "cancelled"
-    assert [m["To"] for m in smtp_server] == ["ada@example.org"]
+    [told] = smtp_server.messages()
+    assert (told["To"], told["Subject"]) == ("ada@example.org", "Cancelled: A Big Conversation")
+    body = told.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "A message from the organiser:\n\nThe venue flooded. We will be back in spring." in body
+    assert calendar_in(told)[0] == "CANCEL"
 
 
 def test_a_published_event_goes_back_to_draft_only_before_anyone_registered(app, client):

@@ -47,7 +47,7 @@ def test_an_invited_co_host_makes_an_account_once_and_hosts_the_event(app, clien
     page = invite(client, "Cora@Example.org").get_data(as_text=True)
     assert "cora@example.org has no account yet, so an invitation" in page
     assert "cora@example.org, invited by Olive Organiser" in page
-    [message] = smtp_server
+    [message] = smtp_server.messages()
     assert message["To"] == "cora@example.org"
     assert message["Subject"] == "Co-host A Big Conversation with Olive Organiser"
     path = link_in(message, "invitations")
@@ -100,7 +100,7 @@ def test_an_existing_organiser_is_added_at_once_and_gets_no_invitation(app, clie
     assert "Cora Cohost already hosts this event." in invite(client, "cora@example.org").get_data(
         as_text=True
     )
-    assert smtp_server == []
+    assert smtp_server.messages() == []
 
 
 def test_expired_and_tampered_invitations_are_refused(app, client):
@@ -139,7 +139,7 @@ def test_forgot_password_says_the_same_for_any_address_and_the_link_works_once(
         answers.append((response.status_code, page))
     assert answers[0] == answers[1]
     assert "If that address has an organiser account" in answers[0][1]
-    [message] = smtp_server
+    [message] = smtp_server.messages()
     assert message["To"] == "organiser@example.org"
     path = link_in(message, "reset-password")
 

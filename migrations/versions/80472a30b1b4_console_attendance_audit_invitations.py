@@ -1,7 +1,7 @@
 """console: attendance on registrations, the personal-data access log, co-host invitations
 
 Revision ID: 80472a30b1b4
-Revises: 3c312af35178
+Revises: c5f028e051fe
 Create Date: 2026-12-02 04:37:05.564806
 
 """
@@ -12,7 +12,7 @@ import lero_events.models
 
 # revision identifiers, used by Alembic.
 revision = '80472a30b1b4'
-down_revision = '3c312af35178'
+down_revision = 'c5f028e051fe'
 branch_labels = None
 depends_on = None
 
