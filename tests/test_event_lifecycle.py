@@ -4,9 +4,17 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from lero_events import events, moderation
+from lero_events import events, moderation, team
 from lero_events.extensions import db
-from lero_events.models import AgendaItem, Event, Phrase, Prompt, SketchNote
+from lero_events.models import (
+    AgendaItem,
+    CohostInvitation,
+    Event,
+    OutgoingEmail,
+    Phrase,
+    Prompt,
+    SketchNote,
+)
 
 from .conftest import create_event, create_organiser, create_registration, csrf_token, login
 from .test_harvest_sketches import image_bytes, saved_files, upload, upload_dir
@@ -158,6 +166,7 @@ def test_a_draft_is_deleted_with_everything_it_had_and_others_are_refused(app, c
         host = draft.hosts[0].organiser
         moderation.set_prompt(draft, host, "What brought you here?")
         moderation.capture_phrase(draft, host, "Recovery is a team sport", "A speaker")
+        team.invite_cohost(draft, host, "new@example.org")  # an invitation and its email
         create_event(slug="public-one", title="Public one")
     login(client)
     assert upload(client, image_bytes()).status_code == 302
@@ -170,7 +179,7 @@ def test_a_draft_is_deleted_with_everything_it_had_and_others_are_refused(app, c
     assert response.status_code == 302 and response.headers["Location"].endswith("/organiser/")
     assert event_named(app, "sketchy") is None
     with app.app_context():
-        for model in (Prompt, Phrase, SketchNote, AgendaItem):
+        for model in (Prompt, Phrase, SketchNote, AgendaItem, CohostInvitation, OutgoingEmail):
             assert db.session.scalars(sa.select(model)).all() == [], model.__name__
     assert saved_files(app) == [] and upload_dir(app).exists()
 
