@@ -10,6 +10,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -20,6 +21,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 
 from .accounts import MIN_PASSWORD_LENGTH
 from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData
+from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -72,6 +74,13 @@ class EventForm(FlaskForm):
         description="Shown only to confirmed attendees, shortly before the start.",
     )
     allow_guests = BooleanField("Let people join the live room as named guests")
+    remind_day_before = BooleanField(
+        "Email confirmed attendees a reminder a day before", default=True
+    )
+    remind_hour_before = BooleanField(
+        "Email confirmed attendees a reminder an hour before, with the video-call link",
+        default=True,
+    )
     agenda = FieldList(FormField(AgendaItemForm), min_entries=3)
 
     def to_data(self):
@@ -85,6 +94,8 @@ class EventForm(FlaskForm):
             capacity=self.capacity.data,
             video_url=self.video_url.data or "",
             allow_guests=self.allow_guests.data,
+            remind_day_before=self.remind_day_before.data,
+            remind_hour_before=self.remind_hour_before.data,
             agenda=[
                 AgendaItemData(
                     title=row.form.title.data or "",
@@ -161,3 +172,18 @@ class NewPasswordForm(FlaskForm):
 
 class AcceptInvitationForm(NewPasswordForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+
+
+class MessageForm(FlaskForm):
+    audience = RadioField(
+        "Send to",
+        choices=[SelectChoice(value, label) for value, label in AUDIENCES.items()],
+        default="confirmed",
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        "Message",
+        validators=[DataRequired(), Length(max=10_000)],
+        description="Each person's email starts 'Hello' and their name, and ends with the "
+        "event's details and their private link.",
+    )
