@@ -146,6 +146,13 @@ class LiveClient:
                 view.offer(data)
         return view
 
+    def wait_for_view(self, predicate, timeout=5):
+        """Wait until the room as this client shows it satisfies `predicate`."""
+        deadline = time.monotonic() + timeout
+        while not predicate(self.view()):
+            assert time.monotonic() < deadline, f"the view never settled: {self.view().held}"
+            time.sleep(0.05)
+
     def updates(self):
         """Every update this client applied, in the order it applied them."""
         return self.view().applied
