@@ -31,8 +31,10 @@ def create_app(config=None):
     login_manager.init_app(app)
 
     # Socket handlers register on the shared socketio object before init_app, for every app.
-    from . import cli, errors, live, security, views  # noqa: F401 (live registers handlers)
+    from . import cli, errors, live, logs, security, times, views  # noqa: F401 (live: handlers)
 
+    logs.init_app(app)
+    times.init_app(app)
     views.register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)

@@ -4,6 +4,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
@@ -49,6 +50,7 @@ class EventData:
     video_url: str = ""
     allow_guests: bool = False
     agenda: list[AgendaItemData] = field(default_factory=list)
+    is_demo: bool = False
 
 
 def slugify(text):
@@ -57,6 +59,14 @@ def slugify(text):
 
 def is_known_timezone(name):
     return name in available_timezones()
+
+
+@cache
+def timezone_names():
+    """The zones offered to organisers: Area/City names and UTC, alphabetically. (Etc/GMT+1
+    and friends are left out: their signs are the reverse of what people expect.)"""
+    names = available_timezones()
+    return sorted(n for n in names if "/" in n and not n.startswith("Etc/")) + ["UTC"]
 
 
 def local_to_utc(local, zone):
@@ -140,6 +150,7 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        is_demo=data.is_demo,
         status="draft",
         ical_uid=f"{uuid.uuid4()}@lero-events",
         agenda_items=agenda,

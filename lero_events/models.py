@@ -82,6 +82,8 @@ class Event(db.Model):
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     hosts: Mapped[list[EventHost]] = relationship(
         back_populates="event", cascade="all, delete-orphan"
