@@ -165,4 +165,5 @@ def test_a_real_server_logs_where_each_email_went(start_server, tmp_path):
     (path,) = (Path(server.env["LERO_INSTANCE_PATH"]) / "outbox").glob("*.eml")
     log = server.log.read_text()
     assert f"(no MAIL_SERVER is set): written to {path}" in log
+    assert log.count("not sent (no MAIL_SERVER is set)") == 1, f"one line per event:\n{log}"
     assert secret not in log and "robin@example.org" not in log
