@@ -30,11 +30,13 @@ def create_app(config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    # Socket handlers register on the shared socketio object before init_app, for every app.
-    from . import cli, errors, live, logs, security, times, views  # noqa: F401 (live: handlers)
+    # Socket handlers register on the shared socketio object before init_app, for every app;
+    # notifications subscribes to the domain's signals.
+    from . import cli, errors, live, logs, notifications, security, tasks, times, views  # noqa: F401
 
     logs.init_app(app)
     times.init_app(app)
+    tasks.init_app(app)
     views.register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import accounts, demo
+from . import accounts, demo, outbox, tasks
 from .errors import DomainError
 
 
@@ -74,19 +74,21 @@ def demo_command(reset):
             f"Log in as organiser {demo.ORGANISER_EMAIL} (for a new password: "
             f"flask --app app set-password {demo.ORGANISER_EMAIL})."
         )
-    base = site_address()
+    base = outbox.site_url().rstrip("/")
     for what, path in demo.tour(demo.demo_events()):
         click.echo(f"  {what}: {base}{path}")
 
 
-def site_address():
-    """Where `python app.py` serves the site, for the links the demo prints."""
-    config = current_app.config
-    public = config.get("PUBLIC_BASE_URL")
-    return public.rstrip("/") if public else f"http://{config['HOST']}:{config['PORT']}"
+@click.command("worker")
+@with_appcontext
+@click.option("--workers", default=2, show_default=True, help="Tasks run at the same time.")
+def worker_command(workers):
+    """Work the task queue (emails, reminders) in this process until stopped (Ctrl-C)."""
+    tasks.run_worker(workers)
 
 
 def init_app(app):
     app.cli.add_command(create_organiser_command)
     app.cli.add_command(set_password_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)

@@ -36,8 +36,8 @@ def demo_event(slug):
 def test_demo_prints_the_password_and_where_to_look(app, demo, client):
     password = re.search(r"password: (\S+)", demo).group(1)
     assert "Loaded the demo." in demo
-    assert "Happening now, its live room open to guests: " in demo
-    assert "http://127.0.0.1:5000/events/big-conversation/live" in demo
+    live = r"Happening now, its live room open to guests: \S+/big-conversation/live"
+    assert re.search(live, demo)
     assert re.search(r"Held on \w{3}, \d+ \w{3} \d{4}, its harvest shared: \S+/harvest", demo)
     assert "To book, on " in demo and "/events/winter-gathering" in demo
     login = client.post(

@@ -13,12 +13,12 @@ from lero_events import events
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import create_event, csrf_token, login
+from .conftest import create_event, csrf_token, login, run_tasks
 
 TOKEN_IN_PATH = re.compile(r"/r/(\d+\.[A-Za-z0-9_-]+)")
 
 
-def register(client, slug="big-conversation", **fields):
+def register(client, slug="big-conversation", headers=None, **fields):
     """Fill in and send the real registration form; returns the response (not followed)."""
     data = {
         "csrf_token": csrf_token(client),
@@ -30,7 +30,9 @@ def register(client, slug="big-conversation", **fields):
         "consent": "y",
     }
     data.update(fields)
-    return client.post(f"/events/{slug}/register", data={k: v for k, v in data.items() if v})
+    return client.post(
+        f"/events/{slug}/register", data={k: v for k, v in data.items() if v}, headers=headers
+    )
 
 
 def token_from(response):
@@ -45,7 +47,8 @@ def registrations(app):
 
 
 def outbox(app):
-    """The .eml files the app wrote, oldest first, as bytes."""
+    """The .eml files the worker wrote (no MAIL_SERVER), oldest first, as bytes."""
+    run_tasks(app)
     folder = Path(app.config["OUTBOX_DIR"])
     return [path.read_bytes() for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
 
@@ -99,7 +102,7 @@ def test_new_attendee_is_booked_sees_confirmation_and_gets_invite_by_smtp(
         assert len(registration.token) >= 43, "at least 256 bits, base64"
         uid = db.session.get(Event, event).ical_uid
 
-    (message,) = smtp_server
+    (message,) = smtp_server.messages()
     assert message["To"] == "robin@example.org"
     assert message["From"] == app.config["MAIL_DEFAULT_SENDER"]
     assert message["Subject"] == "You are booked: A Big Conversation"
@@ -131,8 +134,10 @@ def test_full_event_waitlists_and_cancelling_promotes_the_first_waitlisted(
     page = waiting.get(f"/r/{third}").get_data(as_text=True)
     assert "The event is full, so you are on the waitlist." in page
     assert "invite.ics" not in page and "/live?token=" not in page
-    assert smtp_server[2]["Subject"] == "You are on the waitlist: A Big Conversation"
-    assert not any(p.get_content_type() == "text/calendar" for p in smtp_server[2].walk())
+    assert smtp_server.messages()[2]["Subject"] == "You are on the waitlist: A Big Conversation"
+    assert not any(
+        p.get_content_type() == "text/calendar" for p in smtp_server.messages()[2].walk()
+    )
     event_page = client.get("/events/big-conversation").get_data(as_text=True)
     assert "This event is full: new registrations join the waitlist." in event_page
 
@@ -156,9 +161,14 @@ def test_full_event_waitlists_and_cancelling_promotes_the_first_waitlisted(
         "confirmed",
         "waitlisted",
     ]
-    promoted = smtp_server[-1]
+    *_, promoted, cancelled = smtp_server.messages()
     assert promoted["To"] == "third@example.org"
     assert promoted["Subject"] == "A place is yours: A Big Conversation"
+    assert cancelled["To"] == "first@example.org"
+    assert cancelled["Subject"] == "Your place is cancelled: A Big Conversation"
+    assert "as you asked" in cancelled.get_body(("plain",)).get_content()
+    method, calendar = calendar_in(cancelled)
+    assert method == "CANCEL" == calendar["METHOD"], "the event leaves their calendar"
     assert f"http://localhost/r/{third}" in promoted.get_body(("plain",)).get_content()
     method, calendar = calendar_in(promoted)
     assert method == "REQUEST" == calendar["METHOD"]
@@ -173,7 +183,7 @@ def test_same_email_twice_keeps_one_seat_and_resends_the_link(app, client, event
     assert again.headers["Location"].endswith("/events/big-conversation"), "no link shown"
     page = app.test_client().get(again.headers["Location"])
     assert registrations(app) == [("robin@example.org", "confirmed")]
-    first, resent = smtp_server
+    first, resent = smtp_server.messages()
     assert resent["Subject"] == "Your private link: A Big Conversation"
     assert f"http://localhost/r/{token}" in resent.get_body(("plain",)).get_content()
     assert calendar_in(resent)[0] == "REQUEST"
@@ -324,8 +334,8 @@ def test_erasing_removes_personal_data_kills_the_link_and_frees_the_seat(
         ("second@example.org", "confirmed"),
         ("waiting@example.org", "confirmed"),
     ]
-    assert smtp_server[-1]["To"] == "waiting@example.org"
-    assert smtp_server[-1]["Subject"] == "A place is yours: A Big Conversation"
+    assert smtp_server.messages()[-1]["To"] == "waiting@example.org"
+    assert smtp_server.messages()[-1]["Subject"] == "A place is yours: A Big Conversation"
 
 
 def test_registering_is_rate_limited_per_client(app, client, event):
@@ -368,7 +378,7 @@ def test_raising_the_capacity_lets_the_waitlist_in(app, client, event, smtp_serv
         "confirmed",
         "waitlisted",
     ]
-    subjects = [(m["To"], m["Subject"]) for m in smtp_server[4:]]
+    subjects = [(m["To"], m["Subject"]) for m in smtp_server.messages()[4:]]
     assert subjects == [("three@example.org", "A place is yours: A Big Conversation")]
 
 
