@@ -259,12 +259,10 @@ def file_demo_emails(made):
 def launch_three_weeks_ago(organiser, now):
     """The launch is replayed as if it were happening now (bookings and the live room only take
     part in events that have not ended), then filed where it happened, and its harvest made."""
-    held_on = weekday_before(now.date() - timedelta(days=21), 3)  # a Thursday
+    held_on = weekday_before(now.date() - timedelta(days=15), 3)  # a Thursday, 15-21 days ago
     data = launch_event_data(held_on)
     replay_start = now.replace(minute=0, second=0, microsecond=0, tzinfo=None) - timedelta(hours=1)
-    event = events.publish_event(
-        events.create_event(organiser, shifted(data, replay_start - data.starts_at))
-    )
+    event = publish(organiser, shifted(data, replay_start - data.starts_at))
     people = launch_bookings(event)
     said = launch_room(event, organiser, people)
     events.update_event(event, data)
@@ -276,15 +274,13 @@ def launch_event_data(day):
     def at(hour, minute=0):
         return datetime.combine(day, time(hour, minute))
 
-    return events.EventData(
+    return demo_event_data(
         title="Recovery Voices Network: launch day",
         slug="recovery-voices-launch",
-        timezone=ZONE.key,
         starts_at=at(10),
         ends_at=at(16),
         capacity=LAUNCH_CAPACITY,
         video_url="https://meet.example.org/recovery-voices-launch",
-        is_demo=True,
         description=(
             "The launch of a network of lived experience recovery organisations. A morning "
             "panel of people in recovery and the groups they built, then an afternoon of "
@@ -373,31 +369,27 @@ def big_conversation_now(organiser, now):
     def at(minutes):
         return start + timedelta(minutes=minutes)
 
-    event = events.publish_event(
-        events.create_event(
-            organiser,
-            events.EventData(
-                title="The Big Conversation: what helps recovery last?",
-                slug="big-conversation",
-                timezone=ZONE.key,
-                starts_at=at(0),
-                ends_at=at(90),
-                capacity=60,
-                video_url="https://meet.example.org/big-conversation",
-                allow_guests=True,
-                is_demo=True,
-                description=(
-                    "Ninety minutes to carry on where the launch left off. Share a reflection, "
-                    "hear others, and help shape the network's next year. Anyone may join the "
-                    "live room as a guest."
-                ),
-                agenda=[
-                    events.AgendaItemData("Welcome", "talk", at(0), at(10)),
-                    events.AgendaItemData("The Big Conversation", "conversation", at(10), at(80)),
-                    events.AgendaItemData("What happens next", "talk", at(80), at(90)),
-                ],
+    event = publish(
+        organiser,
+        demo_event_data(
+            title="The Big Conversation: what helps recovery last?",
+            slug="big-conversation",
+            starts_at=at(0),
+            ends_at=at(90),
+            capacity=60,
+            video_url="https://meet.example.org/big-conversation",
+            allow_guests=True,
+            description=(
+                "Ninety minutes to carry on where the launch left off. Share a reflection, "
+                "hear others, and help shape the network's next year. Anyone may join the "
+                "live room as a guest."
             ),
-        )
+            agenda=[
+                events.AgendaItemData("Welcome", "talk", at(0), at(10)),
+                events.AgendaItemData("The Big Conversation", "conversation", at(10), at(80)),
+                events.AgendaItemData("What happens next", "talk", at(80), at(90)),
+            ],
+        ),
     )
     people = book(event, NOW_PEOPLE)
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
@@ -416,38 +408,43 @@ def winter_gathering_to_book(organiser, now):
     def at(hour, minute=0):
         return datetime.combine(day, time(hour, minute))
 
-    event = events.publish_event(
-        events.create_event(
-            organiser,
-            events.EventData(
-                title="Winter gathering: peer support in practice",
-                slug="winter-gathering",
-                timezone=ZONE.key,
-                starts_at=at(11),
-                ends_at=at(15),
-                capacity=40,
-                video_url="https://meet.example.org/winter-gathering",
-                is_demo=True,
-                description=(
-                    "A day of workshops run by peer supporters from the network's groups: "
-                    "starting a group, keeping volunteers well, and being heard by funders."
-                ),
-                agenda=[
-                    events.AgendaItemData("Welcome", "talk", at(11), at(11, 15)),
-                    events.AgendaItemData(
-                        "Workshops: starting and keeping a group", "workshop", at(11, 15), at(13)
-                    ),
-                    events.AgendaItemData("Lunch together", "break", at(13), at(14)),
-                    events.AgendaItemData("Being heard by funders", "conversation", at(14), at(15)),
-                ],
+    event = publish(
+        organiser,
+        demo_event_data(
+            title="Winter gathering: peer support in practice",
+            slug="winter-gathering",
+            starts_at=at(11),
+            ends_at=at(15),
+            capacity=40,
+            video_url="https://meet.example.org/winter-gathering",
+            description=(
+                "A day of workshops run by peer supporters from the network's groups: "
+                "starting a group, keeping volunteers well, and being heard by funders."
             ),
-        )
+            agenda=[
+                events.AgendaItemData("Welcome", "talk", at(11), at(11, 15)),
+                events.AgendaItemData(
+                    "Workshops: starting and keeping a group", "workshop", at(11, 15), at(13)
+                ),
+                events.AgendaItemData("Lunch together", "break", at(13), at(14)),
+                events.AgendaItemData("Being heard by funders", "conversation", at(14), at(15)),
+            ],
+        ),
     )
     book(event, TO_BOOK_PEOPLE)
     return event
 
 
 # -- Shared steps ------------------------------------------------------------------------------
+
+
+def demo_event_data(**fields):
+    """An event in London, marked as demo data."""
+    return events.EventData(timezone=ZONE.key, is_demo=True, **fields)
+
+
+def publish(organiser, data):
+    return events.publish_event(events.create_event(organiser, data))
 
 
 def book(event, people):
