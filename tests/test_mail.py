@@ -2,13 +2,11 @@
 
 import email
 import email.policy
-import logging
 import re
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import requests
 import sqlalchemy as sa
 
@@ -19,14 +17,6 @@ from lero_events.models import OutgoingEmail, utcnow
 
 from .conftest import SMTPServer, create_event, csrf_token, login, run_tasks
 from .test_registration import calendar_in, outbox, register, token_from
-
-
-@pytest.fixture(autouse=True)
-def mail_log_enabled():
-    """Other tests in this process run the migrations in-process, and Alembic's logging set-up
-    disables existing loggers. A real server runs them once, before its first email (see
-    test_a_real_server_sends_email_from_its_own_worker)."""
-    logging.getLogger("lero_events.outbox").disabled = False
 
 
 def parsed(raw):
