@@ -33,6 +33,9 @@ DEFAULTS = {
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
+    # How long the emailed links for joining as a co-host and resetting a password work.
+    "INVITATION_MAX_AGE_SECONDS": 7 * 24 * 3600,
+    "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
     # The task queue (tasks.py): Redis when REDIS_URL is set, else SQLite in instance/.
     "TASK_QUEUE_URL": None,
     "TASK_QUEUE_NAME": "lero-events",

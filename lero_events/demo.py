@@ -2,9 +2,9 @@
 
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
-- a launch three weeks ago: bookings (some cancelled, some still on the waitlist), reflections
-  approved and held back, phrases captured from speakers, a found poem, a sketch note and a
-  published harvest;
+- a launch three weeks ago: bookings (some cancelled, some still on the waitlist), attendance,
+  reflections approved and held back, phrases captured from speakers, a found poem, a sketch
+  note and a published harvest;
 - a Big Conversation happening now: the live room open to guests, a question on screen,
   reflections in the room and more waiting for the hosts;
 - a winter gathering still to book.
@@ -27,7 +27,16 @@ import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, ImageDraw, ImageFont
 
-from . import accounts, contributions, events, moderation, outbox, registrations, sketches
+from . import (
+    accounts,
+    attendance,
+    contributions,
+    events,
+    moderation,
+    outbox,
+    registrations,
+    sketches,
+)
 from .extensions import db
 from .harvest import poem, sharing
 from .models import Event, OutgoingEmail, Registration, SketchNote, utcnow
@@ -90,6 +99,7 @@ LAUNCH_PEOPLE = [
 ]
 LAUNCH_CANCELLED = ["Lewis Grant", "Owen Burke"]  # their seats go to Rosa and Kwame
 LAUNCH_CAPACITY = 12
+LAUNCH_ONLY_ON_THE_CALL = ["Nadia Kowalski"]  # came, said nothing in the room: marked by a host
 
 LAUNCH_QUESTIONS = {
     "What helped your recovery take hold?": [
@@ -265,6 +275,7 @@ def launch_three_weeks_ago(organiser, now):
     event = publish(organiser, shifted(data, replay_start - data.starts_at))
     people = launch_bookings(event)
     said = launch_room(event, organiser, people)
+    launch_attendance(event, organiser, people)
     events.update_event(event, data)
     launch_harvest(event, said)
     return event
@@ -318,6 +329,16 @@ def launch_room(event, host, people):
         phrase = moderation.capture_phrase(event, host, text, attribution)
         said[phrase.text] = {"phrase_id": phrase.id}
     return said
+
+
+def launch_attendance(event, host, people):
+    """Who came: those who wrote in the live room joined it; the hosts mark who was only on the
+    video call."""
+    writers = {r.by for reflections in LAUNCH_QUESTIONS.values() for r in reflections}
+    for name in writers:
+        attendance.record_live_room_join(people[name])
+    for name in LAUNCH_ONLY_ON_THE_CALL:
+        attendance.mark_attended(people[name], host)
 
 
 def launch_harvest(event, said):

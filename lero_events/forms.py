@@ -10,15 +10,18 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
-from .events import AGENDA_KINDS, AgendaItemData, EventData, timezone_names
+from .accounts import MIN_PASSWORD_LENGTH
+from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
+from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -77,6 +80,13 @@ class EventForm(FlaskForm):
         description="Shown only to confirmed attendees, shortly before the start.",
     )
     allow_guests = BooleanField("Let people join the live room as named guests")
+    remind_day_before = BooleanField(
+        "Email confirmed attendees a reminder a day before", default=True
+    )
+    remind_hour_before = BooleanField(
+        "Email confirmed attendees a reminder an hour before, with the video-call link",
+        default=True,
+    )
     agenda = FieldList(FormField(AgendaItemForm), min_entries=3)
 
     def to_data(self):
@@ -90,6 +100,8 @@ class EventForm(FlaskForm):
             capacity=self.capacity.data,
             video_url=self.video_url.data or "",
             allow_guests=self.allow_guests.data,
+            remind_day_before=self.remind_day_before.data,
+            remind_hour_before=self.remind_hour_before.data,
             agenda=[
                 AgendaItemData(
                     title=row.form.title.data or "",
@@ -114,4 +126,70 @@ class EventForm(FlaskForm):
 
 
 class CohostForm(FlaskForm):
-    email = EmailField("Co-host's email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        "Co-host's email",
+        validators=[DataRequired(), Email(), Length(max=254)],
+        description="Someone without an account yet gets an emailed invitation to make one.",
+    )
+
+
+class CancelEventForm(FlaskForm):
+    message = TextAreaField(
+        "A message for everyone booked (optional)",
+        validators=[Length(max=MAX_CANCEL_MESSAGE)],
+        description="It goes into the cancellation email, e.g. why, or when you hope to run it.",
+    )
+
+
+class DuplicateEventForm(FlaskForm):
+    title = StringField("Title of the new event", validators=[DataRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        "Starts",
+        format=DATETIME_FORMATS,
+        validators=[DataRequired("Choose when the new event starts.")],
+        description="In the event's time zone; the end and the agenda move with it.",
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Your email", validators=[DataRequired(), Email("That email address does not look right.")]
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=500,
+                message=f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters; a few words you remember is fine.",
+    )
+    confirm = PasswordField(
+        "The same password again",
+        validators=[DataRequired(), EqualTo("password", "The two passwords are not the same.")],
+    )
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+
+
+class MessageForm(FlaskForm):
+    audience = RadioField(
+        "Send to",
+        choices=[SelectChoice(value, label) for value, label in AUDIENCES.items()],
+        default="confirmed",
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        "Message",
+        validators=[DataRequired(), Length(max=10_000)],
+        description="Each person's email starts 'Hello' and their name, and ends with the "
+        "event's details and their private link.",
+    )

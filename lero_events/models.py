@@ -142,8 +142,16 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When we first knew they were there: their first live-room join, or a host's mark.
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The host who marked them by hand (they came on the video call only); None when the
+    # live room recorded it.
+    attendance_marked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", name="fk_registration_attendance_marked_by")
+    )
 
     event: Mapped[Event] = relationship()
+    attendance_marked_by: Mapped[Organiser | None] = relationship()
 
 
 class Prompt(db.Model):
@@ -240,6 +248,37 @@ class SketchNote(db.Model):
     height: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonalDataAccess(db.Model):
+    """One look at attendees' personal data by a host: who, when and what, shown to the hosts."""
+
+    __tablename__ = "personal_data_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"))
+    accessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    what: Mapped[str] = mapped_column(sa.String(300))
+
+    organiser: Mapped[Organiser] = relationship()
+
+
+class CohostInvitation(db.Model):
+    """An invitation to co-host an event, sent to an address with no account yet.
+
+    The emailed link signs this row's id; accepting it stamps accepted_at, so it works once.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    invited_by: Mapped[Organiser] = relationship()
 
 
 class OutgoingEmail(db.Model):

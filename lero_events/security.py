@@ -23,14 +23,16 @@ def load_organiser(organiser_id):
 
 
 class RedactPrivateLinks(logging.Filter):
-    """Hide the secret part of /r/<token> links in log lines, e.g. Flask's "Exception on ..."."""
+    """Hide the secret in /r/<token>, /reset-password/<token> and /invitations/<token> links
+    in log lines, e.g. Flask's "Exception on ..."."""
 
-    pattern = re.compile(r"/r/[^/\s\]\[?#]+")
+    pattern = re.compile(r"/(r|reset-password|invitations)/[^/\s\]\[?#]+")
 
     def filter(self, record):
         message = record.getMessage()
-        if "/r/" in message:
-            record.msg, record.args = self.pattern.sub("/r/[redacted]", message), None
+        redacted = self.pattern.sub(r"/\1/[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 

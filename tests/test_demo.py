@@ -62,6 +62,13 @@ def test_the_past_launch_has_bookings_and_a_published_harvest(app, demo, client)
         ).all()
         assert sorted(statuses).count("cancelled") == 2
         assert statuses.count("waitlisted") == 2 and statuses.count("confirmed") == 12
+        came = db.session.scalars(
+            sa.select(Registration).where(
+                Registration.event_id == launch.id, Registration.attended_at.is_not(None)
+            )
+        ).all()
+        assert len(came) == 12
+        assert [r.name for r in came if r.attendance_marked_by_id] == ["Nadia Kowalski"]
         assert launch.ends_at < launch.created_at, "filed three weeks back"
         assert launch.harvest_published and launch.is_demo
         sketch = db.session.scalar(sa.select(SketchNote).where(SketchNote.event_id == launch.id))

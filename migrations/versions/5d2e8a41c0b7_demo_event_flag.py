@@ -1,7 +1,7 @@
 """demo: an event flag for demo data
 
 Revision ID: 5d2e8a41c0b7
-Revises: c5f028e051fe
+Revises: 80472a30b1b4
 Create Date: 2026-12-02 04:50:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5d2e8a41c0b7'
-down_revision = 'c5f028e051fe'
+down_revision = '80472a30b1b4'
 branch_labels = None
 depends_on = None
 
