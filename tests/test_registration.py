@@ -79,7 +79,7 @@ def test_new_attendee_is_booked_sees_confirmation_and_gets_invite_by_smtp(
 
     form = client.get("/events/big-conversation/register").get_data(as_text=True)
     assert "Olive Organiser, who runs this event, is the controller" in form
-    assert "version 2026-11" in form
+    assert "version 2026-12" in form
 
     token = token_from(register(client))
     confirmation = client.get(f"/r/{token}")
@@ -97,7 +97,7 @@ def test_new_attendee_is_booked_sees_confirmation_and_gets_invite_by_smtp(
         registration = db.session.scalar(sa.select(Registration))
         assert registration.status == "confirmed"
         assert registration.organisation == "Hope Street Recovery"
-        assert registration.consent_version == "2026-11"
+        assert registration.consent_version == "2026-12"
         assert datetime.now(ZoneInfo("UTC")) - registration.consent_at < timedelta(minutes=1)
         assert len(registration.token) >= 43, "at least 256 bits, base64"
         uid = db.session.get(Event, event).ical_uid
