@@ -37,9 +37,11 @@ def create_app(config=None):
 
     # Socket handlers register on the shared socketio object before init_app, for every app;
     # notifications subscribes to the domain's signals.
-    from . import cli, errors, live, notifications, security, tasks, views  # noqa: F401
+    from . import cli, errors, live, logs, notifications, security, tasks, times, views  # noqa: F401
     from .serving import client_manager
 
+    logs.init_app(app)
+    times.init_app(app)
     tasks.init_app(app)
     views.register_blueprints(app)
     errors.init_app(app)

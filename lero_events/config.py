@@ -41,7 +41,7 @@ DEFAULTS = {
     "TASK_QUEUE_NAME": "lero-events",
     # Work the queue inside `python app.py`: on for the embedded default (no REDIS_URL).
     "TASK_WORKER_IN_PROCESS": None,
-    "PRIVACY_NOTICE_VERSION": "2026-11",
+    "PRIVACY_NOTICE_VERSION": "2026-12",
     # The zone a calendar subscription shows by default (X-WR-TIMEZONE).
     "CALENDAR_TIMEZONE": "Europe/London",
     # The harvest page collapses long lists; the figures in bench/harvest_render.py say why.

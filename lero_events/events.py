@@ -5,6 +5,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -54,6 +55,7 @@ class EventData:
     remind_day_before: bool = True
     remind_hour_before: bool = True
     agenda: list[AgendaItemData] = field(default_factory=list)
+    is_demo: bool = False
 
 
 def slugify(text):
@@ -62,6 +64,14 @@ def slugify(text):
 
 def is_known_timezone(name):
     return name in available_timezones()
+
+
+@cache
+def timezone_names():
+    """The zones offered to organisers: Area/City names and UTC, alphabetically. (Etc/GMT+1
+    and friends are left out: their signs are the reverse of what people expect.)"""
+    names = available_timezones()
+    return sorted(n for n in names if "/" in n and not n.startswith("Etc/")) + ["UTC"]
 
 
 def local_to_utc(local, zone):
@@ -145,6 +155,7 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
         status="draft",

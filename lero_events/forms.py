@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from .accounts import MIN_PASSWORD_LENGTH
-from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData
+from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
 from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -55,12 +55,18 @@ class EventForm(FlaskForm):
         description="The part after /events/; made from the title when left empty.",
     )
     description = TextAreaField("Description", validators=[Length(max=20_000)])
+    # A <datalist> of every zone: the browser filters it as the organiser types ("lond").
     timezone = StringField(
         "Time zone",
         default="Europe/London",
         validators=[DataRequired(), Length(max=64)],
-        description="Where the event happens, e.g. Europe/London. Times below are in this zone.",
+        description=(
+            "Where the event happens: type part of a city, e.g. London, and pick from the list. "
+            "Times below are in this zone."
+        ),
+        render_kw={"list": "timezone-names", "autocomplete": "off", "spellcheck": "false"},
     )
+    timezone_names = timezone_names()
     starts_at = DateTimeLocalField("Starts", format=DATETIME_FORMATS, validators=[DataRequired()])
     ends_at = DateTimeLocalField("Ends", format=DATETIME_FORMATS, validators=[DataRequired()])
     capacity = IntegerField(

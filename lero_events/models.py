@@ -82,6 +82,8 @@ class Event(db.Model):
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     # Reminder emails to confirmed attendees, a day and an hour before the start.
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())

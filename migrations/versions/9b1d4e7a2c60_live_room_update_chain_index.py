@@ -1,7 +1,7 @@
 """live room: index for the head of an audience chain
 
 Revision ID: 9b1d4e7a2c60
-Revises: 80472a30b1b4
+Revises: 5d2e8a41c0b7
 Create Date: 2026-12-02 05:00:00
 
 """
@@ -9,7 +9,7 @@ Create Date: 2026-12-02 05:00:00
 from alembic import op
 
 revision = "9b1d4e7a2c60"
-down_revision = "80472a30b1b4"
+down_revision = "5d2e8a41c0b7"
 branch_labels = None
 depends_on = None
 
