@@ -43,7 +43,8 @@ const plain = (value) => JSON.parse(JSON.stringify(value));
 
 function load() {
   const window = {};
-  vm.runInNewContext(source, { window });
+  // The page language is all the script reads from the document when it loads.
+  vm.runInNewContext(source, { window, document: { documentElement: { lang: "en-GB" } } });
   return window.LeroLive;
 }
 
