@@ -31,7 +31,7 @@ def parsed(raw):
 def test_without_mail_server_emails_go_to_the_outbox_and_the_log_says_where(app, client, caplog):
     with app.app_context():
         create_event(slug="big-conversation", capacity=10)
-    token = token_from(register(client))
+    token = token_from(register(client), app)
 
     (raw,) = outbox(app)
     message = parsed(raw)
@@ -58,7 +58,7 @@ def test_public_base_url_is_used_for_links_in_emails(app, client):
     app.config["PUBLIC_BASE_URL"] = "https://events.example.org/"
     with app.app_context():
         create_event(slug="big-conversation")
-    token = token_from(register(client))
+    token = token_from(register(client), app)
     body = parsed(outbox(app)[0]).get_body(("plain",)).get_content()
     assert f"https://events.example.org/r/{token}" in body
     assert "https://events.example.org/events/big-conversation" in body
@@ -80,7 +80,7 @@ def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_seque
 ):
     with app.app_context():
         create_event(slug="big-conversation", capacity=1, title="Big Conversation")
-    token = token_from(register(app.test_client(), email="booked@example.org"))
+    token = token_from(register(app.test_client(), email="booked@example.org"), smtp_server)
     register(app.test_client(), email="waiting@example.org")
     login(client)
     form = {
@@ -161,8 +161,8 @@ def test_a_real_server_logs_where_each_email_went(start_server, tmp_path):
         timeout=10,
     )
     assert response.status_code == 303
-    secret = response.headers["Location"].rsplit(".", 1)[1]
     (path,) = (Path(server.env["LERO_INSTANCE_PATH"]) / "outbox").glob("*.eml")
+    secret = re.search(r"/r/\d+\.([\w-]+)", path.read_text()).group(1)
     log = server.log.read_text()
     assert f"(no MAIL_SERVER is set): written to {path}" in log
     assert secret not in log and "robin@example.org" not in log
