@@ -24,6 +24,9 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down must not turn log-in, registering and exports into 500s: count in this
+    # worker's memory until Redis answers again (each worker then limits on its own).
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USERNAME": None,
@@ -80,10 +83,21 @@ def load_config(app, overrides=None):
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config.get("DATABASE_URL"), instance)
+    # A database error's message would otherwise carry the statement's values: names,
+    # email addresses, access needs, private tokens. Set it to False only to debug locally.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     if app.config.get("REDIS_URL"):
         app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config["REDIS_URL"]
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
             app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # Give up on a Redis that does not answer quickly, so the fallback takes over.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if app.config["AUTO_MIGRATE"] is None:
