@@ -33,6 +33,7 @@ def create_app(config=None):
     # Socket handlers register on the shared socketio object before init_app, for every app.
     from . import cli, errors, live, security, views  # noqa: F401 (live registers handlers)
 
+    security.init_url_converters(app)
     views.register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)
@@ -45,6 +46,7 @@ def create_app(config=None):
         channel=app.config["SOCKETIO_CHANNEL"],
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
+    app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
 
     if app.config["AUTO_MIGRATE"]:
         from flask_migrate import upgrade

@@ -31,6 +31,7 @@ from .events import get_event
 from .extensions import db, socketio
 from .harvest.sharing import harvest_access
 from .models import Event, Organiser, Prompt
+from .security import unstorable
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 
@@ -93,7 +94,7 @@ def disconnect(reason=None):
 
 def identify(auth):
     """The event, who is joining it and the last seq they saw, from the connect `auth`."""
-    if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str):
+    if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str) or unstorable(auth):
         raise DomainError("The live room could not understand how you are joining.")
     last_seq = auth.get("last_seq", 0)
     if last_seq is None:
@@ -199,7 +200,7 @@ def live_event(name):
                 return {"ok": False, "error": "Please reconnect to the live room."}
             if flooding(request.sid):
                 return {"ok": False, "error": "Too many messages at once: please slow down."}
-            if not isinstance(payload, dict):
+            if not isinstance(payload, dict) or unstorable(payload):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
                 event = db.session.get(Event, member.event_id)

@@ -4,6 +4,7 @@ Issue 11's findings 6, 8 (the rate limiter) and 9, each tested through real HTTP
 database and, where it matters, a real server process.
 """
 
+import json
 import logging
 import re
 
@@ -16,6 +17,7 @@ from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
 from .conftest import create_event, free_port
+from .live_clients import close_all_clients, contribute, join, make_room, refused_message
 from .test_registration import register
 
 PERSONAL = {
@@ -147,3 +149,90 @@ def test_with_redis_down_register_log_in_and_exports_still_answer_and_still_limi
 
 def csrf_token_in(page):
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def harvest_event(app):
+    with app.app_context():
+        create_event(slug="big-conversation", capacity=5)
+        event = db.session.scalar(sa.select(Event))
+        event.harvest_published = True
+        db.session.commit()
+
+
+HUGE = "9" * 25
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "status", "message"),
+    [
+        ("get", f"/events/big-conversation/harvest/prompts/{HUGE}", None, 404, "not found"),
+        ("get", f"/events/big-conversation/harvest/contributions/{HUGE}", None, 404, "not found"),
+        ("get", "/events/big%00conversation", None, 400, "NUL character"),
+        ("get", "/?page=%00", None, 400, "NUL character"),
+        ("post", "/events/big-conversation/register", {"name": "Rob\x00in"}, 400, "NUL"),
+        ("post", "/login", {"email": "a\x00@example.org", "password": "x"}, 400, "NUL"),
+    ],
+)
+def test_huge_numbers_and_nul_characters_get_a_clear_4xx_not_a_500(
+    app, client, harvest_event, caplog, method, path, data, status, message
+):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    if data is not None:
+        data = {"csrf_token": csrf_token_of(client, path), "consent": "y", **data}
+        data.setdefault("email", "robin@example.org")
+    response = getattr(client, method)(path, data=data)
+    assert response.status_code == status
+    assert message in response.get_data(as_text=True)
+    assert "Traceback" not in caplog.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Registration)) == 0
+
+
+def test_a_huge_page_number_shows_the_first_page(app, client, harvest_event):
+    response = client.get(f"/events/big-conversation/harvest/other-reflections?page={HUGE}")
+    assert response.status_code == 200
+
+
+def csrf_token_of(client, path):
+    page = client.get(path).get_data(as_text=True)
+    return csrf_token_in(page)
+
+
+@pytest.fixture
+def room(app):
+    room = make_room(app)
+    yield room
+    close_all_clients()
+
+
+def test_live_room_refuses_nul_characters_and_huge_numbers_without_a_traceback(
+    app, room, start_server
+):
+    server = start_server()
+    refused = refused_message(server, {"slug": room["slug"] + "\x00", "last_seq": 0})
+    assert refused == "The live room could not understand how you are joining."
+    alice = join(server, room, "alice")
+    for event_name, payload in [
+        ("contribute", {"client_id": "c1", "text": "Hello\x00there", "prompt_id": None}),
+        ("contribute", {"client_id": "c2", "text": "Hello", "prompt_id": 2**64}),
+        ("resonate", {"contribution_id": 2**70}),
+    ]:
+        assert alice.call(event_name, payload) == {
+            "ok": False,
+            "error": "The live room could not understand that message.",
+        }
+    assert contribute(alice, "Still here.")["ok"] is True
+    log = server.log.read_text()
+    assert "Traceback" not in log, log
+
+
+def test_an_oversized_polling_post_gets_an_answer(app, start_server):
+    server = start_server()
+    polling = f"{server.url}/socket.io/?EIO=4&transport=polling"
+    opened = requests.get(polling, timeout=10)
+    sid = json.loads(opened.text[1:])["sid"]
+    too_big = "4" + "x" * (app.config["LIVE_MAX_FRAME_BYTES"] + 1)
+    response = requests.post(f"{polling}&sid={sid}", data=too_big, timeout=10)
+    assert response.status_code == 413
+    assert response.text == "That message is larger than the live room takes."
