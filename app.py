@@ -19,12 +19,14 @@ if __name__ == "__main__":
 
         eventlet.monkey_patch()
 
-from lero_events import create_app  # noqa: E402
+from lero_events import create_app, tasks  # noqa: E402
 from lero_events.extensions import socketio  # noqa: E402
 
 app = create_app()
 
 if __name__ == "__main__":
     host, port = app.config["HOST"], int(app.config["PORT"])
+    if app.config["TASK_WORKER_IN_PROCESS"]:
+        tasks.start_worker_in_process()
     print(f"LERO Events ({ASYNC_MODE}) on http://{host}:{port}/", flush=True)
     socketio.run(app, host=host, port=port, log_output=False)

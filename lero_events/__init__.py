@@ -30,9 +30,11 @@ def create_app(config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    # Socket handlers register on the shared socketio object before init_app, for every app.
-    from . import cli, errors, live, security, views  # noqa: F401 (live registers handlers)
+    # Socket handlers register on the shared socketio object before init_app, for every app;
+    # notifications subscribes to the domain's signals.
+    from . import cli, errors, live, notifications, security, tasks, views  # noqa: F401
 
+    tasks.init_app(app)
     security.init_url_converters(app)
     views.register_blueprints(app)
     errors.init_app(app)

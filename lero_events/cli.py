@@ -8,7 +8,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import with_appcontext
 
-from . import accounts, events
+from . import accounts, events, tasks
 from .errors import DomainError
 from .extensions import db
 from .models import Event
@@ -118,6 +118,15 @@ def demo_command():
         click.echo(f"Created and published '{event.title}' at /events/{event.slug}.")
 
 
+@click.command("worker")
+@with_appcontext
+@click.option("--workers", default=2, show_default=True, help="Tasks run at the same time.")
+def worker_command(workers):
+    """Work the task queue (emails, reminders) in this process until stopped (Ctrl-C)."""
+    tasks.run_worker(workers)
+
+
 def init_app(app):
     app.cli.add_command(create_organiser_command)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)

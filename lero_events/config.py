@@ -36,6 +36,11 @@ DEFAULTS = {
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
+    # The task queue (tasks.py): Redis when REDIS_URL is set, else SQLite in instance/.
+    "TASK_QUEUE_URL": None,
+    "TASK_QUEUE_NAME": "lero-events",
+    # Work the queue inside `python app.py`: on for the embedded default (no REDIS_URL).
+    "TASK_WORKER_IN_PROCESS": None,
     "PRIVACY_NOTICE_VERSION": "2026-11",
     # The zone a calendar subscription shows by default (X-WR-TIMEZONE).
     "CALENDAR_TIMEZONE": "Europe/London",
@@ -100,6 +105,8 @@ def load_config(app, overrides=None):
         )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
+    if app.config["TASK_WORKER_IN_PROCESS"] is None:
+        app.config["TASK_WORKER_IN_PROCESS"] = not app.config.get("REDIS_URL")
     if app.config["AUTO_MIGRATE"] is None:
         app.config["AUTO_MIGRATE"] = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import mail, registrations
+from . import registrations, signals
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -170,9 +170,11 @@ def update_event(event, data):
     event.allow_guests = data.allow_guests
     event.agenda_items = agenda
     if moved:
+        # Confirmed attendees get the invite again, with the higher SEQUENCE.
         event.ical_sequence += 1
+        signals.event_changed.send(event, recipients=registrations.confirmed_attendees(event))
     db.session.commit()
-    registrations.event_updated(event, moved)
+    registrations.promote_into_free_seats(event)
     return event
 
 
@@ -185,12 +187,16 @@ def publish_event(event):
     return event
 
 
-def cancel_event(event):
+def cancel_event(event, message=None):
+    """Cancel for everyone; confirmed and waitlisted people are told, with the hosts' message."""
     if event.status != "cancelled":
         event.status = "cancelled"
         event.ical_sequence += 1
+        recipients = registrations.confirmed_attendees(event) + registrations.waitlisted_people(
+            event
+        )
+        signals.event_cancelled.send(event, recipients=recipients, message=message or None)
         db.session.commit()
-        mail.send_event_cancelled(event)
     return event
 
 

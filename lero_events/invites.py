@@ -15,6 +15,7 @@ from flask import current_app, has_request_context, request
 
 from .extensions import db
 from .models import Event, utcnow
+from .registrations import private_token
 
 PRODID = "-//LERO Events//Calendar invites 1.0//EN"
 METHODS = ("PUBLISH", "REQUEST", "CANCEL")
@@ -174,8 +175,6 @@ def attendee_address(registration):
 def private_link(registration, base_url):
     """The attendee's private page, so the calendar entry itself says where to cancel."""
     # Imported here: registrations sends mail, and mail renders invites.
-    from .registrations import private_token
-
     return public_url("registration.private_page", base_url, token=private_token(registration))
 
 

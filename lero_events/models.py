@@ -83,6 +83,10 @@ class Event(db.Model):
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
 
+    # Reminder emails to confirmed attendees, a day and an hour before the start.
+    remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    remind_hour_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+
     hosts: Mapped[list[EventHost]] = relationship(
         back_populates="event", cascade="all, delete-orphan"
     )
@@ -233,4 +237,67 @@ class SketchNote(db.Model):
     width: Mapped[int]
     height: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutgoingEmail(db.Model):
+    """One email on its way out: written in the transaction that causes it, sent by the worker.
+
+    The text is rendered when it is queued; a calendar invite (`invite_method`) is rendered when
+    it is sent, from the registration as it is then. `status`: queued, sending, sent, filed (no
+    MAIL_SERVER: written to OUTBOX_DIR), failed (gave up, `last_error` says why) or dropped (its
+    person was erased before it went).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    # REQUEST or CANCEL: the registration's invite goes with it, as text/calendar.
+    invite_method: Mapped[str | None] = mapped_column(sa.String(8))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    registration_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("registration.id"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event_message.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # While one worker sends it, others leave it alone; a crashed worker's claim runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    file_path: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registration: Mapped[Registration | None] = relationship()
+    event: Mapped[Event | None] = relationship()
+
+
+class EventMessage(db.Model):
+    """A message hosts wrote to an event's registrants; one OutgoingEmail per recipient."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id"))
+    audience: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[Organiser | None] = relationship()
+    emails: Mapped[list[OutgoingEmail]] = relationship(order_by="OutgoingEmail.id")
+
+
+class ReminderRun(db.Model):
+    """A reminder that went out, one row per event, kind and start time: the unique key is what
+    makes it go out once, whatever restarts or several workers do. A moved start is a new key."""
+
+    __table_args__ = (sa.UniqueConstraint("event_id", "kind", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,8 @@
 
 Capacity is counted and taken inside one locked transaction (a row lock on the event in
 PostgreSQL, BEGIN IMMEDIATE in SQLite), so two people can never take the last seat at once.
-Emails go out after the commit: a failed email never undoes a registration.
+Each change is announced (signals.py) inside its transaction; the emails it causes are written
+with it and sent later by the task queue, so SMTP never slows or undoes a booking.
 """
 
 import hmac
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from . import mail
+from . import signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
@@ -200,13 +201,12 @@ def register_attendee(event, data):
                 created_at=now,
             )
             db.session.add(registration)
+            db.session.flush()
+            signals.registered.send(registration)
+        else:
+            signals.registered.send(existing, already_registered=True)
     if existing is not None:
-        mail.send_link_again(existing)
         return Registered(existing, already_registered=True)
-    if registration.status == "confirmed":
-        mail.send_confirmation(registration)
-    else:
-        mail.send_waitlisted(registration)
     return Registered(registration)
 
 
@@ -248,6 +248,7 @@ def fill_free_seats(event):
     promoted = db.session.scalars(query).all()
     for registration in promoted:
         registration.status = "confirmed"
+        signals.promoted.send(registration)
     return promoted
 
 
@@ -260,15 +261,17 @@ def release_seat(registration):
     return fill_free_seats(registration.event) if was_confirmed else []
 
 
-def cancel_registration(registration):
-    """Cancel a place; the first waitlisted person gets the seat and an email saying so."""
+def cancel_registration(registration, reason=None):
+    """Cancel a place: the person gets a confirmation with the calendar's CANCEL (and the
+    host's `reason` when a host cancelled it); the first waitlisted person gets the seat."""
     if registration.status == "cancelled":
         return []
     with seat_transaction(registration.event):
         db.session.refresh(registration)
-        promoted = release_seat(registration) if registration.status in ACTIVE else []
-    for person in promoted:
-        mail.send_promoted(person)
+        if registration.status not in ACTIVE:
+            return []
+        promoted = release_seat(registration)
+        signals.registration_cancelled.send(registration, reason=reason)
     return promoted
 
 
@@ -289,8 +292,8 @@ def erase_registration(registration):
         registration.access_needs = ""
         registration.token = secrets.token_urlsafe(32)
         registration.erased_at = utcnow()
-    for person in promoted:
-        mail.send_promoted(person)
+        signals.registration_erased.send(registration)
+    return promoted
 
 
 def promote_into_free_seats(event):
@@ -298,18 +301,7 @@ def promote_into_free_seats(event):
     if not waitlisted_people(event):
         return []
     with seat_transaction(event):
-        promoted = fill_free_seats(event)
-    for person in promoted:
-        mail.send_promoted(person)
-    return promoted
-
-
-def event_updated(event, moved):
-    """After an organiser's edit: a new time or place goes to attendees as an updated invite,
-    and seats added to the capacity go to the waitlist."""
-    if moved:
-        mail.send_event_changed(event)
-    promote_into_free_seats(event)
+        return fill_free_seats(event)
 
 
 def video_link_visible(registration, now=None):

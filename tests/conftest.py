@@ -18,7 +18,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from lero_events import accounts, create_app, events
+from lero_events import accounts, create_app, events, tasks
 from lero_events.extensions import db
 from lero_events.models import Registration
 
@@ -82,6 +82,9 @@ def fresh_app(tmp_path, database_url, **settings):
             "ASYNC_MODE": "threading",
             "INSTANCE_PATH": str(tmp_path / "instance"),
             "SERVER_NAME": "localhost",
+            "PUBLIC_BASE_URL": "http://localhost",
+            # Tasks wait in memory until the test runs them (run_tasks) as the worker would.
+            "TASK_QUEUE_URL": "memory://",
             **settings,
         }
     )
@@ -106,26 +109,54 @@ def client(app):
     return app.test_client()
 
 
+def run_tasks(app):
+    """Work the task queue as the worker process would, until it is empty; returns the count."""
+    with app.app_context():
+        return tasks.run_pending()
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on loopback; it can be stopped and started on its port."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = free_port()
+        self.received = []
+        self.controller = None
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+
+        received = self.received
+
+        class Keep:
+            async def handle_DATA(self, server, session, envelope):
+                message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+                received.append(message)
+                return "250 Message accepted"
+
+        self.controller = Controller(Keep(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    def messages(self):
+        """Run the queued tasks, then every message that arrived, parsed, in order."""
+        run_tasks(self.app)
+        return list(self.received)
+
+
 @pytest.fixture
 def smtp_server(app):
-    """A real SMTP server (aiosmtpd) on loopback that the app sends through.
-
-    Yields the list of messages that arrived, parsed (email.message.EmailMessage), in order.
-    """
-    from aiosmtpd.controller import Controller
-
-    received = []
-
-    class Keep:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-            return "250 Message accepted"
-
-    controller = Controller(Keep(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    yield received
-    controller.stop()
+    """The app sends through a real SMTP server; `smtp_server.messages()` lists what arrived."""
+    server = SMTPServer(app).start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -246,6 +277,7 @@ def start_server(app, tmp_path):
             "LERO_ASYNC_MODE": async_mode,
             "LERO_AUTO_MIGRATE": "false",
             "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
+            "LERO_TASK_QUEUE_NAME": f"lero-test-{uuid.uuid4()}",
             "PYTHONUNBUFFERED": "1",
         }
         env.update({key: str(value) for key, value in settings.items()})

@@ -4,15 +4,20 @@ import email
 import email.policy
 import logging
 import re
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from lero_events import create_app
+from lero_events import outbox as outbox_module
 from lero_events.extensions import db
+from lero_events.models import OutgoingEmail, utcnow
 
-from .conftest import create_event, csrf_token, free_port, login
+from .conftest import SMTPServer, create_event, csrf_token, login, run_tasks
 from .test_registration import calendar_in, outbox, register, token_from
 
 
@@ -20,18 +25,20 @@ from .test_registration import calendar_in, outbox, register, token_from
 def mail_log_enabled():
     """Other tests in this process run the migrations in-process, and Alembic's logging set-up
     disables existing loggers. A real server runs them once, before its first email (see
-    test_a_real_server_logs_where_each_email_went)."""
-    logging.getLogger("lero_events.mail").disabled = False
+    test_a_real_server_sends_email_from_its_own_worker)."""
+    logging.getLogger("lero_events.outbox").disabled = False
 
 
 def parsed(raw):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-def test_without_mail_server_emails_go_to_the_outbox_and_the_log_says_where(app, client, caplog):
+def test_without_mail_server_the_worker_writes_emails_to_files_and_logs_no_one(app, client, caplog):
     with app.app_context():
         create_event(slug="big-conversation", capacity=10)
-    token = token_from(register(client), app)
+    response = register(client)
+    assert not Path(app.config["OUTBOX_DIR"]).exists(), "the request itself sends nothing"
+    token = token_from(response, app)
 
     (raw,) = outbox(app)
     message = parsed(raw)
@@ -44,35 +51,86 @@ def test_without_mail_server_emails_go_to_the_outbox_and_the_log_says_where(app,
     (path,) = Path(app.config["OUTBOX_DIR"]).glob("*.eml")
     assert path.parent == Path(app.instance_path) / "outbox"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
-    (record,) = [r for r in caplog.records if r.name == "lero_events.mail"]
+    assert delivery(app) == [("confirmed", "filed", "")]
+    (record,) = [r for r in caplog.records if r.name == "lero_events.outbox"]
     assert record.getMessage() == (
-        f"Email 'You are booked: A Big Conversation' not sent (no MAIL_SERVER is set): "
-        f"written to {path}"
+        f"Email 1 (confirmed) not sent, no MAIL_SERVER is set: written to {path}"
     )
     logged = caplog.text
     assert token.split(".")[1] not in logged, "the private link must never be logged"
     assert "robin@example.org" not in logged
 
 
-def test_public_base_url_is_used_for_links_in_emails(app, client):
-    app.config["PUBLIC_BASE_URL"] = "https://events.example.org/"
+def test_links_in_emails_use_the_public_address_never_the_request_host(app, client):
+    app.config["PUBLIC_BASE_URL"] = None
+    app.config.update(HOST="127.0.0.1", PORT=5000)
     with app.app_context():
         create_event(slug="big-conversation")
-    token = token_from(register(client), app)
+    forged = app.test_client()
+    evil = "http://evil.example:8443"
+    page = forged.get("/events/big-conversation/register", base_url=evil).get_data(as_text=True)
+    form = {
+        "csrf_token": re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1),
+        "name": "Robin",
+        "email": "robin@example.org",
+        "consent": "y",
+    }
+    token = token_from(
+        forged.post("/events/big-conversation/register", data=form, base_url=evil), app
+    )
     body = parsed(outbox(app)[0]).get_body(("plain",)).get_content()
-    assert f"https://events.example.org/r/{token}" in body
+    assert "evil.example" not in body
+    assert f"http://127.0.0.1:5000/r/{token}" in body
+
+    app.config["PUBLIC_BASE_URL"] = "https://events.example.org/"
+    register(client, email="sam@example.org")
+    body = parsed(outbox(app)[1]).get_body(("plain",)).get_content()
+    assert "https://events.example.org/r/" in body
     assert "https://events.example.org/events/big-conversation" in body
 
 
-def test_when_the_smtp_server_is_down_the_email_is_kept_in_the_outbox(app, client, caplog):
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
+def test_smtp_down_then_up_delivers_every_email_exactly_once(app, client, smtp_server, caplog):
     with app.app_context():
         create_event(slug="big-conversation")
-    response = register(client)
-    assert response.status_code == 303, "a failed email never undoes a registration"
-    assert len(outbox(app)) == 1
-    assert "Could not send 'You are booked: A Big Conversation'" in caplog.text
-    assert "sending failed" in caplog.text
+    smtp_server.stop()
+    for number in range(3):
+        response = register(app.test_client(), email=f"person{number}@example.org")
+        assert response.status_code == 303, "a failed email never undoes a registration"
+    assert smtp_server.messages() == []
+    assert delivery(app) == [("confirmed", "queued", "ConnectionRefusedError")] * 3
+    assert "not sent (attempt 1), retrying at" in caplog.text
+    assert "person0@example.org" not in caplog.text
+
+    # Not yet due: the sweep leaves them alone; at their time it sends them, once.
+    smtp_server.start()
+    with app.app_context():
+        assert outbox_module.deliver_due() == 0
+        assert outbox_module.deliver_due(utcnow() + timedelta(minutes=2)) == 3
+        assert outbox_module.deliver_due(utcnow() + timedelta(minutes=30)) == 0
+    received = smtp_server.messages()
+    assert sorted(m["To"] for m in received) == [f"person{n}@example.org" for n in range(3)]
+    assert [row[1] for row in delivery(app)] == ["sent"] * 3
+
+
+def test_an_email_that_keeps_failing_is_marked_failed_with_the_reason(app, client, smtp_server):
+    with app.app_context():
+        create_event(slug="big-conversation")
+    smtp_server.stop()
+    register(client)
+    run_tasks(app)
+    later = utcnow()
+    with app.app_context():
+        for _ in range(outbox_module.MAX_ATTEMPTS):
+            later += timedelta(hours=5)
+            outbox_module.deliver_due(later)
+    assert delivery(app) == [("confirmed", "failed", "ConnectionRefusedError")]
+
+
+def delivery(app):
+    """(kind, status, the error's type) for each outgoing email, oldest first."""
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutgoingEmail).order_by(OutgoingEmail.id)).all()
+        return [(r.kind, r.status, r.last_error.split(":")[0]) for r in rows]
 
 
 def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_sequence(
@@ -82,6 +140,7 @@ def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_seque
         create_event(slug="big-conversation", capacity=1, title="Big Conversation")
     token = token_from(register(app.test_client(), email="booked@example.org"), smtp_server)
     register(app.test_client(), email="waiting@example.org")
+    first_invite = calendar_in(smtp_server.messages()[0])[1].walk("VEVENT")[0]
     login(client)
     form = {
         "csrf_token": csrf_token(client, "/organiser/events/big-conversation/edit"),
@@ -95,7 +154,7 @@ def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_seque
     moved = client.post("/organiser/events/big-conversation/edit", data=form)
     assert moved.status_code == 302, moved.get_data(as_text=True)
 
-    changed = [m for m in smtp_server if m["Subject"] == "Changed: Big Conversation"]
+    changed = [m for m in smtp_server.messages() if m["Subject"] == "Changed: Big Conversation"]
     assert [m["To"] for m in changed] == ["booked@example.org"], "the waitlist has no invite"
     body = changed[0].get_body(("plain",)).get_content()
     assert "Thursday 01 May 2031, 18:00–19:30 BST (Europe/London)" in body
@@ -104,14 +163,13 @@ def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_seque
     assert method == "REQUEST" == calendar["METHOD"]
     (vevent,) = calendar.walk("VEVENT")
     assert vevent["SEQUENCE"] == 1
-    first_invite = calendar_in(smtp_server[0])[1].walk("VEVENT")[0]
     assert first_invite["SEQUENCE"] == 0
     assert vevent["UID"] == first_invite["UID"]
 
     # A title-only edit is not a change of time or place: nobody is emailed again.
     form["title"] = "Big Conversation (spring)"
     client.post("/organiser/events/big-conversation/edit", data=form)
-    assert len([m for m in smtp_server if m["Subject"].startswith("Changed")]) == 1
+    assert len([m for m in smtp_server.messages() if m["Subject"].startswith("Changed")]) == 1
 
 
 def test_cancelling_an_event_sends_method_cancel_to_attendees(app, client, smtp_server):
@@ -124,7 +182,7 @@ def test_cancelling_an_event_sends_method_cancel_to_attendees(app, client, smtp_
         "/organiser/events/big-conversation/cancel",
         data={"csrf_token": csrf_token(client, "/organiser/")},
     )
-    cancelled = {m["To"]: m for m in smtp_server if m["Subject"].startswith("Cancelled")}
+    cancelled = {m["To"]: m for m in smtp_server.messages() if m["Subject"].startswith("Cancelled")}
     assert set(cancelled) == {"booked@example.org", "waiting@example.org"}
     method, calendar = calendar_in(cancelled["booked@example.org"])
     assert method == "CANCEL" == calendar["METHOD"]
@@ -136,19 +194,26 @@ def test_cancelling_an_event_sends_method_cancel_to_attendees(app, client, smtp_
     assert "You were on the waitlist" in waiting.get_body(("plain",)).get_content()
 
 
-def test_a_real_server_logs_where_each_email_went(start_server, tmp_path):
-    """`python app.py` on the embedded default: migrations at start-up, then an email."""
+def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_path):
+    """`python app.py` on the embedded default: migrations at start-up, the queue worked in
+    the same process, the email delivered through SMTP without the request waiting for it."""
+    smtp = SMTPServer(app).start()
     server = start_server(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}", LERO_AUTO_MIGRATE="true"
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}",
+        LERO_AUTO_MIGRATE="true",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        LERO_PUBLIC_BASE_URL="https://events.example.org",
     )
-    app = create_app(
+    fresh = create_app(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite'}",
             "INSTANCE_PATH": server.env["LERO_INSTANCE_PATH"],
             "AUTO_MIGRATE": False,
+            "TASK_QUEUE_URL": "memory://",
         }
     )
-    with app.app_context():
+    with fresh.app_context():
         create_event(slug="big-conversation")
         db.engine.dispose()
     browser = requests.Session()
@@ -161,8 +226,12 @@ def test_a_real_server_logs_where_each_email_went(start_server, tmp_path):
         timeout=10,
     )
     assert response.status_code == 303
-    (path,) = (Path(server.env["LERO_INSTANCE_PATH"]) / "outbox").glob("*.eml")
-    secret = re.search(r"/r/\d+\.([\w-]+)", path.read_text()).group(1)
+    deadline = time.monotonic() + 15
+    while not smtp.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    smtp.stop()
+    (message,) = smtp.received
+    assert message["To"] == "robin@example.org"
+    assert "https://events.example.org/r/" in message.get_body(("plain",)).get_content()
     log = server.log.read_text()
-    assert f"(no MAIL_SERVER is set): written to {path}" in log
-    assert secret not in log and "robin@example.org" not in log
+    assert "robin@example.org" not in log

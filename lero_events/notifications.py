@@ -1,0 +1,103 @@
+"""Who is told what: the domain's signals turned into emails in the outbox.
+
+Each receiver runs inside the transaction of the change (signals.py), renders the email now
+and queues it (outbox.py), so the email exists exactly when the change does. Links point at the
+site's public address, never at the Host header of the request that caused them.
+"""
+
+from flask import render_template
+
+from . import outbox, signals
+from .invites import public_url
+from .registrations import private_token
+
+SUBJECTS = {
+    "confirmed": "You are booked: {title}",
+    "waitlisted": "You are on the waitlist: {title}",
+    "promoted": "A place is yours: {title}",
+    "link_again": "Your private link: {title}",
+    "booking_cancelled": "Your place is cancelled: {title}",
+    "changed": "Changed: {title}",
+    "cancelled": "Cancelled: {title}",
+    "reminder_day": "Tomorrow: {title}",
+    "reminder_hour": "Starting in an hour: {title}",
+}
+
+
+def tell_attendee(registration, kind, invite_method=None, subject=None, message=None, **extra):
+    """Render templates/registration/email/<kind>.txt for one person and queue it."""
+    if not registration.email:  # erased: there is no one to tell
+        return None
+    event = registration.event
+    base = outbox.site_url()
+    body = render_template(
+        f"registration/email/{kind}.txt",
+        registration=registration,
+        event=event,
+        message=message,
+        link=public_url("registration.private_page", base, token=private_token(registration)),
+        event_link=public_url("public.event", base, slug=event.slug),
+        **extra,
+    )
+    return outbox.queue_email(
+        registration.email,
+        subject or SUBJECTS[kind].format(title=event.title),
+        body,
+        kind=kind,
+        event=event,
+        registration=registration,
+        message=message,
+        invite_method=invite_method,
+    )
+
+
+@signals.registered.connect
+def on_registered(registration, already_registered=False):
+    if already_registered:
+        method = "REQUEST" if registration.status == "confirmed" else None
+        tell_attendee(registration, "link_again", method)
+    elif registration.status == "confirmed":
+        tell_attendee(registration, "confirmed", "REQUEST")
+    else:
+        tell_attendee(registration, "waitlisted")
+
+
+@signals.promoted.connect
+def on_promoted(registration):
+    tell_attendee(registration, "promoted", "REQUEST")
+
+
+@signals.registration_cancelled.connect
+def on_registration_cancelled(registration, reason=None):
+    tell_attendee(registration, "booking_cancelled", "CANCEL", reason=reason)
+
+
+@signals.registration_erased.connect
+def on_registration_erased(registration):
+    outbox.forget_registration(registration)
+
+
+@signals.event_changed.connect
+def on_event_changed(event, recipients):
+    for registration in recipients:
+        tell_attendee(registration, "changed", "REQUEST")
+
+
+@signals.event_cancelled.connect
+def on_event_cancelled(event, recipients, message=None):
+    """Confirmed attendees get METHOD:CANCEL, so calendars remove it; the waitlist is told too."""
+    for registration in recipients:
+        method = "CANCEL" if registration.status == "confirmed" else None
+        tell_attendee(registration, "cancelled", method, note=message)
+
+
+@signals.reminder_due.connect
+def on_reminder_due(event, kind, recipients):
+    for registration in recipients:
+        tell_attendee(registration, f"reminder_{kind}")
+
+
+@signals.message_composed.connect
+def on_message_composed(message, recipients):
+    for registration in recipients:
+        tell_attendee(registration, "message", subject=message.subject, message=message)

@@ -1,0 +1,195 @@
+"""The durable outbox: every email is a row written with the change that causes it.
+
+`queue_email` adds the row to the caller's transaction; once that commits, the task queue is
+asked to deliver it (tasks.py listens for the commit), so a request never waits on SMTP.
+Delivery claims the row, sends it and records what happened. A failure is retried with
+backoff, up to MAX_ATTEMPTS, and the reason is kept for the organiser's delivery list.
+Rows are the truth: a task lost with a crashed worker or a Redis restart is found again by
+`deliver_due`, which the queue runs every minute. Logs name the email's number and kind,
+never its recipient or its text.
+"""
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from . import mail
+from .extensions import db
+from .invites import render_invite
+from .models import OutgoingEmail, utcnow
+
+MAX_ATTEMPTS = 8
+# Waits after the 1st, 2nd, ... failure; the last one repeats: about 9 hours before giving up.
+BACKOFF = [timedelta(minutes=m) for m in (1, 2, 5, 15, 30, 60, 120, 240)]
+CLAIM_FOR = timedelta(minutes=5)
+# A queued row this overdue has lost its task; deliver_due picks it up.
+OVERDUE = timedelta(seconds=30)
+
+NEW_EMAIL_IDS = "lero_new_email_ids"
+
+logger = logging.getLogger(__name__)
+
+
+def queue_email(
+    to, subject, body, *, kind, event=None, registration=None, message=None, invite_method=None
+):
+    """Add an email to the current transaction; it is sent after the caller commits."""
+    email = OutgoingEmail(
+        kind=kind,
+        to_address=to,
+        subject=subject[:300],
+        body=body,
+        event_id=event.id if event else None,
+        registration_id=registration.id if registration else None,
+        message_id=message.id if message else None,
+        invite_method=invite_method,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(email)
+    return email
+
+
+@sa.event.listens_for(Session, "after_flush")
+def remember_new_emails(session, flush_context):
+    """Note the ids of emails this transaction writes; tasks.py hands them on after the commit."""
+    new = [obj.id for obj in session.new if isinstance(obj, OutgoingEmail)]
+    if new:
+        session.info.setdefault(NEW_EMAIL_IDS, []).extend(new)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def forget_new_emails(session):
+    session.info.pop(NEW_EMAIL_IDS, None)
+
+
+def committed_email_ids(session):
+    """The ids of emails the transaction that just committed wrote (each returned once)."""
+    return session.info.pop(NEW_EMAIL_IDS, None) or []
+
+
+def claim(email_id, now):
+    """Take the row for this worker; False when it is not due or another worker has it."""
+    result = db.session.execute(
+        sa.update(OutgoingEmail)
+        .where(
+            OutgoingEmail.id == email_id,
+            OutgoingEmail.status == "queued",
+            OutgoingEmail.next_attempt_at <= now,
+        )
+        .values(
+            status="sending", claimed_until=now + CLAIM_FOR, attempts=OutgoingEmail.attempts + 1
+        )
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver(email_id, now=None):
+    """Send one queued email if it is due; records sent, filed, a retry or the final failure."""
+    now = now or utcnow()
+    if not claim(email_id, now):
+        return None
+    email = db.session.get(OutgoingEmail, email_id)
+    message = mail.build_message(email.to_address, email.subject, email.body, invite_for(email))
+    if not current_app.config.get("MAIL_SERVER"):
+        email.file_path = str(mail.write_to_file(message))
+        email.status = "filed"
+        # A warning, so it shows with the default logging: this email has reached nobody yet.
+        logger.warning(
+            "Email %s (%s) not sent, no MAIL_SERVER is set: written to %s",
+            email.id,
+            email.kind,
+            email.file_path,
+        )
+    else:
+        try:
+            mail.deliver_by_smtp(message)
+        except OSError as error:
+            record_failure(email, error, now)
+        else:
+            email.status = "sent"
+            email.sent_at = utcnow()
+            email.last_error = ""
+    email.claimed_until = None
+    db.session.commit()
+    return email.status
+
+
+def invite_for(email):
+    """The registration's calendar invite as it stands now, for emails that carry one."""
+    if not email.invite_method or email.registration is None:
+        return None
+    registration = email.registration
+    return email.invite_method, render_invite(
+        registration.event, email.invite_method, registration, base_url=site_url()
+    )
+
+
+def record_failure(email, error, now):
+    reason = f"{type(error).__name__}: {error}"[:500]
+    email.last_error = reason
+    if email.attempts >= MAX_ATTEMPTS:
+        email.status = "failed"
+        logger.error("Email %s (%s) failed for good: %s", email.id, email.kind, reason)
+        return
+    email.status = "queued"
+    email.next_attempt_at = now + BACKOFF[min(email.attempts, len(BACKOFF)) - 1]
+    logger.warning(
+        "Email %s (%s) not sent (attempt %s), retrying at %s: %s",
+        email.id,
+        email.kind,
+        email.attempts,
+        f"{email.next_attempt_at:%H:%M:%S}",
+        reason,
+    )
+
+
+def deliver_due(now=None):
+    """Send every queued email that is due and has lost its task; free expired claims."""
+    now = now or utcnow()
+    db.session.execute(
+        sa.update(OutgoingEmail)
+        .where(OutgoingEmail.status == "sending", OutgoingEmail.claimed_until < now)
+        .values(status="queued", claimed_until=None)
+    )
+    db.session.commit()
+    due = db.session.scalars(
+        sa.select(OutgoingEmail.id)
+        .where(
+            OutgoingEmail.status == "queued",
+            OutgoingEmail.next_attempt_at <= now - OVERDUE,
+        )
+        .order_by(OutgoingEmail.id)
+    ).all()
+    for email_id in due:
+        deliver(email_id, now)
+    return len(due)
+
+
+def site_url():
+    """The site's address for links in emails: PUBLIC_BASE_URL, else where the server listens.
+
+    Never the request's Host header: anyone can forge it, and the link would then send a real
+    attendee's private link to another site.
+    """
+    config = current_app.config
+    return config.get("PUBLIC_BASE_URL") or f"http://{config['HOST']}:{config['PORT']}"
+
+
+def forget_registration(registration):
+    """Erasure: emails that have not gone are dropped, and no copy keeps their address or text."""
+    emails = db.session.scalars(
+        sa.select(OutgoingEmail).where(OutgoingEmail.registration_id == registration.id)
+    ).all()
+    for email in emails:
+        if email.status in ("queued", "sending"):
+            email.status = "dropped"
+        email.to_address = ""
+        email.body = ""
+        if email.file_path:
+            Path(email.file_path).unlink(missing_ok=True)
+            email.file_path = None
