@@ -115,7 +115,8 @@ def register(slug):
         else:
             # The same answer whether the address was new or already booked: the private
             # link goes only to the address, so nobody learns who is booked or gets their link.
-            return redirect(url_for(".check_email", slug=event.slug), 303)
+            # `slug`, not event.slug: the commit expired the event, and reading it costs a query.
+            return redirect(url_for(".check_email", slug=slug), 303)
     return render_template(
         "registration/register.html",
         form=form,
