@@ -48,6 +48,8 @@ class EventData:
     capacity: int | None = None
     video_url: str = ""
     allow_guests: bool = False
+    remind_day_before: bool = True
+    remind_hour_before: bool = True
     agenda: list[AgendaItemData] = field(default_factory=list)
 
 
@@ -140,6 +142,8 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        remind_day_before=data.remind_day_before,
+        remind_hour_before=data.remind_hour_before,
         status="draft",
         ical_uid=f"{uuid.uuid4()}@lero-events",
         agenda_items=agenda,
@@ -168,6 +172,8 @@ def update_event(event, data):
     event.capacity = data.capacity
     event.video_url = data.video_url.strip()
     event.allow_guests = data.allow_guests
+    event.remind_day_before = data.remind_day_before
+    event.remind_hour_before = data.remind_hour_before
     event.agenda_items = agenda
     if moved:
         # Confirmed attendees get the invite again, with the higher SEQUENCE.

@@ -10,6 +10,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from .events import AGENDA_KINDS, AgendaItemData, EventData
+from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -71,6 +73,13 @@ class EventForm(FlaskForm):
         description="Shown only to confirmed attendees, shortly before the start.",
     )
     allow_guests = BooleanField("Let people join the live room as named guests")
+    remind_day_before = BooleanField(
+        "Email confirmed attendees a reminder a day before", default=True
+    )
+    remind_hour_before = BooleanField(
+        "Email confirmed attendees a reminder an hour before, with the video-call link",
+        default=True,
+    )
     agenda = FieldList(FormField(AgendaItemForm), min_entries=3)
 
     def to_data(self):
@@ -84,6 +93,8 @@ class EventForm(FlaskForm):
             capacity=self.capacity.data,
             video_url=self.video_url.data or "",
             allow_guests=self.allow_guests.data,
+            remind_day_before=self.remind_day_before.data,
+            remind_hour_before=self.remind_hour_before.data,
             agenda=[
                 AgendaItemData(
                     title=row.form.title.data or "",
@@ -109,3 +120,18 @@ class EventForm(FlaskForm):
 
 class CohostForm(FlaskForm):
     email = EmailField("Co-host's email", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class MessageForm(FlaskForm):
+    audience = RadioField(
+        "Send to",
+        choices=[SelectChoice(value, label) for value, label in AUDIENCES.items()],
+        default="confirmed",
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    body = TextAreaField(
+        "Message",
+        validators=[DataRequired(), Length(max=10_000)],
+        description="Each person's email starts 'Hello' and their name, and ends with the "
+        "event's details and their private link.",
+    )

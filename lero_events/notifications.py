@@ -7,8 +7,9 @@ site's public address, never at the Host header of the request that caused them.
 
 from flask import render_template
 
-from . import outbox, signals
+from . import messages, outbox, signals
 from .invites import public_url
+from .models import EventMessage, Registration
 from .registrations import private_token
 
 SUBJECTS = {
@@ -24,13 +25,11 @@ SUBJECTS = {
 }
 
 
-def tell_attendee(registration, kind, invite_method=None, subject=None, message=None, **extra):
-    """Render templates/registration/email/<kind>.txt for one person and queue it."""
-    if not registration.email:  # erased: there is no one to tell
-        return None
+def render_attendee_email(registration, kind, message=None, **extra):
+    """The text of templates/registration/email/<kind>.txt for one person."""
     event = registration.event
     base = outbox.site_url()
-    body = render_template(
+    return render_template(
         f"registration/email/{kind}.txt",
         registration=registration,
         event=event,
@@ -39,16 +38,40 @@ def tell_attendee(registration, kind, invite_method=None, subject=None, message=
         event_link=public_url("public.event", base, slug=event.slug),
         **extra,
     )
+
+
+def tell_attendee(registration, kind, invite_method=None, subject=None, message=None, **extra):
+    """Render one person's email and queue it."""
+    if not registration.email:  # erased: there is no one to tell
+        return None
+    event = registration.event
     return outbox.queue_email(
         registration.email,
         subject or SUBJECTS[kind].format(title=event.title),
-        body,
+        render_attendee_email(registration, kind, message=message, **extra),
         kind=kind,
         event=event,
         registration=registration,
         message=message,
         invite_method=invite_method,
     )
+
+
+def preview_message(event, audience, subject, body):
+    """What the first recipient of a host's message would get, and how many would get it.
+
+    Nothing is saved; with nobody in the group yet, an example person stands in.
+    """
+    people = messages.recipients(event, audience)
+    person = people[0] if people else Registration(id=0, token="xxxxxxxx", name="Alex Example")  # noqa: S106 (an example, not a secret)
+    person.event = event
+    draft = EventMessage(event_id=event.id, audience=audience, subject=subject, body=body)
+    return {
+        "count": len(people),
+        "to": person.name,
+        "subject": subject,
+        "body": render_attendee_email(person, "message", message=draft),
+    }
 
 
 @signals.registered.connect

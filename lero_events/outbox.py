@@ -22,6 +22,15 @@ from .extensions import db
 from .invites import render_invite
 from .models import OutgoingEmail, utcnow
 
+# What each status means, as hosts read it on the delivery list.
+STATUSES = {
+    "queued": "Queued",
+    "sending": "Sending",
+    "sent": "Sent",
+    "filed": "Kept as a file (no mail server is set)",
+    "failed": "Failed",
+    "dropped": "Not sent (the person erased their data)",
+}
 MAX_ATTEMPTS = 8
 # Waits after the 1st, 2nd, ... failure; the last one repeats: about 9 hours before giving up.
 BACKOFF = [timedelta(minutes=m) for m in (1, 2, 5, 15, 30, 60, 120, 240)]

@@ -3,21 +3,36 @@
 import email
 import email.policy
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 import sqlalchemy as sa
 
-from lero_events import create_app
+from lero_events import create_app, tasks
 from lero_events import outbox as outbox_module
 from lero_events.extensions import db
 from lero_events.models import OutgoingEmail, utcnow
 
-from .conftest import SMTPServer, create_event, csrf_token, login, run_tasks
+from .conftest import (
+    REDIS_URL,
+    ROOT,
+    SMTPServer,
+    create_event,
+    csrf_token,
+    login,
+    missing,
+    run_tasks,
+)
 from .test_registration import calendar_in, outbox, register, token_from
 
 
@@ -235,3 +250,51 @@ def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_pa
     assert "https://events.example.org/r/" in message.get_body(("plain",)).get_content()
     log = server.log.read_text()
     assert "robin@example.org" not in log
+
+
+def test_with_redis_the_worker_runs_as_its_own_process(app, client, smtp_server, tmp_path):
+    """Beyond one machine: the servers queue tasks in Redis, `flask --app app worker` sends."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        missing(f"Redis at {REDIS_URL} is not answering")
+    name = f"lero-test-{uuid.uuid4()}"
+    app.config.update(TASK_QUEUE_URL=REDIS_URL, TASK_QUEUE_NAME=name)
+    tasks.init_app(app)
+    with app.app_context():
+        create_event(slug="big-conversation")
+    for number in range(3):
+        register(app.test_client(), email=f"person{number}@example.org")
+    assert smtp_server.received == [], "queued in Redis, waiting for a worker"
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": REDIS_URL,
+        "LERO_TASK_QUEUE_NAME": name,
+        "LERO_INSTANCE_PATH": str(tmp_path / "worker"),
+        "LERO_AUTO_MIGRATE": "false",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server.port),
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while len(smtp_server.received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(10)
+    assert sorted(m["To"] for m in smtp_server.received) == [
+        f"person{n}@example.org" for n in range(3)
+    ], log.read_text()
+    assert "person0@example.org" not in log.read_text()
+    assert delivery(app) == [("confirmed", "sent", "")] * 3

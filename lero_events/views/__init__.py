@@ -2,7 +2,7 @@
 
 
 def register_blueprints(app):
-    from . import auth, calendar, harvest, live, organiser, public, registration
+    from . import auth, calendar, harvest, live, messages, organiser, public, registration
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -11,3 +11,4 @@ def register_blueprints(app):
     app.register_blueprint(registration.bp)
     app.register_blueprint(harvest.bp)
     app.register_blueprint(live.bp)
+    app.register_blueprint(messages.bp)

@@ -109,6 +109,8 @@ def event_form_data(event):
         "capacity": event.capacity,
         "video_url": event.video_url,
         "allow_guests": event.allow_guests,
+        "remind_day_before": event.remind_day_before,
+        "remind_hour_before": event.remind_hour_before,
         "agenda": [
             {
                 "title": item.title,
