@@ -21,6 +21,9 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    # One switch for running behind HTTPS: Secure cookies, https links, HSTS.
+    "HTTPS": False,
+    "HSTS_SECONDS": 365 * 24 * 3600,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -88,6 +91,12 @@ def load_config(app, overrides=None):
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config.get("DATABASE_URL"), instance)
+    if app.config.get("HTTPS"):
+        # Behind HTTPS (LERO_HTTPS=true): cookies only over HTTPS, https links, and HSTS
+        # (security.py) so browsers never try plain HTTP again.
+        app.config.update(
+            SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https"
+        )
     # A database error's message would otherwise carry the statement's values: names,
     # email addresses, access needs, private tokens. Set it to False only to debug locally.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {

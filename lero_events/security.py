@@ -9,7 +9,7 @@ import logging
 import pkgutil
 import re
 
-from flask import g, request
+from flask import current_app, g, request
 from werkzeug.routing import IntegerConverter
 
 from .errors import DomainError
@@ -162,6 +162,10 @@ def init_app(app):
         # Private links carry a token in the path: never leak it to another site.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_app.config["HTTPS"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={int(current_app.config['HSTS_SECONDS'])}"
+            )
         if g.get("private_page"):
             response.headers["Cache-Control"] = "no-store"
         return response

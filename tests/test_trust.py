@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import create_event, free_port, run_tasks
+from .conftest import create_event, free_port, fresh_app, run_tasks
 from .live_clients import close_all_clients, contribute, join, make_room, refused_message
 from .test_registration import register
 
@@ -237,3 +237,16 @@ def test_an_oversized_polling_post_gets_an_answer(app, start_server):
     response = requests.post(f"{polling}&sid={sid}", data=too_big, timeout=10)
     assert response.status_code == 413
     assert response.text == "That message is larger than the live room takes."
+
+
+def test_one_https_switch_makes_cookies_secure_and_sends_hsts(tmp_path, database_url):
+    with fresh_app(tmp_path, database_url, HTTPS=True) as app:
+        client = app.test_client()
+        response = client.get("/login", base_url="https://localhost")
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+        assert "; Secure" in response.headers["Set-Cookie"]
+        assert app.config["PREFERRED_URL_SCHEME"] == "https"
+    with fresh_app(tmp_path, database_url) as app:
+        response = app.test_client().get("/login")
+        assert "Strict-Transport-Security" not in response.headers
+        assert "; Secure" not in response.headers["Set-Cookie"]
