@@ -32,8 +32,10 @@ def create_app(config=None):
 
     # Socket handlers register on the shared socketio object before init_app, for every app;
     # notifications subscribes to the domain's signals.
-    from . import cli, errors, live, notifications, security, tasks, views  # noqa: F401
+    from . import cli, errors, live, logs, notifications, security, tasks, times, views  # noqa: F401
 
+    logs.init_app(app)
+    times.init_app(app)
     tasks.init_app(app)
     security.init_url_converters(app)
     views.register_blueprints(app)

@@ -39,12 +39,15 @@ DEFAULTS = {
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
+    # How long the emailed links for joining as a co-host and resetting a password work.
+    "INVITATION_MAX_AGE_SECONDS": 7 * 24 * 3600,
+    "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
     # The task queue (tasks.py): Redis when REDIS_URL is set, else SQLite in instance/.
     "TASK_QUEUE_URL": None,
     "TASK_QUEUE_NAME": "lero-events",
     # Work the queue inside `python app.py`: on for the embedded default (no REDIS_URL).
     "TASK_WORKER_IN_PROCESS": None,
-    "PRIVACY_NOTICE_VERSION": "2026-11",
+    "PRIVACY_NOTICE_VERSION": "2026-12",
     # The zone a calendar subscription shows by default (X-WR-TIMEZONE).
     "CALENDAR_TIMEZONE": "Europe/London",
     # The harvest page collapses long lists; the figures in bench/harvest_render.py say why.

@@ -1,9 +1,12 @@
-"""Events and their agendas: creation, editing, publishing, cancelling, co-hosts."""
+"""Events and their agendas: creation, editing, publishing and unpublishing, cancelling,
+running again, deleting drafts, co-hosts."""
 
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
@@ -12,11 +15,12 @@ from . import registrations, signals
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
-from .models import AgendaItem, Event, EventHost, utcnow
+from .models import AgendaItem, Contribution, Event, EventHost, Registration, SketchNote, utcnow
 
 AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_CAPACITY = 100_000
+MAX_CANCEL_MESSAGE = 2000
 
 
 class EventInvalid(DomainError):
@@ -51,6 +55,7 @@ class EventData:
     remind_day_before: bool = True
     remind_hour_before: bool = True
     agenda: list[AgendaItemData] = field(default_factory=list)
+    is_demo: bool = False
 
 
 def slugify(text):
@@ -59,6 +64,14 @@ def slugify(text):
 
 def is_known_timezone(name):
     return name in available_timezones()
+
+
+@cache
+def timezone_names():
+    """The zones offered to organisers: Area/City names and UTC, alphabetically. (Etc/GMT+1
+    and friends are left out: their signs are the reverse of what people expect.)"""
+    names = available_timezones()
+    return sorted(n for n in names if "/" in n and not n.startswith("Etc/")) + ["UTC"]
 
 
 def local_to_utc(local, zone):
@@ -142,6 +155,7 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
         status="draft",
@@ -193,8 +207,31 @@ def publish_event(event):
     return event
 
 
+def unpublish_event(event):
+    """Back to a draft, while nobody has registered: after that, people hold a booking."""
+    if event.status != "published":
+        raise DomainError("Only a published event can go back to being a draft.", status=409)
+    if has_registrations(event):
+        raise DomainError(
+            "People have registered, so it cannot go back to being a draft; cancel it instead.",
+            status=409,
+        )
+    event.status = "draft"
+    db.session.commit()
+    return event
+
+
+def has_registrations(event):
+    """Anyone at all, even cancelled or erased: their booking and its emails happened."""
+    return db.session.scalar(sa.select(sa.exists().where(Registration.event_id == event.id)))
+
+
 def cancel_event(event, message=None):
-    """Cancel for everyone; confirmed and waitlisted people are told, with the hosts' message."""
+    """Cancel for everyone; confirmed and waitlisted people are told, with the hosts' message
+    (optional)."""
+    message = (message or "").strip()
+    if len(message) > MAX_CANCEL_MESSAGE:
+        raise DomainError(f"Keep the message to {MAX_CANCEL_MESSAGE} characters or fewer.")
     if event.status != "cancelled":
         event.status = "cancelled"
         event.ical_sequence += 1
@@ -204,6 +241,76 @@ def cancel_event(event, message=None):
         signals.event_cancelled.send(event, recipients=recipients, message=message or None)
         db.session.commit()
     return event
+
+
+def duplicate_event(event, organiser, starts_at, title=None):
+    """Run it again: a draft copy starting at `starts_at` (wall-clock time in the event's
+    zone), the end and agenda moved with it by wall-clock time, so 18:30 stays 18:30 across
+    a change of the clocks. The same team hosts it; whoever copies it owns the copy."""
+    shift = starts_at - event.local_starts_at.replace(tzinfo=None)
+
+    def moved(moment):
+        return moment.astimezone(event.zone).replace(tzinfo=None) + shift
+
+    title = (title or event.title).strip()
+    data = EventData(
+        title=title,
+        slug=free_slug(f"{slugify(title)[:69]}-{starts_at:%Y-%m-%d}"),
+        timezone=event.timezone,
+        starts_at=starts_at,
+        ends_at=moved(event.ends_at),
+        description=event.description,
+        capacity=event.capacity,
+        video_url=event.video_url,
+        allow_guests=event.allow_guests,
+        agenda=[
+            AgendaItemData(item.title, item.kind, moved(item.starts_at), moved(item.ends_at))
+            for item in event.agenda_items
+        ],
+    )
+    copy = create_event(organiser, data)
+    copy.moderation = event.moderation
+    copy.remind_day_before = event.remind_day_before
+    copy.remind_hour_before = event.remind_hour_before
+    for host in event.hosts:
+        if host.organiser_id != organiser.id:
+            copy.hosts.append(EventHost(organiser_id=host.organiser_id, role="cohost"))
+    db.session.commit()
+    return copy
+
+
+def free_slug(wanted):
+    """`wanted`, or `wanted-2`, `wanted-3`... whichever no event has yet."""
+    taken = set(db.session.scalars(sa.select(Event.slug).where(Event.slug.startswith(wanted[:70]))))
+    slug, number = wanted, 1
+    while slug in taken:
+        number += 1
+        slug = f"{wanted[:75]}-{number}"
+    return slug
+
+
+def delete_draft(event, upload_dir):
+    """Delete a draft and everything that belongs to it (agenda, hosts, prompts, phrases,
+    sketch notes and their files...): every table with an `event_id`, dependents first."""
+    if event.status != "draft":
+        raise DomainError("Only a draft can be deleted; cancel a published event instead.", 409)
+    if has_registrations(event) or db.session.scalar(
+        sa.select(sa.exists().where(Contribution.event_id == event.id))
+    ):
+        raise DomainError("People took part in this event, so it cannot be deleted.", 409)
+    sketch_files = db.session.scalars(
+        sa.select(SketchNote.filename).where(SketchNote.event_id == event.id)
+    ).all()
+    event.current_prompt_id = None
+    db.session.flush()
+    for table in reversed(db.metadata.sorted_tables):
+        if "event_id" in table.c:
+            db.session.execute(sa.delete(table).where(table.c.event_id == event.id))
+    db.session.expire(event)  # its hosts and agenda are gone already
+    db.session.delete(event)
+    db.session.commit()
+    for filename in sketch_files:
+        (Path(upload_dir) / filename).unlink(missing_ok=True)
 
 
 def add_cohost(event, email):

@@ -17,9 +17,10 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
-from .events import AGENDA_KINDS, AgendaItemData, EventData
+from .accounts import MIN_PASSWORD_LENGTH
+from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
 from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -54,12 +55,18 @@ class EventForm(FlaskForm):
         description="The part after /events/; made from the title when left empty.",
     )
     description = TextAreaField("Description", validators=[Length(max=20_000)])
+    # A <datalist> of every zone: the browser filters it as the organiser types ("lond").
     timezone = StringField(
         "Time zone",
         default="Europe/London",
         validators=[DataRequired(), Length(max=64)],
-        description="Where the event happens, e.g. Europe/London. Times below are in this zone.",
+        description=(
+            "Where the event happens: type part of a city, e.g. London, and pick from the list. "
+            "Times below are in this zone."
+        ),
+        render_kw={"list": "timezone-names", "autocomplete": "off", "spellcheck": "false"},
     )
+    timezone_names = timezone_names()
     starts_at = DateTimeLocalField("Starts", format=DATETIME_FORMATS, validators=[DataRequired()])
     ends_at = DateTimeLocalField("Ends", format=DATETIME_FORMATS, validators=[DataRequired()])
     capacity = IntegerField(
@@ -119,7 +126,58 @@ class EventForm(FlaskForm):
 
 
 class CohostForm(FlaskForm):
-    email = EmailField("Co-host's email", validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        "Co-host's email",
+        validators=[DataRequired(), Email(), Length(max=254)],
+        description="Someone without an account yet gets an emailed invitation to make one.",
+    )
+
+
+class CancelEventForm(FlaskForm):
+    message = TextAreaField(
+        "A message for everyone booked (optional)",
+        validators=[Length(max=MAX_CANCEL_MESSAGE)],
+        description="It goes into the cancellation email, e.g. why, or when you hope to run it.",
+    )
+
+
+class DuplicateEventForm(FlaskForm):
+    title = StringField("Title of the new event", validators=[DataRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        "Starts",
+        format=DATETIME_FORMATS,
+        validators=[DataRequired("Choose when the new event starts.")],
+        description="In the event's time zone; the end and the agenda move with it.",
+    )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Your email", validators=[DataRequired(), Email("That email address does not look right.")]
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=500,
+                message=f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters; a few words you remember is fine.",
+    )
+    confirm = PasswordField(
+        "The same password again",
+        validators=[DataRequired(), EqualTo("password", "The two passwords are not the same.")],
+    )
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
 
 
 class MessageForm(FlaskForm):

@@ -14,7 +14,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import contributions, moderation, presence
+from . import attendance, contributions, moderation, presence
 from .broadcast import (
     NAMESPACE,
     author_room,
@@ -147,6 +147,7 @@ def registered_author(event, token):
         raise DomainError("That private link is not valid.")
     if registration.status != "confirmed" or registration.erased_at is not None:
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
+    attendance.record_live_room_join(registration)
     return contributions.author_for_registration(registration)
 
 

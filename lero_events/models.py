@@ -82,6 +82,8 @@ class Event(db.Model):
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     # Reminder emails to confirmed attendees, a day and an hour before the start.
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
@@ -140,8 +142,16 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When we first knew they were there: their first live-room join, or a host's mark.
+    attended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The host who marked them by hand (they came on the video call only); None when the
+    # live room recorded it.
+    attendance_marked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", name="fk_registration_attendance_marked_by")
+    )
 
     event: Mapped[Event] = relationship()
+    attendance_marked_by: Mapped[Organiser | None] = relationship()
 
 
 class Prompt(db.Model):
@@ -238,6 +248,37 @@ class SketchNote(db.Model):
     height: Mapped[int]
     position: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PersonalDataAccess(db.Model):
+    """One look at attendees' personal data by a host: who, when and what, shown to the hosts."""
+
+    __tablename__ = "personal_data_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"))
+    accessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    what: Mapped[str] = mapped_column(sa.String(300))
+
+    organiser: Mapped[Organiser] = relationship()
+
+
+class CohostInvitation(db.Model):
+    """An invitation to co-host an event, sent to an address with no account yet.
+
+    The emailed link signs this row's id; accepting it stamps accepted_at, so it works once.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[Event] = relationship()
+    invited_by: Mapped[Organiser] = relationship()
 
 
 class OutgoingEmail(db.Model):

@@ -123,6 +123,8 @@ def deliver(email_id, now=None):
             email.status = "sent"
             email.sent_at = utcnow()
             email.last_error = ""
+            # Sent: the text (names, private links, reset links) need not be kept here.
+            email.body = ""
     email.claimed_until = None
     db.session.commit()
     return email.status

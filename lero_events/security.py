@@ -36,7 +36,8 @@ def load_organiser(organiser_id):
     return db.session.get(Organiser, int(organiser_id))
 
 
-PRIVATE_LINK = re.compile(r"/r/[^/\s\]\[?#'\"]+")
+# The secret in /r/<token>, /reset-password/<token> and /invitations/<token> links.
+PRIVATE_LINK = re.compile(r"/(r|reset-password|invitations)/[^/\s\]\[?#'\"]+")
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # PostgreSQL's DETAIL repeats the values: "Key (email)=(...)", "Failing row contains (...)".
 DATABASE_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
@@ -44,7 +45,7 @@ DATABASE_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
 
 def redact(text):
     """`text` without private links, email addresses or the database's copy of a row."""
-    text = PRIVATE_LINK.sub("/r/[redacted]", text)
+    text = PRIVATE_LINK.sub(r"/\1/[redacted]", text)
     text = EMAIL_ADDRESS.sub("[address]", text)
     return DATABASE_DETAIL.sub("DETAIL: [redacted]", text)
 

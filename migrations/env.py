@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
@@ -8,10 +7,8 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the app's own loggers working when migrations run at start-up.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging is the app's own (lero_events/logs.py): Alembic's file set-up would add a second
+# handler and print every line twice.
 logger = logging.getLogger("alembic.env")
 
 

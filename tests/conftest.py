@@ -5,6 +5,7 @@ import email.policy
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -311,7 +312,27 @@ def chromium():
         browser.close()
 
 
-AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
+JS_DIR = ROOT / "tests" / "js"
+AXE = JS_DIR / "node_modules" / "axe-core" / "axe.min.js"
+NODE_MISSING = "Node.js is missing: apt-get install nodejs npm (the tests then run npm ci)"
+
+
+def pytest_sessionstart(session):
+    """The README's test command needs no extra step: tests/js gets its npm packages here,
+    once, when they are missing and npm is installed."""
+    if not (JS_DIR / "node_modules").is_dir() and shutil.which("npm"):
+        print("Installing the test tools in tests/js: npm ci", flush=True)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS_DIR, check=False)
+
+
+def node_with(package):
+    """The node executable, with `package` installed in tests/js; skips saying what to run."""
+    node = shutil.which("node")
+    if node is None:
+        missing(NODE_MISSING)
+    if not (JS_DIR / "node_modules" / package).is_dir():
+        missing(f"tests/js/node_modules has no {package}: run `npm ci` in tests/js")
+    return node
 
 
 @pytest.fixture
@@ -321,8 +342,7 @@ def accessibility_problems():
     Injecting axe is an inline script, which the pages' CSP rightly blocks: use it in a
     context made with bypass_csp=True, and only for the axe run.
     """
-    if not AXE.exists():
-        missing("tests/js/node_modules is missing: run `npm ci` in tests/js")
+    node_with("axe-core")
 
     def check(page):
         page.add_script_tag(path=str(AXE))

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from lero_events.accounts import authenticate
 from lero_events.extensions import db
-from lero_events.models import Event, Organiser
+from lero_events.models import Organiser
 
 
 def test_create_organiser_reads_password_from_stdin_and_hashes_it(app, runner):
@@ -35,23 +35,29 @@ def test_create_organiser_refuses_short_password(runner):
     assert "at least 10 characters" in result.output
 
 
-def test_demo_is_idempotent_and_publishes_two_future_london_events(app, runner, client):
-    first = runner.invoke(args=["demo"])
-    assert first.exit_code == 0, first.output
-    assert "demo@example.org with password:" in first.output
-    second = runner.invoke(args=["demo"])
-    assert second.exit_code == 0
-    assert "already exists" in second.output
+def test_set_password_reads_standard_input_and_replaces_the_old_one(app, runner):
+    create = runner.invoke(
+        args=["create-organiser", "host@example.org", "--name", "Hana"],
+        input="the first password\n",
+    )
+    assert create.exit_code == 0, create.output
+    result = runner.invoke(args=["set-password", "Host@Example.org"], input="a brand new one\n")
+    assert result.exit_code == 0, result.output
+    assert "New password set for host@example.org." in result.output
     with app.app_context():
-        events = db.session.scalars(sa.select(Event).order_by(Event.starts_at)).all()
-        assert [e.slug for e in events] == ["launch", "big-conversation"]
-        assert all(e.status == "published" and e.capacity == 168 for e in events)
-        assert all(e.timezone == "Europe/London" for e in events)
-        launch, follow_up = events
-        assert [item.kind for item in launch.agenda_items][:2] == ["talk", "panel"]
-        assert (follow_up.ends_at - follow_up.starts_at).total_seconds() == 90 * 60
-        password = first.output.split("password: ")[1].split()[0]
-        assert authenticate("demo@example.org", password) is not None
-    listing = client.get("/").get_data(as_text=True)
-    assert "Recovery Voices Network: launch day" in listing
-    assert "The Big Conversation" in listing
+        assert authenticate("host@example.org", "a brand new one") is not None
+        assert authenticate("host@example.org", "the first password") is None
+
+
+def test_set_password_refuses_unknown_organisers_and_short_passwords(app, runner):
+    runner.invoke(
+        args=["create-organiser", "host@example.org", "--name", "Hana"],
+        input="the first password\n",
+    )
+    unknown = runner.invoke(args=["set-password", "nobody@example.org"], input="long enough!\n")
+    assert unknown.exit_code == 1
+    assert "No organiser has the email nobody@example.org." in unknown.output
+    short = runner.invoke(args=["set-password", "host@example.org"], input="short\n")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    with app.app_context():
+        assert authenticate("host@example.org", "the first password") is not None

@@ -168,7 +168,7 @@ def test_drafts_and_organiser_pages_are_private(app, client):
     assert client.get("/events/secret-draft").status_code == 404
 
 
-def test_cohost_can_edit_after_being_added(app, client):
+def test_cohost_can_edit_after_being_added_and_an_unknown_address_is_invited(app, client):
     with app.app_context():
         create_event(slug="shared")
         create_organiser("cohost@example.org", "Casey Cohost")
@@ -179,7 +179,7 @@ def test_cohost_can_edit_after_being_added(app, client):
         data={"email": "nobody@example.org", "csrf_token": token},
     )
     page = client.get("/organiser/events/shared/edit").get_data(as_text=True)
-    assert "No organiser has the email nobody@example.org" in page
+    assert "nobody@example.org has no account yet, so an invitation to make one" in page
     client.post(
         "/organiser/events/shared/cohosts",
         data={"email": "COHOST@example.org", "csrf_token": token},

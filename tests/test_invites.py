@@ -9,11 +9,9 @@ takes the second occurrence), so the invite writes any moment in the repeated ho
 
 import json
 import os
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar
@@ -25,9 +23,8 @@ from lero_events.extensions import db
 from lero_events.models import Event, Registration
 from lero_events.registrations import RegistrationData, private_token, register_attendee
 
-from .conftest import create_event, create_organiser, csrf_token, login, missing
+from .conftest import JS_DIR, create_event, create_organiser, csrf_token, login, node_with
 
-JS_DIR = Path(__file__).resolve().parent / "js"
 SENDER = "events@lero.example.org"
 VIDEO = "https://meet.example.org/big-conversation-secret"
 
@@ -39,11 +36,7 @@ def monitored_sender(app):
 
 def parse_with_icaljs(body, machine_zone="UTC"):
     """What ical.js makes of the file, on a machine whose own zone is `machine_zone`."""
-    node = shutil.which("node")
-    if node is None:
-        missing("node is not installed")
-    if not (JS_DIR / "node_modules" / "ical.js").is_dir():
-        missing("tests/js/node_modules is missing (run npm ci in tests/js)")
+    node = node_with("ical.js")
     result = subprocess.run(
         [node, str(JS_DIR / "parse_ics.mjs")],
         input=body,

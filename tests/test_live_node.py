@@ -1,16 +1,12 @@
 """The live room with the official Node socket.io-client, as any third-party client would use it."""
 
 import json
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from .conftest import missing
+from .conftest import JS_DIR, node_with
 from .live_clients import close_all_clients, join, make_room
-
-JS_DIR = Path(__file__).resolve().parent / "js"
 
 
 @pytest.fixture(autouse=True)
@@ -20,11 +16,7 @@ def close_clients():
 
 
 def test_a_node_client_contributes_and_hears_the_approval(app, start_server):
-    node = shutil.which("node")
-    if node is None:
-        missing("node is not installed")
-    if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
-        missing("tests/js/node_modules is missing (run npm ci in tests/js)")
+    node = node_with("socket.io-client")
     room = make_room(app)
     server = start_server()
     host = join(server, room, "host")

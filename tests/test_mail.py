@@ -2,7 +2,6 @@
 
 import email
 import email.policy
-import logging
 import os
 import re
 import signal
@@ -13,7 +12,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 import redis
 import requests
 import sqlalchemy as sa
@@ -34,14 +32,6 @@ from .conftest import (
     run_tasks,
 )
 from .test_registration import calendar_in, outbox, register, token_from
-
-
-@pytest.fixture(autouse=True)
-def mail_log_enabled():
-    """Other tests in this process run the migrations in-process, and Alembic's logging set-up
-    disables existing loggers. A real server runs them once, before its first email (see
-    test_a_real_server_sends_email_from_its_own_worker)."""
-    logging.getLogger("lero_events.outbox").disabled = False
 
 
 def parsed(raw):
@@ -209,20 +199,14 @@ def test_cancelling_an_event_sends_method_cancel_to_attendees(app, client, smtp_
     assert "You were on the waitlist" in waiting.get_body(("plain",)).get_content()
 
 
-def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_path):
-    """`python app.py` on the embedded default: migrations at start-up, the queue worked in
-    the same process, the email delivered through SMTP without the request waiting for it."""
-    smtp = SMTPServer(app).start()
-    server = start_server(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite'}",
-        LERO_AUTO_MIGRATE="true",
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        LERO_PUBLIC_BASE_URL="https://events.example.org",
-    )
+def book_on_a_fresh_server(start_server, tmp_path, **settings):
+    """`python app.py` on a fresh embedded default (migrations at start-up), and one booking
+    made through its registration form; returns the server."""
+    database = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    server = start_server(DATABASE_URL=database, LERO_AUTO_MIGRATE="true", **settings)
     fresh = create_app(
         {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.sqlite'}",
+            "DATABASE_URL": database,
             "INSTANCE_PATH": server.env["LERO_INSTANCE_PATH"],
             "AUTO_MIGRATE": False,
             "TASK_QUEUE_URL": "memory://",
@@ -241,6 +225,20 @@ def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_pa
         timeout=10,
     )
     assert response.status_code == 303
+    return server
+
+
+def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_path):
+    """`python app.py` on the embedded default: migrations at start-up, the queue worked in
+    the same process, the email delivered through SMTP without the request waiting for it."""
+    smtp = SMTPServer(app).start()
+    server = book_on_a_fresh_server(
+        start_server,
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        LERO_PUBLIC_BASE_URL="https://events.example.org",
+    )
     deadline = time.monotonic() + 15
     while not smtp.received and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -250,6 +248,21 @@ def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_pa
     assert "https://events.example.org/r/" in message.get_body(("plain",)).get_content()
     log = server.log.read_text()
     assert "robin@example.org" not in log
+
+
+def test_a_real_server_logs_each_filed_email_once(start_server, tmp_path):
+    """One handler prints each line: Flask's own and the migrations' logging set-up used to
+    print every line twice."""
+    server = book_on_a_fresh_server(start_server, tmp_path)
+    outbox = Path(server.env["LERO_INSTANCE_PATH"]) / "outbox"
+    deadline = time.monotonic() + 15
+    while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (path,) = outbox.glob("*.eml")
+    time.sleep(0.5)  # a second copy of the line would be written at once
+    lines = [line for line in server.log.read_text().splitlines() if str(path) in line]
+    assert len(lines) == 1, server.log.read_text()
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARNING \[lero_events.outbox\] ", lines[0])
 
 
 def test_with_redis_the_worker_runs_as_its_own_process(app, client, smtp_server, tmp_path):

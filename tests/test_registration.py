@@ -95,7 +95,7 @@ def test_new_attendee_is_booked_sees_confirmation_and_gets_invite_by_smtp(
 
     form = client.get("/events/big-conversation/register").get_data(as_text=True)
     assert "Olive Organiser, who runs this event, is the controller" in form
-    assert "version 2026-11" in form
+    assert "version 2026-12" in form
 
     token = token_from(register(client), smtp_server)
     confirmation = client.get(f"/r/{token}")
@@ -112,7 +112,7 @@ def test_new_attendee_is_booked_sees_confirmation_and_gets_invite_by_smtp(
         registration = db.session.scalar(sa.select(Registration))
         assert registration.status == "confirmed"
         assert registration.organisation == "Hope Street Recovery"
-        assert registration.consent_version == "2026-11"
+        assert registration.consent_version == "2026-12"
         assert datetime.now(ZoneInfo("UTC")) - registration.consent_at < timedelta(minutes=1)
         assert len(registration.token) >= 43, "at least 256 bits, base64"
         uid = db.session.get(Event, event).ical_uid
@@ -466,16 +466,17 @@ def test_someone_who_cancelled_can_register_again(app, client, event):
     ]
 
 
-def test_new_user_registers_for_the_demo_big_conversation_end_to_end(app, runner, client):
+def test_new_user_registers_for_the_demo_event_to_book_end_to_end(app, runner, client):
     assert runner.invoke(args=["demo"]).exit_code == 0
-    assert "168 places left." in client.get("/events/big-conversation").get_data(as_text=True)
+    assert "37 places left." in client.get("/events/winter-gathering").get_data(as_text=True)
+    demo_emails = len(outbox(app))
 
-    token = token_from(register(client), app)
+    token = token_from(register(client, slug="winter-gathering"), app)
     assert "You are booked" in client.get(f"/r/{token}").get_data(as_text=True)
     invite = client.get(f"/r/{token}/invite.ics")
     assert invite.headers["Content-Type"] == "text/calendar; charset=utf-8; method=REQUEST"
     assert icalendar.Calendar.from_ical(invite.data)["METHOD"] == "REQUEST"
-    (raw,) = outbox(app)
+    (raw,) = outbox(app)[demo_emails:]
     assert f"http://localhost/r/{token}".encode() in raw
-    assert b"Subject: You are booked: The Big Conversation" in raw
-    assert "167 places left." in client.get("/events/big-conversation").get_data(as_text=True)
+    assert b"Subject: You are booked: Winter gathering" in raw
+    assert "36 places left." in client.get("/events/winter-gathering").get_data(as_text=True)

@@ -2,7 +2,17 @@
 
 
 def register_blueprints(app):
-    from . import auth, calendar, harvest, live, messages, organiser, public, registration
+    from . import (
+        attendees,
+        auth,
+        calendar,
+        harvest,
+        live,
+        messages,
+        organiser,
+        public,
+        registration,
+    )
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -11,4 +21,5 @@ def register_blueprints(app):
     app.register_blueprint(registration.bp)
     app.register_blueprint(harvest.bp)
     app.register_blueprint(live.bp)
+    app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)

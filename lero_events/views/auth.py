@@ -1,15 +1,22 @@
-"""Organiser log in and log out."""
+"""Organiser log in and log out, forgotten passwords, and joining as an invited co-host."""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
-from ..accounts import authenticate
+from .. import team
+from ..accounts import authenticate, set_password
+from ..errors import DomainError
 from ..extensions import limiter
-from ..forms import LoginForm
+from ..forms import AcceptInvitationForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 
 bp = Blueprint("auth", __name__)
+
+RESET_SENT = (
+    "If that address has an organiser account, a link to choose a new password is on its "
+    "way to it. It works once, for an hour."
+)
 
 
 def safe_next(target):
@@ -39,3 +46,48 @@ def logout():
     logout_user()
     flash("You are logged out.", "success")
     return redirect(url_for("public.index"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        team.request_password_reset(form.email.data)
+        # The same words whether or not the address has an account.
+        flash(RESET_SENT, "success")
+        return redirect(url_for(".login"), 303)
+    return render_template("auth/forgot_password.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    g.private_page = True
+    organiser = team.organiser_for_reset_token(token)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        set_password(organiser, form.password.data)
+        flash("Your password is changed. Log in with it now.", "success")
+        return redirect(url_for(".login"), 303)
+    return render_template(
+        "auth/new_password.html", form=form, organiser=organiser
+    ), 400 if form.errors else 200
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    g.private_page = True
+    invitation = team.invitation_for_token(token)
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            organiser = team.accept_invitation(invitation, form.name.data, form.password.data)
+        except DomainError as error:
+            form.name.errors.append(error.message)
+        else:
+            login_user(organiser)
+            flash(f"Welcome, {organiser.name}: you co-host {invitation.event.title}.", "success")
+            return redirect(url_for("organiser.edit_event", slug=invitation.event.slug), 303)
+    return render_template(
+        "auth/accept_invitation.html", form=form, invitation=invitation
+    ), 400 if form.errors else 200

@@ -1,12 +1,14 @@
-"""Organiser pages: their events, creating and editing, publishing, cancelling, co-hosts."""
+"""Organiser pages: their events, creating and editing, publishing, unpublishing, cancelling,
+running again, deleting drafts, co-hosts."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import events
+from .. import events, registrations, team
 from ..errors import DomainError
 from ..events import EventInvalid
-from ..forms import CohostForm, EventForm
+from ..forms import CancelEventForm, CohostForm, DuplicateEventForm, EventForm
+from ..models import CohostInvitation
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 
@@ -51,7 +53,11 @@ def edit_event(slug):
             return redirect(url_for(".edit_event", slug=event.slug))
     status = 400 if form.errors else 200
     return render_template(
-        "organiser/event_form.html", form=form, event=event, cohost_form=CohostForm()
+        "organiser/event_form.html",
+        form=form,
+        event=event,
+        cohost_form=CohostForm(),
+        invitations=team.pending_invitations(event),
     ), status
 
 
@@ -62,11 +68,62 @@ def publish(slug):
     return redirect(url_for(".edit_event", slug=slug))
 
 
-@bp.post("/events/<slug>/cancel")
-def cancel(slug):
-    event = events.cancel_event(events.get_hosted_event(slug, current_user))
-    flash(f"'{event.title}' is cancelled.", "success")
+@bp.post("/events/<slug>/unpublish")
+def unpublish(slug):
+    event = events.get_hosted_event(slug, current_user)
+    try:
+        events.unpublish_event(event)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"'{event.title}' is a draft again: only its hosts can see it.", "success")
     return redirect(url_for(".edit_event", slug=slug))
+
+
+@bp.route("/events/<slug>/cancel", methods=["GET", "POST"])
+def cancel(slug):
+    event = events.get_hosted_event(slug, current_user)
+    form = CancelEventForm()
+    if event.status != "cancelled" and form.validate_on_submit():
+        events.cancel_event(event, form.message.data)
+        flash(f"'{event.title}' is cancelled and everyone booked is being told.", "success")
+        return redirect(url_for(".edit_event", slug=slug))
+    booked = len(registrations.confirmed_attendees(event) + registrations.waitlisted_people(event))
+    return render_template(
+        "organiser/confirm_cancel.html", event=event, form=form, booked=booked
+    ), 400 if form.errors else 200
+
+
+@bp.route("/events/<slug>/duplicate", methods=["GET", "POST"])
+def duplicate(slug):
+    event = events.get_hosted_event(slug, current_user)
+    form = DuplicateEventForm(data={"title": event.title})
+    if form.validate_on_submit():
+        try:
+            copy = events.duplicate_event(event, current_user, form.starts_at.data, form.title.data)
+        except EventInvalid as invalid:
+            for name, message in invalid.errors.items():
+                (form.title if name == "title" else form.starts_at).errors.append(message)
+        else:
+            flash(f"'{copy.title}' is saved as a draft: check it, then publish it.", "success")
+            return redirect(url_for(".edit_event", slug=copy.slug))
+    return render_template("organiser/duplicate.html", event=event, form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/events/<slug>/delete", methods=["GET", "POST"])
+def delete(slug):
+    event = events.get_hosted_event(slug, current_user)
+    if request.method == "POST":
+        try:
+            events.delete_draft(event, current_app.config["UPLOAD_DIR"])
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for(".edit_event", slug=slug))
+        flash(f"'{event.title}' is deleted.", "success")
+        return redirect(url_for(".dashboard"))
+    return render_template("organiser/confirm_delete.html", event=event)
 
 
 @bp.post("/events/<slug>/cohosts")
@@ -75,11 +132,18 @@ def add_cohost(slug):
     form = CohostForm()
     if form.validate_on_submit():
         try:
-            organiser = events.add_cohost(event, form.email.data)
+            added = team.invite_cohost(event, current_user, form.email.data)
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"{organiser.name} now co-hosts this event.", "success")
+            if isinstance(added, CohostInvitation):
+                flash(
+                    f"{added.email} has no account yet, so an invitation to make one is on its "
+                    "way to them.",
+                    "success",
+                )
+            else:
+                flash(f"{added.name} now co-hosts this event.", "success")
     else:
         flash("Enter the co-host's email address.", "error")
     return redirect(url_for(".edit_event", slug=slug))

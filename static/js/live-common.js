@@ -331,7 +331,8 @@
     }
   }
 
-  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  var clock = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
   function formatTime(iso) {
     var moment = new Date(iso);

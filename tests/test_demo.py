@@ -1,0 +1,202 @@
+"""`flask demo`: the story a newcomer sees, through the CLI runner, real HTTP, real Socket.IO
+clients and Chromium."""
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from lero_events.extensions import db
+from lero_events.models import Contribution, Event, PoemLine, Registration, SketchNote
+
+from .conftest import PASSWORD, create_event, create_registration
+from .live_clients import LiveClient, close_all_clients, host_headers, join
+
+DEMO_BANNER = "This event and everyone in it are made up"
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    close_all_clients()
+
+
+@pytest.fixture
+def demo(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def demo_event(slug):
+    return db.session.scalar(sa.select(Event).where(Event.slug == slug))
+
+
+def test_demo_prints_the_password_and_where_to_look(app, demo, client):
+    password = re.search(r"password: (\S+)", demo).group(1)
+    assert "Loaded the demo." in demo
+    live = r"Happening now, its live room open to guests: \S+/big-conversation/live"
+    assert re.search(live, demo)
+    assert re.search(r"Held on \w{3}, \d+ \w{3} \d{4}, its harvest shared: \S+/harvest", demo)
+    assert "To book, on " in demo and "/events/winter-gathering" in demo
+    login = client.post(
+        "/login",
+        data={"email": "demo@example.org", "password": password, "csrf_token": csrf(client)},
+    )
+    assert login.status_code == 302
+    dashboard = client.get("/organiser/").get_data(as_text=True)
+    assert dashboard.count("Demo data") == 3
+
+
+def csrf(client):
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def test_the_past_launch_has_bookings_and_a_published_harvest(app, demo, client):
+    with app.app_context():
+        launch = demo_event("recovery-voices-launch")
+        statuses = db.session.scalars(
+            sa.select(Registration.status).where(Registration.event_id == launch.id)
+        ).all()
+        assert sorted(statuses).count("cancelled") == 2
+        assert statuses.count("waitlisted") == 2 and statuses.count("confirmed") == 12
+        came = db.session.scalars(
+            sa.select(Registration).where(
+                Registration.event_id == launch.id, Registration.attended_at.is_not(None)
+            )
+        ).all()
+        assert len(came) == 12
+        assert [r.name for r in came if r.attendance_marked_by_id] == ["Nadia Kowalski"]
+        assert launch.ends_at < launch.created_at, "filed three weeks back"
+        assert launch.harvest_published and launch.is_demo
+        sketch = db.session.scalar(sa.select(SketchNote).where(SketchNote.event_id == launch.id))
+        assert db.session.scalar(sa.select(sa.func.count(PoemLine.id))) == 6
+
+    page = client.get("/events/recovery-voices-launch/harvest")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert DEMO_BANNER in html
+    assert "Someone who had been there a year before me, and said so out loud." in html
+    assert "We were told we were hard to reach. We were always right here." in html
+    assert "and being trusted with both" in html, "a line of the found poem"
+    # Held back by the hosts: never on the harvest.
+    assert "07700 900123" not in html and "can name them" not in html
+    with client.get(f"/events/recovery-voices-launch/harvest/sketches/{sketch.filename}") as image:
+        assert image.headers["Content-Type"] == "image/png" and image.data[:4] == b"\x89PNG"
+
+
+def test_the_event_to_book_takes_a_booking(app, demo, client):
+    page = client.get("/events/winter-gathering").get_data(as_text=True)
+    assert DEMO_BANNER in page and "37 places left." in page
+    listing = client.get("/").get_data(as_text=True)
+    assert "Winter gathering: peer support in practice" in listing
+    assert "Demo data" in listing
+    booked = client.post(
+        "/events/winter-gathering/register",
+        data={
+            "csrf_token": csrf(client),
+            "name": "New Comer",
+            "email": "new@example.org",
+            "consent": "y",
+        },
+    )
+    assert booked.status_code == 303
+    assert "36 places left." in client.get("/events/winter-gathering").get_data(as_text=True)
+
+
+def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, start_server):
+    set_password = runner.invoke(args=["set-password", "demo@example.org"], input=PASSWORD + "\n")
+    assert set_password.exit_code == 0, set_password.output
+    server = start_server()
+    room = {"slug": "big-conversation"}
+
+    guest = join(server, room, "guest:Newcomer")
+    state = guest.state
+    assert state["role"] == "guest"
+    assert state["prompt"]["text"] == "What helps recovery last, once the formal support ends?"
+    shown = {c["text"]: c for c in guest.stream().values()}
+    assert len(shown) == 4
+    featured = shown["Having somewhere to go on a Sunday afternoon. That is when it gets hard."]
+    assert featured["featured"] is True and featured["author"] == "Chris"
+    assert shown["Knowing the door is still open if I slip."]["author"] == "Anonymous"
+    assert "Friends who knew me before and stayed." in shown
+
+    host_auth = {"slug": "big-conversation", "last_seq": 0, "role": "host"}
+    host = LiveClient(server, host_auth, host_headers(server, "demo@example.org")).connect()
+    assert [c["text"] for c in host.state["queue"]] == [
+        "Work that fits around meetings, and a boss who knows.",
+        "A group for parents, with a crèche, in the daytime.",
+    ]
+    ack = host.call("approve", {"contribution_id": host.state["queue"][0]["id"]})
+    assert ack["ok"] is True
+    guest.wait_for_update("contribution", lambda d: d["contribution"]["text"].startswith("Work"))
+
+
+def test_running_demo_again_changes_nothing_and_reset_rebuilds_only_the_demo(app, demo, runner):
+    with app.app_context():
+        before = db.session.scalars(sa.select(Event.id).where(Event.is_demo)).all()
+        (old_sketch,) = db.session.scalars(sa.select(SketchNote.filename)).all()
+        counts = db.session.scalar(sa.select(sa.func.count(Contribution.id)))
+        mine = create_event(slug="my-own-event", title="Not a demo")
+        create_registration(mine)
+    uploads = Path(app.config["UPLOAD_DIR"])
+
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0
+    assert "The demo is already loaded, so nothing changed." in again.output
+    assert "flask --app app set-password demo@example.org" in again.output
+    with app.app_context():
+        assert db.session.scalars(sa.select(Event.id).where(Event.is_demo)).all() == before
+        assert db.session.scalar(sa.select(sa.func.count(Contribution.id))) == counts
+
+    reset = runner.invoke(args=["demo", "--reset"])
+    assert reset.exit_code == 0, reset.output
+    assert "Removed 3 demo events." in reset.output and "Loaded the demo." in reset.output
+    with app.app_context():
+        after = db.session.scalars(sa.select(Event).where(Event.is_demo)).all()
+        assert len(after) == 3 and not set(before) & {event.id for event in after}
+        assert db.session.scalar(sa.select(sa.func.count(Contribution.id))) == counts
+        mine = demo_event("my-own-event")
+        assert not mine.is_demo
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(Registration.id)).where(Registration.event_id == mine.id)
+            )
+            == 1
+        )
+    assert not (uploads / old_sketch).exists()
+    assert len(list(uploads.iterdir())) == 1
+
+
+def test_demo_banner_only_on_demo_events(app, demo, client):
+    with app.app_context():
+        create_event(slug="real-one", title="A real event")
+    assert DEMO_BANNER not in client.get("/events/real-one").get_data(as_text=True)
+    assert DEMO_BANNER in client.get("/events/big-conversation").get_data(as_text=True)
+    assert DEMO_BANNER in client.get("/events/big-conversation/live").get_data(as_text=True)
+
+
+def test_a_newcomer_in_a_us_browser_sees_the_live_room_in_24_hour_time(
+    app, demo, live_server, chromium
+):
+    context = chromium.new_context(locale="en-US", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(live_server.url + "/events/big-conversation/live")
+        assert DEMO_BANNER in page.locator(".banner-demo").inner_text()
+        page.get_by_label("Your name").fill("Newcomer")
+        page.get_by_role("button", name="Join as a guest").click()
+        page.wait_for_selector("#connection-state[data-state=connected]", timeout=20_000)
+        items = page.locator("#stream li")
+        items.filter(has_text="Friends who knew me before and stayed.").wait_for(timeout=20_000)
+        assert items.count() == 5, "four reflections and a phrase from the welcome"
+        assert "We are not a service, we are a community." in items.all_inner_texts()[-1]
+        times = page.locator("#stream li time").all_inner_texts()
+        assert times and all(re.fullmatch(r"\d\d:\d\d", t) for t in times), times
+        assert errors == []
+    finally:
+        context.close()
