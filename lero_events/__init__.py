@@ -43,6 +43,7 @@ def create_app(config=None):
     logs.init_app(app)
     times.init_app(app)
     tasks.init_app(app)
+    security.init_url_converters(app)
     views.register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)
@@ -54,6 +55,7 @@ def create_app(config=None):
         client_manager=client_manager(app.config),
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
+    app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
 
     if app.config["AUTO_MIGRATE"]:
         from flask_migrate import upgrade

@@ -21,9 +21,15 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    # One switch for running behind HTTPS: Secure cookies, https links, HSTS.
+    "HTTPS": False,
+    "HSTS_SECONDS": 365 * 24 * 3600,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down must not turn log-in, registering and exports into 500s: count in this
+    # worker's memory until Redis answers again (each worker then limits on its own).
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USERNAME": None,
@@ -100,10 +106,27 @@ def load_config(app, overrides=None):
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config.get("DATABASE_URL"), instance)
+    if app.config.get("HTTPS"):
+        # Behind HTTPS (LERO_HTTPS=true): cookies only over HTTPS, https links, and HSTS
+        # (security.py) so browsers never try plain HTTP again.
+        app.config.update(
+            SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True, PREFERRED_URL_SCHEME="https"
+        )
+    # A database error's message would otherwise carry the statement's values: names,
+    # email addresses, access needs, private tokens. Set it to False only to debug locally.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "hide_parameters": True,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     if app.config.get("REDIS_URL"):
         app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config["REDIS_URL"]
         if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
             app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
+        # Give up on a Redis that does not answer quickly, so the fallback takes over.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+        )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if app.config["TASK_WORKER_IN_PROCESS"] is None:

@@ -31,6 +31,7 @@ from .events import get_event
 from .extensions import db, socketio
 from .harvest.sharing import harvest_access
 from .models import Event, Organiser, Prompt
+from .security import unstorable
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 
@@ -105,7 +106,7 @@ def cursor(value):
 
 def identify(auth):
     """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`."""
-    if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str):
+    if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str) or unstorable(auth):
         raise DomainError("The live room could not understand how you are joining.")
     cursors = cursor(auth.get("last_seq")), cursor(auth.get("own_seq"))
     organiser = current_user if current_user.is_authenticated else None
@@ -217,7 +218,7 @@ def live_event(name):
                 return {"ok": False, "error": "Please reconnect to the live room."}
             if flooding(request.sid):
                 return {"ok": False, "error": "Too many messages at once: please slow down."}
-            if not isinstance(payload, dict):
+            if not isinstance(payload, dict) or unstorable(payload):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
                 event = db.session.get(Event, member.event_id)

@@ -1,12 +1,26 @@
-"""Who is logged in, and the headers every response carries."""
+"""Who is logged in, the headers every response carries, and input refused at the door.
+
+Input no database column can take (a NUL character in text: PostgreSQL refuses it; a whole
+number beyond 64 bits: SQLite overflows) gets a clear 400 or 404 here, before any query,
+instead of a 500 and a traceback in the log.
+"""
 
 import logging
+import pkgutil
 import re
 
-from flask import g
+from flask import current_app, g, request
+from werkzeug.routing import IntegerConverter
 
+from .errors import DomainError
 from .extensions import db, login_manager
 from .models import Organiser
+
+LARGEST_STORED_INTEGER = 2**63 - 1
+UNSTORABLE_TEXT = (
+    "That address or form contains a NUL character (\\0), which we cannot store. "
+    "Remove it and try again."
+)
 
 # No inline scripts or styles anywhere, so the policy can stay strict; connect-src covers
 # Socket.IO's own origin.
@@ -22,22 +36,123 @@ def load_organiser(organiser_id):
     return db.session.get(Organiser, int(organiser_id))
 
 
-class RedactPrivateLinks(logging.Filter):
-    """Hide the secret in /r/<token>, /reset-password/<token> and /invitations/<token> links
-    in log lines, e.g. Flask's "Exception on ..."."""
+# The secret in /r/<token>, /reset-password/<token> and /invitations/<token> links.
+PRIVATE_LINK = re.compile(r"/(r|reset-password|invitations)/[^/\s\]\[?#'\"]+")
+EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# PostgreSQL's DETAIL repeats the values: "Key (email)=(...)", "Failing row contains (...)".
+DATABASE_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
 
-    pattern = re.compile(r"/(r|reset-password|invitations)/[^/\s\]\[?#]+")
+
+def redact(text):
+    """`text` without private links, email addresses or the database's copy of a row."""
+    text = PRIVATE_LINK.sub(r"/\1/[redacted]", text)
+    text = EMAIL_ADDRESS.sub("[address]", text)
+    return DATABASE_DETAIL.sub("DETAIL: [redacted]", text)
+
+
+class RedactPersonalData(logging.Filter):
+    """Keep personal data out of log lines and their tracebacks, e.g. Flask's "Exception on
+    /r/<token>" or an SMTP error naming the refused address."""
 
     def filter(self, record):
         message = record.getMessage()
-        redacted = self.pattern.sub(r"/\1/[redacted]", message)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text when it is set, instead of formatting exc_info again.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 
+def our_loggers():
+    """Every logger that can carry a request's data: ours (one per module, made now, so a
+    later logging set-up keeps the filter), the servers' and the libraries' that log errors."""
+    import lero_events
+
+    modules = [info.name for info in pkgutil.walk_packages(lero_events.__path__, "lero_events.")]
+    return ["lero_events", *modules, "werkzeug", "engineio.server", "socketio.server"]
+
+
+def unstorable(value):
+    """True when `value` (text, a number, or lists and dicts of them) holds what no database
+    column takes: a NUL character, or a whole number beyond 64 bits."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -LARGEST_STORED_INTEGER - 1 <= value <= LARGEST_STORED_INTEGER
+    if isinstance(value, dict):
+        return any(unstorable(key) or unstorable(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(unstorable(item) for item in value)
+    return False
+
+
+class StoredIntegerConverter(IntegerConverter):
+    """`<int:...>` in URLs, up to the largest id a database holds: beyond it, a plain 404."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", LARGEST_STORED_INTEGER)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def page_number(text):
+    """A ?page= value: a whole number from 1 to a billion, else ValueError (the default)."""
+    number = int(text)
+    if not 1 <= number <= 1_000_000_000:
+        raise ValueError(text)
+    return number
+
+
+def refuse_unstorable_input():
+    values = [request.path, *request.args.items(multi=True)]
+    if request.method in ("POST", "PUT", "PATCH"):
+        values.extend(request.form.items(multi=True))
+    if unstorable(values):
+        raise DomainError(UNSTORABLE_TEXT)
+
+
+class LimitPollingPosts:
+    """WSGI middleware: a Socket.IO long-polling POST above the frame limit gets 413 at once.
+
+    python-engineio refuses such a POST too, but then closes the session and waits for a
+    poll to flush it; with no poll waiting, the POST never gets any answer.
+    """
+
+    def __init__(self, wsgi_app, max_bytes, path="/socket.io"):
+        self.wsgi_app = wsgi_app
+        self.max_bytes = max_bytes
+        self.path = path
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO", "").startswith(
+            self.path
+        ):
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = self.max_bytes + 1
+            if length > self.max_bytes:
+                start_response(
+                    "413 Request Entity Too Large",
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+                )
+                return [b"That message is larger than the live room takes."]
+        return self.wsgi_app(environ, start_response)
+
+
+def init_url_converters(app):
+    """Before any blueprint: the routes' <int:...> parts are compiled when they are added."""
+    app.url_map.converters["int"] = StoredIntegerConverter
+
+
 def init_app(app):
-    app.logger.addFilter(RedactPrivateLinks())
+    app.before_request(refuse_unstorable_input)
+    redacting = RedactPersonalData()
+    for name in our_loggers():
+        logging.getLogger(name).addFilter(redacting)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in as an organiser to see that page."
 
@@ -48,6 +163,10 @@ def init_app(app):
         # Private links carry a token in the path: never leak it to another site.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_app.config["HTTPS"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={int(current_app.config['HSTS_SECONDS'])}"
+            )
         if g.get("private_page"):
             response.headers["Cache-Control"] = "no-store"
         return response

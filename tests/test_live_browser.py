@@ -26,6 +26,7 @@ from .conftest import (
     login,
     missing,
 )
+from .test_registration_browser import emails_to
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = {"width": 390, "height": 844}
@@ -423,6 +424,10 @@ def test_from_booking_to_the_live_room_and_from_the_edit_page_to_hosting(
         page.locator("input[name=display_name]").fill("Rosa")
         page.locator("input[name=consent]").check()
         page.get_by_role("button", name="Register").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+        outbox = Path(live_server.env["LERO_INSTANCE_PATH"]) / "outbox"
+        (booked,) = emails_to(app, outbox, "rosa@example.org", 1)
+        page.goto(re.search(r"http://\S+/r/\S+", booked.get_body(("plain",)).get_content())[0])
         page.get_by_role("link", name="Join the live room").click()
         page.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
         assert page.url == f"{live_server.url}/events/booked/live"

@@ -41,8 +41,9 @@ def parsed(raw):
 def test_without_mail_server_the_worker_writes_emails_to_files_and_logs_no_one(app, client, caplog):
     with app.app_context():
         create_event(slug="big-conversation", capacity=10)
-    token = token_from(register(client))
+    response = register(client)
     assert not Path(app.config["OUTBOX_DIR"]).exists(), "the request itself sends nothing"
+    token = token_from(response, app)
 
     (raw,) = outbox(app)
     message = parsed(raw)
@@ -79,7 +80,9 @@ def test_links_in_emails_use_the_public_address_never_the_request_host(app, clie
         "email": "robin@example.org",
         "consent": "y",
     }
-    token = token_from(forged.post("/events/big-conversation/register", data=form, base_url=evil))
+    token = token_from(
+        forged.post("/events/big-conversation/register", data=form, base_url=evil), app
+    )
     body = parsed(outbox(app)[0]).get_body(("plain",)).get_content()
     assert "evil.example" not in body
     assert f"http://127.0.0.1:5000/r/{token}" in body
@@ -140,7 +143,7 @@ def test_moving_an_event_sends_confirmed_attendees_an_invite_with_a_higher_seque
 ):
     with app.app_context():
         create_event(slug="big-conversation", capacity=1, title="Big Conversation")
-    token = token_from(register(app.test_client(), email="booked@example.org"))
+    token = token_from(register(app.test_client(), email="booked@example.org"), smtp_server)
     register(app.test_client(), email="waiting@example.org")
     first_invite = calendar_in(smtp_server.messages()[0])[1].walk("VEVENT")[0]
     login(client)

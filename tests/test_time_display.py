@@ -21,7 +21,7 @@ def test_server_pages_write_times_in_one_24_hour_format(app, client):
         create_event(slug="evening", **EVENING)
     page = client.get("/events/evening").get_data(as_text=True)
     assert "Thu, 1 May 2031, 18:00–19:30 BST (Europe/London)" in page
-    token = token_from(register(client, slug="evening"))
+    token = token_from(register(client, slug="evening"), app)
     private = client.get(f"/r/{token}").get_data(as_text=True)
     assert "Thu, 1 May 2031, 18:00–19:30 BST" in private
     assert re.search(r"version [\w-]+, \w{3}, \d{1,2} \w{3} \d{4}, \d\d:\d\d UTC", private)

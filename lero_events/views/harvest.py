@@ -19,6 +19,7 @@ from ..errors import DomainError
 from ..extensions import limiter
 from ..harvest import exports, gathering, poem, sharing
 from ..invites import public_url
+from ..security import page_number
 
 bp = Blueprint("harvest", __name__)
 
@@ -57,7 +58,7 @@ def show(slug):
 @bp.get("/events/<slug>/harvest/other-reflections", defaults={"prompt_id": None})
 def prompt_page(slug, prompt_id):
     event, access, key = open_harvest(slug)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=page_number)
     per_page = current_app.config["HARVEST_PAGE_SIZE"]
     section = gathering.gather_prompt_page(event, prompt_id, page, per_page)
     pages = max(1, -(-section.total // per_page))

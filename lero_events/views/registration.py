@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Email, Length
 from .. import registrations
 from ..events import get_event
 from ..extensions import limiter
-from ..registrations import FIELD_LIMITS, RegistrationData, RegistrationInvalid, private_token
+from ..registrations import FIELD_LIMITS, RegistrationData, RegistrationInvalid
 
 bp = Blueprint("registration", __name__)
 
@@ -109,11 +109,14 @@ def register(slug):
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            outcome = registrations.register_attendee(event, form.to_data())
+            registrations.register_attendee(event, form.to_data())
         except RegistrationInvalid as invalid:
             form.show_errors(invalid.errors)
         else:
-            return redirect_after_registering(outcome)
+            # The same answer whether the address was new or already booked: the private
+            # link goes only to the address, so nobody learns who is booked or gets their link.
+            # `slug`, not event.slug: the commit expired the event, and reading it costs a query.
+            return redirect(url_for(".check_email", slug=slug), 303)
     return render_template(
         "registration/register.html",
         form=form,
@@ -123,25 +126,10 @@ def register(slug):
     ), 400 if form.errors else 200
 
 
-def redirect_after_registering(outcome):
-    registration = outcome.registration
-    if outcome.already_registered:
-        # Never show someone else's link: the person who owns the address gets it by email.
-        flash(
-            "This email address is already registered for this event, so nothing has "
-            "changed. We have sent the private link to that address again.",
-            "success",
-        )
-        return redirect(url_for("public.event", slug=registration.event.slug), 303)
-    if registration.status == "confirmed":
-        flash("You are booked. We have emailed you this page's link and a calendar invite.")
-    else:
-        flash(
-            "The event is full, so you are on the waitlist. We will email you if a place "
-            "comes free. We have emailed you this page's link.",
-            "warning",
-        )
-    return redirect(url_for(".private_page", token=private_token(registration)), 303)
+@bp.get("/events/<slug>/register/check-email")
+def check_email(slug):
+    """Where every successful registration lands: the link is in the email, not here."""
+    return render_template("registration/check_email.html", event=get_event(slug, current_user))
 
 
 def registration_from_link(token):
