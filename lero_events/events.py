@@ -343,6 +343,15 @@ def get_event(slug, viewer=None):
     return event
 
 
+def get_event_for_hosts(slug, organiser):
+    """The event at `slug` for its hosts; anyone else gets the same 404 as a missing event, so
+    pages with personal data do not even show that they exist."""
+    event = get_event(slug, organiser)
+    if not event.is_hosted_by(organiser):
+        raise NotFound("There is no event at that address.")
+    return event
+
+
 def get_hosted_event(slug, organiser):
     event = get_event(slug, organiser)
     if not event.is_hosted_by(organiser):

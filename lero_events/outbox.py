@@ -56,7 +56,6 @@ def queue_email(
         registration_id=registration.id if registration else None,
         message_id=message.id if message else None,
         invite_method=invite_method,
-        next_attempt_at=utcnow(),
     )
     db.session.add(email)
     return email

@@ -27,7 +27,7 @@ def reminders_wanted(event):
 
 def due_kind(event, now):
     """Which reminder is due for `event` at `now`, or None."""
-    if not event.created_at or now >= event.starts_at:
+    if now >= event.starts_at:
         return None
     # The latest reminder whose moment has passed wins: after a pause, no stale "tomorrow".
     for kind in ("hour", "day"):

@@ -7,6 +7,7 @@ inside `python app.py` (TASK_WORKER_IN_PROCESS); beyond one machine `flask --app
 runs one as its own process. Tasks carry only ids: the database holds what they act on.
 """
 
+import functools
 import logging
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def enqueue_committed_emails(session):
 def in_app_context(function):
     """Run a task body inside the bound app's context, with a clean session afterwards."""
 
+    @functools.wraps(function)
     def run(*args, **kwargs):
         with huey.flask_app.app_context():
             try:
@@ -62,8 +64,6 @@ def in_app_context(function):
             finally:
                 db.session.remove()
 
-    run.__name__ = function.__name__
-    run.__doc__ = function.__doc__
     return run
 
 

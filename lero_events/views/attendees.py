@@ -6,8 +6,8 @@ from flask import Blueprint, Response, flash, g, redirect, render_template, requ
 from flask_login import current_user
 
 from .. import attendance, attendees, personal_data, registrations
-from ..errors import DomainError, NotFound
-from ..events import get_event
+from ..errors import DomainError
+from ..events import get_event_for_hosts
 from ..extensions import limiter
 from ..registrations import RegistrationInvalid
 from .registration import RegistrationForm
@@ -34,9 +34,7 @@ class PhoneBookingForm(RegistrationForm):
 def hosted_event(slug):
     """The event, for its hosts only: everyone else learns nothing, not even that it exists."""
     organiser = current_user if current_user.is_authenticated else None
-    event = get_event(slug, organiser)
-    if not event.is_hosted_by(organiser):
-        raise NotFound("There is no page at that address.")
+    event = get_event_for_hosts(slug, organiser)
     g.private_page = True
     return event
 

@@ -1,10 +1,9 @@
 """Hosts write to their registrants and follow each message's delivery."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import events, messages, notifications, outbox
-from ..errors import NotFound
 from ..forms import MessageForm
 from ..messages import AUDIENCES, MessageInvalid
 
@@ -12,10 +11,9 @@ bp = Blueprint("messages", __name__)
 
 
 def hosted(slug):
-    """The event, for its hosts only: anyone else gets the same 404 as a missing event."""
-    event = events.get_event(slug, current_user)
-    if not event.is_hosted_by(current_user):
-        raise NotFound("There is no event at that address.")
+    """The event, for its hosts only; its pages name people, so they are never cached."""
+    event = events.get_event_for_hosts(slug, current_user)
+    g.private_page = True
     return event
 
 
