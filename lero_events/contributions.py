@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from . import room_limits
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -32,6 +33,8 @@ class Author:
     name: str
     registration_id: int | None = None
     guest_name: str | None = None
+    # The client address (a keyed hash) it is connected from, for the limit per address.
+    address_key: str | None = None
 
 
 def author_for_registration(registration):
@@ -168,7 +171,8 @@ def check_still_registered(author):
 
 
 def check_rate_limit(event, author):
-    """Refuse flooding: counted in the database so it holds across workers and restarts."""
+    """Refuse flooding: per person in the database, so it holds across workers and restarts,
+    and per client address in the rate-limit store, so new guest keys do not multiply it."""
     count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
     seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
     recent = db.session.scalar(
@@ -178,7 +182,10 @@ def check_rate_limit(event, author):
             Contribution.created_at > utcnow() - timedelta(seconds=seconds),
         )
     )
-    if recent >= count:
+    if recent >= count or (
+        author.address_key is not None
+        and not room_limits.allow_contribution_from(author.address_key)
+    ):
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
             status=429,
@@ -221,7 +228,12 @@ def toggle_resonance(event, participant_key, contribution_id):
             db.session.delete(mark)
         db.session.flush()
         count = resonance_counts([contribution.id]).get(contribution.id, 0)
-        change.record("resonance", {"contribution_id": contribution.id, "count": count})
+        # Only the latest count is kept for replay: toggles never pile up (protocol 8.4).
+        change.record(
+            "resonance",
+            {"contribution_id": contribution.id, "count": count},
+            replaces="contribution_id",
+        )
     return mark is None, count
 
 
