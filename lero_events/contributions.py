@@ -98,6 +98,10 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
     if not isinstance(anonymous, bool):
         raise DomainError("anonymous must be true or false.")
     text = clean_text(text, MAX_TEXT)
+    # Asked before the room's lock is taken (room_limits says why), counted after the commit.
+    address_full = author.address_key is not None and not (
+        room_limits.contribution_allowed_from(author.address_key)
+    )
 
     with room_change(event) as change:
         existing = contribution_by_client_id(event, client_id)
@@ -113,7 +117,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
             prompt = db.session.get(Prompt, prompt_id)
             if prompt is None or prompt.event_id != event.id:
                 raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(event, author)
+        check_rate_limit(event, author, address_full)
 
         contribution = Contribution(
             event_id=event.id,
@@ -141,6 +145,8 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
                 raise DomainError("That client_id is already used; make a new one.") from None
             return existing, False
         record_contribution(change, contribution)
+    if author.address_key is not None:
+        room_limits.count_contribution_from(author.address_key)
     return contribution, True
 
 
@@ -170,7 +176,7 @@ def check_still_registered(author):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
-def check_rate_limit(event, author):
+def check_rate_limit(event, author, address_full=False):
     """Refuse flooding: per person in the database, so it holds across workers and restarts,
     and per client address in the rate-limit store, so new guest keys do not multiply it."""
     count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
@@ -182,10 +188,7 @@ def check_rate_limit(event, author):
             Contribution.created_at > utcnow() - timedelta(seconds=seconds),
         )
     )
-    if recent >= count or (
-        author.address_key is not None
-        and not room_limits.allow_contribution_from(author.address_key)
-    ):
+    if recent >= count or address_full:
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
             status=429,

@@ -2,7 +2,9 @@
 
 Counted in the rate-limit store the HTTP limits use (Redis with REDIS_URL, so every worker
 shares the counts), falling back to this worker's memory while that store does not answer, as
-the HTTP limits do. A client address is only ever kept as a keyed hash.
+the HTTP limits do. A client address is only ever kept as a keyed hash. Never asked inside a
+room's transaction: a Redis round trip (or any switch to another greenlet) must not happen
+while the room's row or SQLite's write lock is held.
 """
 
 import hashlib
@@ -34,15 +36,22 @@ class RoomLimits:
 
     def hit(self, limit, *identifiers):
         """Count one more under `limit` ("60 per 10 seconds"); False once it is used up."""
+        return self.ask("hit", limit, identifiers)
+
+    def test(self, limit, *identifiers):
+        """Would one more fit under `limit`? Counts nothing."""
+        return self.ask("test", limit, identifiers)
+
+    def ask(self, method, limit, identifiers):
         item = parse(limit)
         key = (self.prefix, "live", *identifiers)
         if time.monotonic() >= self.shared_down_until:
             try:
-                return self.shared.hit(item, *key)
+                return getattr(self.shared, method)(item, *key)
             except Exception:
                 logger.warning("live room limits: the rate-limit store is down; counting here")
                 self.shared_down_until = time.monotonic() + RETRY_STORE_SECONDS
-        return self.memory.hit(item, *key)
+        return getattr(self.memory, method)(item, *key)
 
 
 def room_limits():
@@ -68,7 +77,13 @@ def allow_message(person_key, address):
     )
 
 
-def allow_contribution_from(address):
-    """One new contribution from this address: within its limit?"""
+def contribution_allowed_from(address):
+    """Is there room for one more new contribution from this address? Counts nothing."""
     limit = current_app.config["LIVE_CONTRIBUTIONS_PER_ADDRESS"]
-    return room_limits().hit(limit, "contributions", address)
+    return room_limits().test(limit, "contributions", address)
+
+
+def count_contribution_from(address):
+    """A new contribution from this address was stored."""
+    limit = current_app.config["LIVE_CONTRIBUTIONS_PER_ADDRESS"]
+    room_limits().hit(limit, "contributions", address)
