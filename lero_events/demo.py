@@ -100,6 +100,7 @@ LAUNCH_PEOPLE = [
 LAUNCH_CANCELLED = ["Lewis Grant", "Owen Burke"]  # their seats go to Rosa and Kwame
 LAUNCH_CAPACITY = 12
 LAUNCH_ONLY_ON_THE_CALL = ["Nadia Kowalski"]  # came, said nothing in the room: marked by a host
+LAUNCH_BOOKING_DAYS = 24  # bookings came in over the weeks before, as the evidence page shows
 
 LAUNCH_QUESTIONS = {
     "What helped your recovery take hold?": [
@@ -183,6 +184,7 @@ NOW_REFLECTIONS = [
     Reflection("A group for parents, with a crèche, in the daytime.", "guest:Lee", "pending"),
 ]
 NOW_PHRASE = ("We are not a service, we are a community.", "Maya, welcome")
+NOW_BOOKING_DAYS = 10
 
 TO_BOOK_PEOPLE = [
     Person("Helen Carter", "Helen", "The Kettle Club"),
@@ -277,6 +279,7 @@ def launch_three_weeks_ago(organiser, now):
     said = launch_room(event, organiser, people)
     launch_attendance(event, organiser, people)
     events.update_event(event, data)
+    spread_bookings(people.values(), event.starts_at, days=LAUNCH_BOOKING_DAYS)
     launch_harvest(event, said)
     return event
 
@@ -334,9 +337,7 @@ def launch_room(event, host, people):
 def launch_attendance(event, host, people):
     """Who came: those who wrote in the live room joined it; the hosts mark who was only on the
     video call."""
-    writers = {r.by for reflections in LAUNCH_QUESTIONS.values() for r in reflections}
-    for name in writers:
-        attendance.record_live_room_join(people[name])
+    joined_the_room(people, [r for rs in LAUNCH_QUESTIONS.values() for r in rs])
     for name in LAUNCH_ONLY_ON_THE_CALL:
         attendance.mark_attended(people[name], host)
 
@@ -413,6 +414,8 @@ def big_conversation_now(organiser, now):
         ),
     )
     people = book(event, NOW_PEOPLE)
+    spread_bookings(people.values(), event.starts_at, days=NOW_BOOKING_DAYS)
+    joined_the_room(people, NOW_REFLECTIONS)
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
     prompt = moderation.set_prompt(event, organiser, NOW_QUESTION)
     post_reflections(event, organiser, prompt, people, NOW_REFLECTIONS)
@@ -483,6 +486,27 @@ def book(event, people):
             ),
         ).registration
     return booked
+
+
+def joined_the_room(people, reflections):
+    """Record the live-room join of every booked person who writes or resonates below."""
+    names = {r.by for r in reflections} | {n for r in reflections for n in r.resonated_by}
+    for name in sorted(names):
+        if not name.startswith("guest:"):
+            attendance.record_live_room_join(people[name])
+
+
+def spread_bookings(booked, starts_at, days):
+    """Date the story's bookings over the `days` before the start, in booking order, as if
+    they had come in over those weeks (the demo makes them all at once). The order, and with
+    it who got a seat, stays as it was."""
+    booked = sorted(booked, key=lambda r: (r.created_at, r.id))
+    for number, registration in enumerate(booked):
+        ago = timedelta(days=days) * (len(booked) - number) / len(booked)
+        registration.created_at = registration.consent_at = starts_at - ago
+        if registration.cancelled_at is not None:
+            registration.cancelled_at = starts_at - ago / 2
+    db.session.commit()
 
 
 def post_reflections(event, host, prompt, people, reflections):

@@ -8,6 +8,7 @@ and the evidence.
 - The harvest (page, exports, found poem, words) shows what the room shows: approved
   contributions and phrases not withdrawn.
 - Who may open the harvest at all: `harvest_access`.
+- Counts shared beyond the hosts hide small numbers: `shared_count`.
 """
 
 import hmac
@@ -69,3 +70,12 @@ def harvest_access(event, viewer=None, key=None):
         ):
             return "secret"
     raise NotFound(NOT_SHARED)
+
+
+def shared_count(value, threshold):
+    """A count as anything shared beyond the hosts shows it (the harvest, the downloads, the
+    printable evidence): below `threshold`, but not nothing, it reads "fewer than N" so no one
+    can be picked out."""
+    if 0 < value < threshold:
+        return f"fewer than {threshold}"
+    return value

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound
+from ..evidence import counting
 from ..extensions import db
 from ..models import (
     Contribution,
@@ -15,13 +17,11 @@ from ..models import (
     Phrase,
     PoemLine,
     Prompt,
-    Registration,
     Resonance,
     SketchNote,
 )
 from ..naming import author_name
-from ..places import holding_place
-from ..visibility import phrase_shown, shown_in_harvest
+from ..visibility import phrase_shown, shared_count, shown_in_harvest
 from .words import Word, gather_words
 
 MOST_RESONANT = 5
@@ -73,39 +73,39 @@ class ShownPoemLine:
 
 @dataclass
 class Figures:
-    """The day in numbers; DEFINITIONS says what each counts, on the page and in exports."""
+    """The day in numbers, with the evidence's definitions beside them. The harvest is shared
+    beyond the hosts, so counts of people below `threshold` read "fewer than N"."""
 
     signed_up: int
     took_part: int
+    guests: int
     contributions: int
     voices_heard: int
+    phrases: int
     organisations: int
+    threshold: int
 
-    DEFINITIONS = {
-        "signed_up": (
-            "Signed up",
-            "everyone who registered, including the waiting list and those who later cancelled",
-        ),
-        "took_part": (
-            "Took part",
-            "people who posted at least one contribution in the live room, shown or not",
-        ),
-        "contributions": ("Contributions", "approved by the hosts and shared here"),
-        "voices_heard": (
-            "Voices heard",
-            "people whose contributions are shown, plus the named speakers of captured phrases",
-        ),
-        "organisations": (
-            "Organisations represented",
-            "different organisations named by people holding a place",
-        ),
-    }
+    SHOWN = (
+        "signed_up",
+        "took_part",
+        "guests",
+        "contributions",
+        "voices_heard",
+        "phrases",
+        "organisations",
+    )
 
     def rows(self):
-        return [
-            (key, label, getattr(self, key), meaning)
-            for key, (label, meaning) in self.DEFINITIONS.items()
-        ]
+        """(key, label, value as shown, meaning) for each figure."""
+        rows = []
+        for key in self.SHOWN:
+            f = counting.figure(key, getattr(self, key))
+            value = shared_count(f.value, self.threshold) if f.counts_people else f.value
+            rows.append((key, f.label, value, f.definition))
+        return rows
+
+    def shown(self, key):
+        return next(value for name, _label, value, _meaning in self.rows() if name == key)
 
 
 @dataclass
@@ -125,9 +125,9 @@ class Harvest:
         """One sentence for link previews and search results."""
         f = self.figures
         return (
-            f"{plural(f.contributions, 'contribution')} and "
-            f"{plural(self.phrase_total, 'phrase')} we heard, from "
-            f"{plural(f.voices_heard, 'voice')}."
+            f"{plural(f.contributions, 'contribution')} from "
+            f"{plural(f.shown('voices_heard'), 'voice')}, and "
+            f"{plural(self.phrase_total, 'phrase')} we heard."
         )
 
     @property
@@ -138,6 +138,7 @@ class Harvest:
 
 
 def plural(count, word):
+    """`count` words; a hidden count ("fewer than 5") takes the plural."""
     return f"{count} {word if count == 1 else word + 's'}"
 
 
@@ -320,48 +321,17 @@ def gather_poem(event):
 
 
 def gather_figures(event):
-    def count(query):
-        return db.session.scalar(query) or 0
-
-    approved_authors = count(
-        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event.id, shown_in_harvest()
-        )
-    )
-    speakers = {
-        attribution.strip().casefold()
-        for attribution in db.session.scalars(
-            sa.select(Phrase.attribution).where(Phrase.event_id == event.id, phrase_shown())
-        )
-        if attribution.strip()
-    }
-    organisations = {
-        organisation.strip().casefold()
-        for organisation in db.session.scalars(
-            sa.select(Registration.organisation).where(
-                Registration.event_id == event.id, holding_place()
-            )
-        )
-        if organisation.strip()
-    }
+    """The day's figures, counted as the evidence counts them (lero_events.evidence)."""
+    authors = counting.author_keys(event)
     return Figures(
-        signed_up=count(
-            sa.select(sa.func.count())
-            .select_from(Registration)
-            .where(Registration.event_id == event.id)
-        ),
-        took_part=count(
-            sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-                Contribution.event_id == event.id
-            )
-        ),
-        contributions=count(
-            sa.select(sa.func.count())
-            .select_from(Contribution)
-            .where(Contribution.event_id == event.id, shown_in_harvest())
-        ),
-        voices_heard=approved_authors + len(speakers),
-        organisations=len(organisations),
+        signed_up=sum(counting.status_counts(event).values()),
+        took_part=counting.took_part_count(event),
+        guests=counting.guest_count(event, authors),
+        contributions=counting.contribution_totals(event)[1],
+        voices_heard=counting.voices_heard(event),
+        phrases=counting.phrase_count(event),
+        organisations=len(counting.organisation_keys(event)),
+        threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),
     )
 
 

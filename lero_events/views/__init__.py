@@ -6,6 +6,7 @@ def register_blueprints(app):
         attendees,
         auth,
         calendar,
+        evidence,
         harvest,
         live,
         messages,
@@ -23,3 +24,4 @@ def register_blueprints(app):
     app.register_blueprint(live.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(evidence.bp)
