@@ -21,6 +21,7 @@ from . import signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
+from .places import ACTIVE, holding_place, holds_place
 
 # The longest value each field may hold; the form shows the same limits.
 FIELD_LIMITS = {
@@ -30,7 +31,6 @@ FIELD_LIMITS = {
     "display_name": 80,
     "access_needs": 2000,
 }
-ACTIVE = ("confirmed", "waitlisted")
 STALE_LINK = (
     "This private link does not work. It may be mistyped or cut short, or the registration "
     "behind it has been erased. Check the link in your email, or register again."
@@ -112,7 +112,7 @@ def confirmed_count(event):
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Registration)
-        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+        .where(Registration.event_id == event.id, holding_place())
     )
 
 
@@ -322,7 +322,7 @@ def video_link_visible(registration, now=None):
     )
     return (
         bool(event.video_url)
-        and registration.status == "confirmed"
+        and holds_place(registration)
         and event.status == "published"
         and opens <= now <= event.ends_at
     )
@@ -331,7 +331,7 @@ def video_link_visible(registration, now=None):
 def confirmed_attendees(event):
     return db.session.scalars(
         sa.select(Registration)
-        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+        .where(Registration.event_id == event.id, holding_place())
         .order_by(Registration.id)
     ).all()
 
