@@ -116,6 +116,20 @@ def confirmed_count(event):
     )
 
 
+def booking_and_seats_taken(event, email):
+    """The id of `email`'s active booking on `event` (or None) and the confirmed seats, in one
+    round trip: it runs while the seat lock is held, where every round trip counts."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.max(Registration.id).filter(
+                Registration.email == email, Registration.status.in_(ACTIVE)
+            ),
+            sa.func.count().filter(Registration.status == "confirmed"),
+        ).where(Registration.event_id == event.id)
+    ).one()
+    return row[0], row[1]
+
+
 def seats_left(event):
     """Free seats, or None when the event has no limit."""
     if event.capacity is None:
@@ -176,15 +190,10 @@ def register_attendee(event, data):
     check_open(event)
     with seat_transaction(event) as event:
         check_open(event)
-        existing = db.session.scalar(
-            sa.select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.email == data.email,
-                Registration.status.in_(ACTIVE),
-            )
-        )
+        existing_id, confirmed = booking_and_seats_taken(event, data.email)
+        existing = db.session.get(Registration, existing_id) if existing_id else None
         if existing is None:
-            full = event.capacity is not None and confirmed_count(event) >= event.capacity
+            full = event.capacity is not None and confirmed >= event.capacity
             pause_for_tests()
             now = utcnow()
             registration = Registration(
