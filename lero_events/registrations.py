@@ -124,7 +124,7 @@ def booking_and_seats_taken(event, email):
             sa.func.max(Registration.id).filter(
                 Registration.email == email, Registration.status.in_(ACTIVE)
             ),
-            sa.func.count().filter(Registration.status == "confirmed"),
+            sa.func.count().filter(holding_place()),
         ).where(Registration.event_id == event.id)
     ).one()
     return row[0], row[1]
