@@ -20,8 +20,8 @@ from ..visibility import phrase_shown, shown_in_harvest
 # Contribution.author_key and Resonance.participant_key: "r:<registration id>" for a booked
 # person, "g:<digest>" for a guest (contributions.author_for_registration / _for_guest).
 GUEST_KEY_PREFIX = "g:"
-# More days than this between the first sign-up and the event: sign-ups are shown per week.
-DAYS_SHOWN_SINGLY = 62
+# From this many days between the first sign-up and the last, sign-ups are shown per week.
+DAYS_SHOWN_SINGLY = 21
 NO_QUESTION = "Without a question"
 
 # What each figure counts, in words shown beside it on every page and download.
