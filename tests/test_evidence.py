@@ -324,7 +324,8 @@ def test_anyone_but_the_hosts_gets_a_404_on_every_evidence_address(app, client, 
     anonymous = app.test_client()
     for path in EVIDENCE_PATHS:
         assert anonymous.get(path.format(counted)).status_code == 404
-    assert anonymous.get("/evidence").status_code == 302, "log in first"
+    for path in ("/evidence", "/evidence/shareable", "/evidence/summary.md"):
+        assert anonymous.get(path).status_code == 302, "log in first"
     across = text_of(client.get("/evidence"))
     assert "Counted by hand" not in across and "14" not in figures_of(across).values()
 
@@ -369,6 +370,19 @@ def test_across_events_counts_events_people_returning_and_organisations_over_tim
     ]
     assert "Still to come" not in page.split("Each event's evidence")[0]
     assert "A draft" not in page
+
+    shared = text_of(client.get("/evidence/shareable"))
+    assert figures_of(shared)["returning"] == "fewer than 5"
+    assert figures_of(shared)["organisations_reached"] == "2"
+    markdown = client.get("/evidence/summary.md").get_data(as_text=True)
+    assert markdown.startswith("# Evidence across the events of Thea Third\n")
+    assert "| People reached | fewer than 5 |" in markdown
+    assert "| Organisations reached | 2 |" in markdown
+    rows = list(csv.reader(io.StringIO(client.get("/evidence/summary.csv").text)))
+    assert rows[1][:4] == ["figures", "Events run", "number", "2"]
+    for download in (shared, markdown, "\n".join(",".join(row) for row in rows)):
+        for leak in ("back@example.org", "Visitor", *PERSONAL):
+            assert leak not in download
 
 
 def test_one_person_in_two_tabs_and_a_guest_count_as_the_live_room_saw_them(

@@ -45,6 +45,24 @@ class EventReport(Report):
     def event(self):
         return self.evidence.event
 
+    @property
+    def heading(self):
+        return f"Evidence: {self.event.title}"
+
+    @property
+    def period(self):
+        return f"{self.event.local_starts_at:%A %d %B %Y}"
+
+    def notes(self):
+        return [("Resonance", self.resonance)]
+
+    def extra_counts(self):
+        r = self.evidence.resonance
+        return [
+            ("Resonance", "people who marked a reflection", self.shown(r.people)),
+            ("Resonance", "reflections marked", r.reflections),
+        ]
+
     def figures(self):
         return self.figures_shown(self.evidence.people_figures())
 
@@ -154,6 +172,25 @@ class EventReport(Report):
 @dataclass
 class OrganiserReport(Report):
     evidence: across.OrganiserEvidence
+    organiser_name: str = ""
+
+    @property
+    def heading(self):
+        return f"Evidence across the events of {self.organiser_name}"
+
+    @property
+    def period(self):
+        lines = self.evidence.lines
+        if not lines:
+            return "No events yet"
+        first, last = lines[0].event.local_starts_at, lines[-1].event.local_starts_at
+        return f"Events from {first:%d %B %Y} to {last:%d %B %Y}"
+
+    def notes(self):
+        return []
+
+    def extra_counts(self):
+        return []
 
     def figures(self):
         return self.figures_shown(across.organiser_figures(self.evidence))
@@ -211,4 +248,4 @@ def event_report(event, threshold, shared=False):
 
 
 def organiser_report(organiser, threshold, shared=False):
-    return OrganiserReport(shared, threshold, across.organiser_evidence(organiser))
+    return OrganiserReport(shared, threshold, across.organiser_evidence(organiser), organiser.name)

@@ -19,11 +19,11 @@ def markdown_table(columns, rows):
     return lines
 
 
-def event_summary_markdown(report, url):
-    event = report.event
-    out = [f"# Evidence: {markdown_text(event.title)}", ""]
+def summary_markdown(report, url):
+    """An event's or an organiser's evidence, shared: headline, figures, each chart's table."""
+    out = [f"# {markdown_text(report.heading)}", ""]
     out += [
-        f"{event.local_starts_at:%A %d %B %Y}. Counts of people below {report.threshold} read "
+        f"{report.period}. Counts of people below {report.threshold} read "
         f'"fewer than {report.threshold}", so no one can be picked out. From <{url}>.',
         "",
         markdown_text(report.summary),
@@ -38,23 +38,21 @@ def event_summary_markdown(report, url):
     for chart in report.charts():
         out += ["", f"## {markdown_text(chart.title)}", ""]
         out += markdown_table(chart.columns, chart.rows) if chart.rows else ["Nothing yet."]
-    out += ["", "## Resonance", "", markdown_text(report.resonance), ""]
+    for heading, text in report.notes():
+        out += ["", f"## {markdown_text(heading)}", "", markdown_text(text)]
+    out.append("")
     return "\n".join(out)
 
 
-def event_summary_csv(report):
-    """One row per number: section, item, value, what it counts."""
+def summary_csv(report):
+    """One row per number: section, item, measure, value, what it counts."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "item", "measure", "value", "what it counts"])
     for f, shown in report.figures():
         writer.writerow(map(csv_cell, ["figures", f.label, "number", shown, f.definition]))
-    resonance = report.evidence.resonance
-    for item, value in (
-        ("people who marked a reflection", report.shown(resonance.people)),
-        ("reflections marked", resonance.reflections),
-    ):
-        writer.writerow(map(csv_cell, ["resonance", item, "number", value, ""]))
+    for section, item, value in report.extra_counts():
+        writer.writerow(map(csv_cell, [section, item, "number", value, ""]))
     for chart in report.charts():
         for row in chart.rows:
             item, *values = row

@@ -50,21 +50,24 @@ def shareable_page(slug):
     )
 
 
-@bp.get("/events/<slug>/evidence/summary.<any(md, csv):extension>")
-@limiter.limit("30 per minute")
-def download(slug, extension):
-    event = hosted_event(slug)
-    shared = report.event_report(event, threshold(), shared=True)
+def download(shared, url, filename, extension):
     if extension == "md":
-        url = public_url("public.event", slug=slug)
-        body = summary.event_summary_markdown(shared, url)
+        body = summary.summary_markdown(shared, url)
     else:
-        body = summary.event_summary_csv(shared)
+        body = summary.summary_csv(shared)
     return Response(
         body,
         content_type=MEDIA_TYPES[extension],
-        headers={"Content-Disposition": f'attachment; filename="{slug}-evidence.{extension}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{extension}"'},
     )
+
+
+@bp.get("/events/<slug>/evidence/summary.<any(md, csv):extension>")
+@limiter.limit("30 per minute")
+def event_download(slug, extension):
+    event = hosted_event(slug)
+    shared = report.event_report(event, threshold(), shared=True)
+    return download(shared, public_url("public.event", slug=slug), f"{slug}-evidence", extension)
 
 
 @bp.get("/evidence")
@@ -72,6 +75,22 @@ def download(slug, extension):
 def organiser_page():
     g.private_page = True
     return render_template(
-        "evidence/organiser.html",
-        report=report.organiser_report(current_user, threshold()),
+        "evidence/organiser.html", report=report.organiser_report(current_user, threshold())
     )
+
+
+@bp.get("/evidence/shareable")
+@login_required
+def organiser_shareable_page():
+    g.private_page = True
+    shared = report.organiser_report(current_user, threshold(), shared=True)
+    return render_template("evidence/organiser.html", report=shared)
+
+
+@bp.get("/evidence/summary.<any(md, csv):extension>")
+@login_required
+@limiter.limit("30 per minute")
+def organiser_download(extension):
+    g.private_page = True
+    shared = report.organiser_report(current_user, threshold(), shared=True)
+    return download(shared, public_url("public.index"), "evidence-across-events", extension)
