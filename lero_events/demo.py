@@ -2,9 +2,9 @@
 
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
-- a launch three weeks ago: bookings (some cancelled, some still on the waitlist), attendance,
-  reflections approved and held back, phrases captured from speakers, a found poem, a sketch
-  note and a published harvest;
+- a launch three weeks ago: bookings over the weeks before (some cancelled, some still on the
+  waitlist), attendance, reflections approved and held back, phrases captured from speakers, a
+  found poem, a sketch note, a published harvest and the evidence it adds up to;
 - a Big Conversation happening now: the live room open to guests, a question on screen,
   reflections in the room and more waiting for the hosts;
 - a winter gathering still to book.
@@ -227,6 +227,7 @@ def tour(demo, now=None):
                 stops.append((f"{held}, its harvest shared", f"/events/{event.slug}/harvest"))
             else:
                 stops.append((held, f"/events/{event.slug}"))
+            stops.append(("  and its evidence, for its hosts", f"/events/{event.slug}/evidence"))
         else:
             when = date_label(event.local_starts_at)
             stops.append((f"To book, on {when}", f"/events/{event.slug}"))
