@@ -295,7 +295,8 @@ def test_the_access_log_is_on_the_evidence_page(app, client, counted):
     login(client)
     page = text_of(client.get(f"/events/{counted}/evidence"))
     assert "Nobody has looked at them yet." in page
-    client.get(f"/events/{counted}/registrations")
+    registrations = text_of(client.get(f"/events/{counted}/registrations"))
+    assert "<tr><td>Hope Street</td><td>6</td><td>0</td></tr>" in registrations, "one grouping"
     client.get(f"/events/{counted}/registrations.csv")
     page = text_of(client.get(f"/events/{counted}/evidence"))
     log = page.split("Who has looked at personal data", 1)[1]
