@@ -82,6 +82,11 @@ def contributions_closed_reason(event, now=None):
     return None
 
 
+def is_asked(prompt):
+    """Whether the room has heard this question (typed live, or a prepared one asked)."""
+    return not prompt.prepared or prompt.asked_at is not None
+
+
 def submit_contribution(event, author, client_id, text, prompt_id=None, anonymous=False):
     """Save a contribution once per client_id and share it as the moderation mode says.
 
@@ -108,7 +113,8 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         check_still_registered(author)
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
-            if prompt is None or prompt.event_id != event.id:
+            # A prepared question is part of the room only once a host has asked it.
+            if prompt is None or prompt.event_id != event.id or not is_asked(prompt):
                 raise DomainError("That prompt is not part of this event.")
         check_rate_limit(event, author)
 

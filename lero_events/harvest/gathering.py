@@ -186,8 +186,15 @@ def show_contribution(contribution, prompts, resonances):
 
 
 def event_prompts(event):
+    """The questions the room heard, in the order they were first asked; prepared questions
+    nobody asked stay out."""
     return db.session.scalars(
-        sa.select(Prompt).where(Prompt.event_id == event.id).order_by(Prompt.created_at, Prompt.id)
+        sa.select(Prompt)
+        .where(
+            Prompt.event_id == event.id,
+            sa.or_(Prompt.prepared.is_(False), Prompt.asked_at.is_not(None)),
+        )
+        .order_by(sa.func.coalesce(Prompt.asked_at, Prompt.created_at), Prompt.id)
     ).all()
 
 
