@@ -20,7 +20,7 @@ from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
 from .naming import author_name, registration_name
 from .places import holds_place
-from .visibility import in_room, room_text_visible
+from .visibility import in_room, prompt_heard, room_text_visible
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -85,11 +85,6 @@ def contributions_closed_reason(event, now=None):
     return None
 
 
-def is_asked(prompt):
-    """Whether the room has heard this question (typed live, or a prepared one asked)."""
-    return not prompt.prepared or prompt.asked_at is not None
-
-
 def submit_contribution(event, author, client_id, text, prompt_id=None, anonymous=False):
     """Save a contribution once per client_id and share it as the moderation mode says.
 
@@ -117,7 +112,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
             # A prepared question is part of the room only once a host has asked it.
-            if prompt is None or prompt.event_id != event.id or not is_asked(prompt):
+            if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
         check_rate_limit(event, author)
 

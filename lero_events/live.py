@@ -14,7 +14,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, presenting, prompts
+from . import attendance, contributions, moderation, presence, prompts
 from .broadcast import (
     NAMESPACE,
     author_room,
@@ -32,7 +32,7 @@ from .extensions import db, socketio
 from .models import Event, Organiser, Prompt
 from .places import holds_place
 from .security import unstorable
-from .visibility import harvest_access
+from .visibility import harvest_access, presenter_access
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 
@@ -126,7 +126,7 @@ def identify(auth):
     if role == "viewer" and "presenter_secret" in auth:
         secret = auth["presenter_secret"] if isinstance(auth["presenter_secret"], str) else None
         try:
-            presenting.presenter_access(event, organiser, secret)
+            presenter_access(event, organiser, secret)
         except NotFound as error:
             raise DomainError(error.message) from None
         return event, Member(event.id, "viewer"), cursors

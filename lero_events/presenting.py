@@ -1,7 +1,7 @@
 """The live room on a shared screen, and the ways into it: the presenter link, the join
-address, its QR code, and when the room is live enough to point people at it."""
+address, its QR code, and when the room is live enough to point people at it. Who may open
+the presenter view is a rule of lero_events.visibility (`presenter_access`)."""
 
-import hmac
 import secrets
 from datetime import timedelta
 
@@ -9,27 +9,9 @@ import segno
 from flask import current_app
 from markupsafe import Markup
 
-from .errors import NotFound
 from .extensions import db
 from .invites import public_url
 from .models import utcnow
-
-LINK_GONE = "That presenter link no longer works: ask a host for the new one."
-
-
-def presenter_access(event, viewer=None, key=None):
-    """How `viewer` may open the presenter view: "host", or "secret" with the event's current
-    presenter link; NotFound otherwise."""
-    if event.is_hosted_by(viewer):
-        return "host"
-    if (
-        event.status == "published"
-        and key
-        and event.presenter_secret
-        and hmac.compare_digest(key.encode(), event.presenter_secret.encode())
-    ):
-        return "secret"
-    raise NotFound(LINK_GONE)
 
 
 def create_presenter_link(event):

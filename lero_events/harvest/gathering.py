@@ -21,7 +21,7 @@ from ..models import (
 )
 from ..naming import author_name
 from ..places import holding_place
-from ..visibility import phrase_shown, shown_in_harvest
+from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
 from .words import Word, gather_words
 
 MOST_RESONANT = 5
@@ -180,7 +180,7 @@ def event_prompts(event):
         sa.select(Prompt)
         .where(
             Prompt.event_id == event.id,
-            sa.or_(Prompt.prepared.is_(False), Prompt.asked_at.is_not(None)),
+            heard_prompts(),
         )
         .order_by(sa.func.coalesce(Prompt.asked_at, Prompt.created_at), Prompt.id)
     ).all()

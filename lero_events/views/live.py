@@ -18,6 +18,7 @@ from ..events import get_event, get_hosted_event
 from ..naming import registration_name
 from ..places import holds_place
 from ..registrations import registration_for_token
+from ..visibility import presenter_access
 
 bp = Blueprint("live", __name__)
 
@@ -140,11 +141,11 @@ def present(slug):
     key = request.args.get("key")
     if key is not None:
         # The address is on everyone's screen: keep the key in the session, not in it.
-        presenting.presenter_access(event, current_user, key)
+        presenter_access(event, current_user, key)
         session["presenter_keys"] = {**session.get("presenter_keys", {}), slug: key}
         return redirect(url_for(".present", slug=slug))
     key = session.get("presenter_keys", {}).get(slug)
-    access = presenting.presenter_access(event, current_user, key)
+    access = presenter_access(event, current_user, key)
     stream = moderation.room_stream(event, 50)
     shown = [entry["contribution"] for entry in stream if "contribution" in entry]
     address = presenting.join_address(event)
