@@ -10,6 +10,7 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import request
 
 from lero_events import contributions, moderation, presenting
 from lero_events.extensions import db
@@ -231,3 +232,16 @@ def test_the_qr_code_title_is_escaped(app):
         svg = str(presenting.qr_svg("https://example.org/?a=<b>", "Join <b>&</b>"))
     assert "<title>Join &lt;b&gt;&amp;&lt;/b&gt;</title>" in svg
     assert "<b>" not in svg and "script" not in svg
+
+
+def test_secret_keys_in_links_never_reach_the_log(app, caplog):
+    @app.get("/events/<slug>/explode")
+    def explode(slug):
+        raise RuntimeError(f"while opening {request.url}")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level("ERROR"):
+        response = app.test_client().get("/events/x/explode?key=s3cretPresenterKey&page=2")
+    assert response.status_code == 500
+    assert "/events/x/explode?key=[redacted]&page=2" in caplog.text
+    assert "s3cretPresenterKey" not in caplog.text
