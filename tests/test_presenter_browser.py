@@ -97,6 +97,11 @@ def test_host_facilitates_from_prepared_questions_with_the_presenter_view_on_scr
         assert (
             host.get_by_role("textbox", name="Question 2", exact=True).input_value() == QUESTIONS[2]
         )
+        host.set_viewport_size(PHONE)
+        assert host.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        serious = accessibility_problems(host)
+        assert serious == [], f"questions page on a phone: {serious}"
+        host.set_viewport_size({"width": 1280, "height": 800})
 
         host.goto(f"{live_server.url}/events/{slug}/live/host")
         host.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
