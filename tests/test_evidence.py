@@ -86,7 +86,8 @@ def counted_event(owner, slug="counted"):
 
     q1 = Prompt(event_id=event.id, text="What helped?")
     q2 = Prompt(event_id=event.id, text="What next?")
-    db.session.add_all([q1, q2])
+    never_asked = Prompt(event_id=event.id, text="Prepared, never asked", prepared=True)
+    db.session.add_all([q1, q2, never_asked])
     db.session.commit()
     a, b, c = hope[0], hope[1], hope[2]
     # One person in two tabs: the same author key, from either tab.

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Contribution, Event, Phrase, Prompt, Registration, Resonance
 from ..places import CANCELLED, CONFIRMED, WAITLISTED
-from ..visibility import phrase_shown, shown_in_harvest
+from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
 
 # Contribution.author_key and Resonance.participant_key: "r:<registration id>" for a booked
 # person, "g:<digest>" for a guest (contributions.author_for_registration / _for_guest).
@@ -253,7 +253,8 @@ def contribution_totals(event):
 
 
 def question_counts(event):
-    """Reflections per question, in the order the questions were asked, then those without."""
+    """Reflections per question the room heard, in the order asked, then those without one
+    (prepared questions nobody asked stay out)."""
     rows = db.session.execute(
         sa.select(
             Contribution.prompt_id,
@@ -265,7 +266,9 @@ def question_counts(event):
     ).all()
     counts = {prompt_id: (posted, int(shared)) for prompt_id, posted, shared in rows}
     prompts = db.session.scalars(
-        sa.select(Prompt).where(Prompt.event_id == event.id).order_by(Prompt.created_at, Prompt.id)
+        sa.select(Prompt)
+        .where(Prompt.event_id == event.id, heard_prompts())
+        .order_by(sa.func.coalesce(Prompt.asked_at, Prompt.created_at), Prompt.id)
     ).all()
     questions = [QuestionCount(p.text, *counts.get(p.id, (0, 0))) for p in prompts]
     if None in counts:

@@ -12,6 +12,7 @@ def register_blueprints(app):
         messages,
         organiser,
         public,
+        questions,
         registration,
     )
 
@@ -25,3 +26,4 @@ def register_blueprints(app):
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(evidence.bp)
+    app.register_blueprint(questions.bp)
