@@ -290,6 +290,12 @@ def test_the_harvest_day_in_figures_hides_small_numbers_and_counts_who_came(app,
         "phrases": "2",
         "organisations": "2",
     }
+    exported = client.get(f"/events/{counted}/harvest/export.json").get_json()["figures"]
+    assert exported["took_part"] == 9 and exported["guests"] == "fewer than 5"
+    markdown = client.get(f"/events/{counted}/harvest/export.md").get_data(as_text=True)
+    assert "- Voices heard: fewer than 5 (" in markdown
+    csv_text = client.get(f"/events/{counted}/harvest/export.csv").get_data(as_text=True)
+    assert "figure,,Guests,,fewer than 5,," in csv_text
 
 
 def test_the_access_log_is_on_the_evidence_page(app, client, counted):
