@@ -8,6 +8,7 @@ import re
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 import pytest
 
@@ -181,18 +182,16 @@ def test_every_figure_matches_the_hand_count(app, client, counted):
 
 
 def chart_tables(page):
-    """Each chart's table, by chart id, as rows of cell texts."""
+    """Each chart's table, by chart id, as rows of cell texts (charts with nothing: no rows)."""
     tables = {}
-    for chart_id, table in re.findall(
-        r'<section class="chart" id="([\w-]+)".*?<tbody>(.*?)</tbody>', page, flags=re.DOTALL
+    for chart_id, section in re.findall(
+        r'<section class="chart" id="([\w-]+)"(.*?)</section>', page, flags=re.DOTALL
     ):
-        tables[chart_id] = [
-            [
-                re.sub(r"<[^>]+>", "", cell).strip()
-                for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)
-            ]
-            for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.DOTALL)
-        ]
+        rows = re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>")[-1], flags=re.DOTALL)
+        cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in rows]
+        tables[chart_id] = [[re.sub(r"<[^>]+>", "", c).strip() for c in row] for row in cells]
+        if "<tbody>" not in section:
+            tables[chart_id] = []
     return tables
 
 
@@ -414,3 +413,21 @@ def test_one_person_in_two_tabs_and_a_guest_count_as_the_live_room_saw_them(
     figures = figures_of(text_of(client.get("/events/live-now/evidence")))
     assert figures["took_part"] == "1" and figures["contributed"] == "1"
     assert figures["guests"] == "1" and figures["posted"] == "3"
+
+
+def test_text_in_charts_is_escaped_and_long_labels_are_cut_but_whole_in_the_table(app, client):
+    name = "<script>alert(1)</script> & the Very Long Named Recovery Organisation of the North"
+    with app.app_context():
+        event = create_event(owner=create_organiser(), slug="escaped")
+        person(event, name)
+    login(client)
+    page = client.get("/events/escaped/evidence").get_data(as_text=True)
+    assert "<script>alert" not in page
+    organisations = next(
+        c for c in svgs_of(page) if c.find(f"{SVG}title").text == "Organisations represented"
+    )
+    label = organisations.find(f"{SVG}text").text
+    assert label.startswith("<script>") and label.endswith("…") and len(label) == 32
+    assert organisations.find(f"{SVG}g/{SVG}title").text == f"{name}: 1"
+    table = chart_tables(page)["chart-organisations"]
+    assert table == [[escape(name), "1", "1"]], "the table has the whole name, escaped"
