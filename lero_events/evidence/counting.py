@@ -174,7 +174,9 @@ class EventEvidence:
     def people_figures(self):
         """The headline figures, in the order the page, the downloads and the print show them.
 
-        Other parts of the app add their own figures here (support requests, say).
+        A new figure (support requests, say) is a DEFINITIONS entry (and a PEOPLE one if it
+        counts people), a field filled in `event_evidence`, and a line here: the page, the
+        shareable version and both downloads then show it.
         """
         return [
             figure("signed_up", self.signed_up),
