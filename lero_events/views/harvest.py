@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from .. import events, sketches
 from ..errors import DomainError
 from ..extensions import limiter
-from ..harvest import exports, gathering, poem, sharing
+from ..harvest import editorial, exports, gathering, poem, sharing
 from ..invites import public_url
 from ..security import page_number
 
@@ -108,15 +108,20 @@ MEDIA_TYPES = {
 @limiter.limit("30 per minute")
 def export(slug, extension):
     """The whole harvest (nothing collapsed) as a download."""
-    event, _access, _key = open_harvest(slug)
+    event, _access, key = open_harvest(slug)
     gathered = gathering.gather_harvest(event)
     url = public_url("harvest.show", slug=slug)
+
+    def sketch_url(note):
+        # With the secret link's key when it came through one: the file opens where the page did.
+        return public_url("harvest.sketch_image", slug=slug, filename=note.filename, key=key)
+
     if extension == "md":
-        body = exports.harvest_as_markdown(gathered, url)
+        body = exports.harvest_as_markdown(gathered, url, sketch_url)
     elif extension == "csv":
         body = exports.harvest_as_csv(gathered)
     else:
-        body = exports.harvest_as_json(gathered, url)
+        body = exports.harvest_as_json(gathered, url, sketch_url)
     return Response(
         body,
         content_type=MEDIA_TYPES[extension],
@@ -149,7 +154,9 @@ def hosted(slug):
     return events.get_hosted_event(slug, current_user)
 
 
-def render_edit(event, status=200, sketch_error=None, alt_text=""):
+def render_edit(
+    event, status=200, sketch_error=None, alt_text="", writing=None, writing_error=None
+):
     search = request.args.get("q", "")
     contributions, phrases = poem.poem_candidates(event, search)
     secret_url = (
@@ -169,6 +176,9 @@ def render_edit(event, status=200, sketch_error=None, alt_text=""):
         sketch_notes=gathering.sketch_notes_of(event),
         sketch_error=sketch_error,
         alt_text=alt_text,
+        writing=writing or editorial.editorial_of(event),
+        writing_error=writing_error,
+        limits=editorial,
         max_megabytes=current_app.config["SKETCH_MAX_BYTES"] // (1024 * 1024),
     ), status
 
@@ -268,6 +278,25 @@ def arrange_poem(slug):
     else:
         flash("The poem is saved.", "success")
     return back_to_edit(slug, "#poem")
+
+
+@bp.post("/events/<slug>/harvest/writing")
+@login_required
+def save_writing(slug):
+    event = hosted(slug)
+    writing = editorial.Editorial(
+        introduction=request.form.get("introduction", ""),
+        poem_title=request.form.get("poem_title", ""),
+        poem=request.form.get("poem", ""),
+        poem_credit=request.form.get("poem_credit", ""),
+    )
+    try:
+        editorial.save_editorial(event, writing)
+    except DomainError as error:
+        # Shown again with everything as typed, so nothing written is lost.
+        return render_edit(event, 400, writing=writing, writing_error=error.message)
+    flash("The introduction and the written poem are saved.", "success")
+    return back_to_edit(slug, "#writing")
 
 
 @bp.post("/events/<slug>/harvest/sketches")
