@@ -277,6 +277,13 @@ def set_phrase_withdrawn(event, host, phrase_id, withdrawn):
     return phrase
 
 
+def phrases_of(event):
+    """Every phrase captured for the event, withdrawn ones too, oldest first (for hosts)."""
+    return db.session.scalars(
+        sa.select(Phrase).where(Phrase.event_id == event.id).order_by(Phrase.created_at, Phrase.id)
+    ).all()
+
+
 def replay(updates, role, author_key=None):
     """Stored updates as messages, each contribution and phrase shown as it is now."""
     messages = contributions_replay(updates, role, author_key)

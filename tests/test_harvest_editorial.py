@@ -8,8 +8,10 @@ import json
 
 import sqlalchemy as sa
 
+from lero_events import moderation
 from lero_events.extensions import db
-from lero_events.models import Event
+from lero_events.harvest import poem
+from lero_events.models import Event, PoemLine, RoomUpdate
 
 from .conftest import create_event, create_organiser, login
 from .test_harvest import host_post, make_event, set_event, text_of
@@ -127,3 +129,55 @@ def test_event_descriptions_keep_paragraphs_typed_in_a_browser(app, client):
         )
     page = client.get("/events/paragraphs").get_data(as_text=True)
     assert "<p>First paragraph.</p><p>Second one,\nwith a line break.</p>" in page
+
+
+def test_hosts_correct_withdraw_and_restore_a_phrase_from_the_harvest_page(app, client):
+    slug = make_event(app)
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        phrase = moderation.capture_phrase(
+            event, event.hosts[0].organiser, "Thanks to Jamie Smith, in recovery", "Jo"
+        )
+        phrase_id = phrase.id
+        poem.add_poem_line(event, phrase_id=phrase_id, text="Thanks to Jamie Smith")
+        poem.add_poem_line(event, phrase_id=phrase_id, text="in recovery")
+        set_event(slug, harvest_published=True)
+    login(client)
+    edit_page = text_of(client.get(f"/events/{slug}/harvest/edit"))
+    assert "Thanks to Jamie Smith, in recovery</textarea>" in edit_page
+
+    corrected = host_post(
+        client,
+        slug,
+        f"phrases/{phrase_id}",
+        {"text": "Thanks to you, in recovery", "attribution": "Jo"},
+    )
+    assert corrected.location.endswith(f"/harvest/edit#phrase-{phrase_id}")
+    page = text_of(client.get(f"/events/{slug}/harvest"))
+    assert "Thanks to you, in recovery" in page and "Jamie" not in page
+    assert '<span class="poem-line" data-phrase-id' in client.get(f"/events/{slug}/harvest").text
+    refused = host_post(client, slug, f"phrases/{phrase_id}", {"text": "  "})
+    assert "Please write something before sending." in text_of(client.get(refused.location))
+
+    host_post(client, slug, f"phrases/{phrase_id}/withdraw")
+    page = text_of(client.get(f"/events/{slug}/harvest"))
+    assert "Thanks to you" not in page and "in recovery" not in page
+    assert "Restore it to the harvest" in text_of(client.get(f"/events/{slug}/harvest/edit"))
+    host_post(client, slug, f"phrases/{phrase_id}/restore")
+    assert "Thanks to you, in recovery" in text_of(client.get(f"/events/{slug}/harvest"))
+    with app.app_context():
+        # Each change is a room update: the live room and the harvest page follow it.
+        kinds = db.session.scalars(
+            sa.select(RoomUpdate.kind).where(RoomUpdate.kind == "phrase").order_by(RoomUpdate.seq)
+        ).all()
+        assert len(kinds) == 4
+        lines = db.session.scalars(sa.select(PoemLine.text)).all()
+        assert lines == ["in recovery"]
+
+    client.get("/logout")
+    with app.app_context():
+        create_organiser("other@example.org")
+    login(client, "other@example.org")
+    assert host_post(client, slug, f"phrases/{phrase_id}/withdraw").status_code == 403
+    assert host_post(client, slug, f"phrases/{phrase_id}", {"text": "Hijacked"}).status_code == 403
+    assert "Thanks to you, in recovery" in text_of(client.get(f"/events/{slug}/harvest"))

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import events, sketches
+from .. import events, moderation, sketches
 from ..errors import DomainError
 from ..extensions import limiter
 from ..harvest import editorial, exports, gathering, poem, sharing
@@ -177,6 +177,7 @@ def render_edit(
         sketch_error=sketch_error,
         alt_text=alt_text,
         writing=writing or editorial.editorial_of(event),
+        phrases=moderation.phrases_of(event),
         writing_error=writing_error,
         limits=editorial,
         max_megabytes=current_app.config["SKETCH_MAX_BYTES"] // (1024 * 1024),
@@ -297,6 +298,45 @@ def save_writing(slug):
         return render_edit(event, 400, writing=writing, writing_error=error.message)
     flash("The introduction and the written poem are saved.", "success")
     return back_to_edit(slug, "#writing")
+
+
+@bp.post("/events/<slug>/harvest/phrases/<int:phrase_id>")
+@login_required
+def edit_phrase(slug, phrase_id):
+    """The live room's correction, after the event: the room hears it too."""
+    event = hosted(slug)
+    try:
+        moderation.edit_phrase(
+            event,
+            current_user,
+            phrase_id,
+            request.form.get("text", ""),
+            request.form.get("attribution", ""),
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("The phrase is corrected.", "success")
+    return back_to_edit(slug, f"#phrase-{phrase_id}")
+
+
+@bp.post("/events/<slug>/harvest/phrases/<int:phrase_id>/<any(withdraw, restore):action>")
+@login_required
+def withdraw_or_restore_phrase(slug, phrase_id, action):
+    event = hosted(slug)
+    change = moderation.withdraw_phrase if action == "withdraw" else moderation.restore_phrase
+    try:
+        change(event, current_user, phrase_id)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            "The phrase is withdrawn from the room and the harvest."
+            if action == "withdraw"
+            else "The phrase is back in the harvest.",
+            "success",
+        )
+    return back_to_edit(slug, f"#phrase-{phrase_id}")
 
 
 @bp.post("/events/<slug>/harvest/sketches")
