@@ -19,6 +19,7 @@ from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .harvest.poem import drop_lines_no_longer_in
 from .models import Contribution, Phrase, Prompt, utcnow
+from .visibility import phrase_shown, shown_in_room
 
 MAX_PROMPT = 300
 MAX_PHRASE = 500
@@ -331,9 +332,7 @@ def settings_view(event):
 def room_stream(event, size):
     """What the room shows now, newest first: the newest `size` approved contributions (and
     every featured one) and phrases, as a joining client's snapshot carries them."""
-    approved = sa.select(Contribution).where(
-        Contribution.event_id == event.id, Contribution.status == "approved"
-    )
+    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_room())
     newest = db.session.scalars(
         approved.options(selectinload(Contribution.registration))
         .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
@@ -348,7 +347,7 @@ def room_stream(event, size):
     contributions = newest + featured
     phrases = db.session.scalars(
         sa.select(Phrase)
-        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        .where(Phrase.event_id == event.id, phrase_shown())
         .order_by(Phrase.created_at.desc(), Phrase.id.desc())
         .limit(size)
     ).all()
