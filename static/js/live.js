@@ -127,6 +127,8 @@
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
+    // A host may undo a rejection (back to the queue): its "not shared" notice goes.
+    notices = notices.filter(function (notice) { return notice.id !== contribution.id; });
     if (contribution.status === "approved") {
       data.contributions[contribution.id] = contribution;
       data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
