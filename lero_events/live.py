@@ -79,6 +79,7 @@ def connect(auth=None):
     name = member.author.name if member.author else ""
     author_key = member.author.key if member.author else None
     presence.connection_opened(sid, event.id, member.role, author_key, name)
+    live_figures.start_loop(current_app._get_current_object())
     members[sid] = member
     emit("state", room_state(event, member, *cursors))
     if member.counted:

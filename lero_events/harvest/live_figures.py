@@ -1,19 +1,20 @@
 """The harvest page's "day in figures", kept up to date for its live viewers.
 
 Counting the figures takes a few queries, so it is never done inside a room change: a change
-only marks its room (signals.room_changed), and one loop per worker counts each marked room at
-most once per `LIVE_PRESENCE_SECONDS` and sends its viewers the `figures` event
-(docs/live-protocol.md section 8.5). Not stored: a viewer's `state` carries them fresh.
+only marks its room (signals.room_changed), and one loop per worker, started with the worker's
+first live-room connection (as presence's), counts each marked room that has viewers at most
+once per `LIVE_PRESENCE_SECONDS` and sends them the `figures` event (docs/live-protocol.md
+section 8.5). Not stored: a viewer's `state` carries them fresh.
 """
 
 import threading
 
-from flask import current_app
+import sqlalchemy as sa
 
 from .. import signals
 from ..broadcast import NAMESPACE, current_seq, viewers_room
 from ..extensions import db, socketio
-from ..models import Event
+from ..models import Event, LiveConnection
 from .gathering import gather_figures
 
 # The kinds of update that can move a figure (resonance, prompts and settings cannot).
@@ -33,7 +34,6 @@ def figures_message(event):
 def room_changed(event, kinds, **_extra):
     if kinds & COUNTED_KINDS:
         _changed.add(event.id)
-        start_loop(current_app._get_current_object())
 
 
 def start_loop(app):
@@ -63,7 +63,12 @@ def keep_telling(app):
 
 
 def send_figures(event_id):
+    watched = db.session.scalar(
+        sa.select(LiveConnection.sid)
+        .where(LiveConnection.event_id == event_id, LiveConnection.role == "viewer")
+        .limit(1)
+    )
     event = db.session.get(Event, event_id)
-    if event is None:
+    if watched is None or event is None:
         return
     socketio.emit("figures", figures_message(event), to=viewers_room(event_id), namespace=NAMESPACE)
