@@ -134,7 +134,7 @@ def test_a_corrected_then_withdrawn_phrase_leaves_the_room_and_the_harvest(
         item = host.locator("#stream li", has_text="Jamie Smith")
         item.get_by_role("button", name="Edit").click()
         editor = item.locator(".phrase-editor")
-        editor.get_by_label("Phrase").fill("Well done for sharing")
+        editor.get_by_label("Corrected phrase").fill("Well done for sharing")
         editor.get_by_role("button", name="Save the phrase").click()
         for page, selector in ((participant, "#stream li"), (harvest, "#phrases li")):
             page.locator(selector, has_text="Well done for sharing").wait_for(timeout=WAIT)

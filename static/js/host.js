@@ -528,7 +528,7 @@
     var save = h("button", { type: "submit" }, ["Save the phrase"]);
     var cancel = h("button", { type: "button", className: "secondary" }, ["Cancel"]);
     var editor = h("form", { className: "phrase-editor stack", novalidate: true }, [
-      h("div", { className: "field" }, [h("label", { for: textId }, ["Phrase"]), text]),
+      h("div", { className: "field" }, [h("label", { for: textId }, ["Corrected phrase"]), text]),
       h("div", { className: "field" }, [h("label", { for: byId }, ["Said by (optional)"]), by]),
       h("div", { className: "item-actions" }, [save, cancel]),
     ]);
