@@ -13,7 +13,7 @@ from lero_events.extensions import db
 from lero_events.harvest import poem
 from lero_events.models import Event, PoemLine, RoomUpdate
 
-from .conftest import create_event, create_organiser, login
+from .conftest import create_event, create_organiser, csrf_token, login
 from .test_harvest import host_post, make_event, set_event, text_of
 from .test_harvest_sketches import image_bytes, upload
 
@@ -181,3 +181,22 @@ def test_hosts_correct_withdraw_and_restore_a_phrase_from_the_harvest_page(app, 
     assert host_post(client, slug, f"phrases/{phrase_id}/withdraw").status_code == 403
     assert host_post(client, slug, f"phrases/{phrase_id}", {"text": "Hijacked"}).status_code == 403
     assert "Thanks to you, in recovery" in text_of(client.get(f"/events/{slug}/harvest"))
+
+
+def test_a_description_typed_in_the_event_form_is_stored_with_plain_line_breaks(app, client):
+    from .test_events import event_form
+
+    with app.app_context():
+        create_organiser()
+    login(client)
+    typed = "Ninety minutes together.\r\n\r\nBring a cup of tea.\r\n"
+    client.post("/organiser/events/new", data=event_form(client, description=typed))
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        assert event.description == "Ninety minutes together.\n\nBring a cup of tea."
+        slug = event.slug
+    client.post(
+        f"/organiser/events/{slug}/publish", data={"csrf_token": csrf_token(client, "/organiser/")}
+    )
+    page = client.get(f"/events/{slug}").get_data(as_text=True)
+    assert "<p>Ninety minutes together.</p><p>Bring a cup of tea.</p>" in page
