@@ -113,7 +113,7 @@ def test_a_host_on_a_phone_approves_several_at_once_and_undoes(app, live_server,
             context.close()
 
 
-def test_a_corrected_then_withdrawn_phrase_leaves_the_room_and_the_harvest(
+def test_a_corrected_then_withdrawn_phrase_leaves_the_room_the_screen_and_the_harvest(
     app, live_server, chromium
 ):
     sam, _ada = live_event(app, "phrases")
@@ -124,11 +124,20 @@ def test_a_corrected_then_withdrawn_phrase_leaves_the_room_and_the_harvest(
         harvest = watched_page(contexts[2])
         harvest.goto(f"{live_server.url}/events/phrases/harvest")
         harvest.locator("#harvest-live-status.live-status-connected").wait_for(timeout=WAIT)
+        # The presenter view on the shared screen, opened by the logged-in host.
+        screen = watched_page(contexts[0])
+        screen.goto(f"{live_server.url}/events/phrases/live/present")
+        screen.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+        watching = (
+            (participant, "#stream li"),
+            (harvest, "#phrases li"),
+            (screen, "#phrases li"),
+        )
 
         host.get_by_label("Phrase", exact=True).fill("Well done Jamie Smith for sharing")
         host.get_by_label("Said by (optional)").fill("Jo")
         host.get_by_role("button", name="Capture").click()
-        for page, selector in ((participant, "#stream li"), (harvest, "#phrases li")):
+        for page, selector in watching:
             page.locator(selector, has_text="Jamie Smith").wait_for(timeout=WAIT)
 
         item = host.locator("#stream li", has_text="Jamie Smith")
@@ -136,14 +145,14 @@ def test_a_corrected_then_withdrawn_phrase_leaves_the_room_and_the_harvest(
         editor = item.locator(".phrase-editor")
         editor.get_by_label("Corrected phrase").fill("Well done for sharing")
         editor.get_by_role("button", name="Save the phrase").click()
-        for page, selector in ((participant, "#stream li"), (harvest, "#phrases li")):
+        for page, selector in watching:
             page.locator(selector, has_text="Well done for sharing").wait_for(timeout=WAIT)
             assert page.locator(selector, has_text="Jamie").count() == 0
 
         host.locator("#stream li", has_text="Well done for sharing").get_by_role(
             "button", name="Withdraw"
         ).click()
-        for page, selector in ((participant, "#stream li"), (harvest, "#phrases li")):
+        for page, selector in watching:
             page.locator(selector, has_text="Well done").wait_for(state="detached", timeout=WAIT)
         harvest.reload()
         assert "Well done" not in harvest.content()

@@ -4,7 +4,7 @@ Counting the figures takes a few queries, so it is never done inside a room chan
 only marks its room (signals.room_changed), and one loop per worker, started with the worker's
 first live-room connection (as presence's), counts each marked room that has viewers at most
 once per `LIVE_PRESENCE_SECONDS` and sends them the `figures` event (docs/live-protocol.md
-section 8.5). Not stored: a viewer's `state` carries them fresh.
+section 9.5). Not stored: a viewer's `state` carries them fresh.
 """
 
 import threading

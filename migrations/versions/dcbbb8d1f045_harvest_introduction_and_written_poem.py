@@ -1,7 +1,7 @@
 """harvest: an introduction and a written poem with its title and credit
 
 Revision ID: dcbbb8d1f045
-Revises: 9b1d4e7a2c60
+Revises: 4f7c2d9e1b35
 Create Date: 2026-12-02 07:22:43
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "dcbbb8d1f045"
-down_revision = "9b1d4e7a2c60"
+down_revision = "4f7c2d9e1b35"
 branch_labels = None
 depends_on = None
 

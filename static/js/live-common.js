@@ -264,7 +264,7 @@
     });
   }
 
-  // A `phrase` update is an upsert by id (docs/live-protocol.md section 8.4): shown or
+  // A `phrase` update is an upsert by id (docs/live-protocol.md section 9.4): shown or
   // replaced, or dropped once withdrawn. Returns true when the phrase is new to the page.
   function receivePhrase(data, phrase, seq) {
     var key = "p" + phrase.id;
