@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from . import signals
 from .extensions import db, socketio
 from .models import Event, RoomUpdate
 
@@ -36,6 +37,11 @@ def hosts_room(event_id):
 def crowd_room(event_id):
     """Everyone but the hosts: they get the public frames and the short form of presence."""
     return f"live:{event_id}:crowd"
+
+
+def viewers_room(event_id):
+    """Read-only viewers (the harvest page): they also get the day's figures."""
+    return f"live:{event_id}:viewers"
 
 
 def author_room(event_id, author_key):
@@ -138,6 +144,8 @@ def room_change(event):
         ).one()
         change = RoomChange(event)
         yield change
+        if change.updates:
+            signals.room_changed.send(event, kinds={update.kind for update in change.updates})
         db.session.commit()
     except BaseException:
         db.session.rollback()

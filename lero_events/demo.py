@@ -3,11 +3,12 @@
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
 - a launch three weeks ago: bookings over the weeks before (some cancelled, some still on the
-  waitlist), attendance, reflections approved and held back, phrases captured from speakers, a
-  found poem, a sketch note, a published harvest and the evidence it adds up to;
+  waitlist), attendance, reflections approved and held back, phrases captured from speakers, an
+  introduction, a poem someone wrote, a found poem, a sketch note, a published harvest and the
+  evidence it adds up to;
 - a Big Conversation happening now: the live room open to guests, prepared questions (the
-  first one up), reflections in the room and more waiting for the hosts, and a presenter
-  link for the shared screen;
+  first one up), reflections in the room, more waiting for the hosts and one they held back,
+  and a presenter link for the shared screen;
 - a winter gathering still to book.
 
 Each part of the story is one function, so a new feature adds its own part (or a few lines to
@@ -41,7 +42,7 @@ from . import (
     sketches,
 )
 from .extensions import db
-from .harvest import poem, sharing
+from .harvest import editorial, poem, sharing
 from .models import Event, OutgoingEmail, Registration, SketchNote, utcnow
 from .times import date_label
 
@@ -165,6 +166,27 @@ LAUNCH_POEM = [
     (2, "Recovery is something we do together", "Recovery is something we do together"),
 ]
 
+LAUNCH_INTRODUCTION = (
+    "Sixty people from across the region came to launch the network: people in recovery, "
+    "the groups they run, and a few commissioners brave enough to listen.\n\n"
+    "What follows is what was said in the room and on the call, in the words of those who "
+    "said it, and a poem one of us wrote on the train home."
+)
+LAUNCH_WRITTEN_POEM = editorial.Editorial(
+    poem_title="On the train home",
+    poem=(
+        "I came in expecting a meeting\n"
+        "and found a kitchen table\n"
+        "the size of a region.\n"
+        "\n"
+        "Someone had been there before me.\n"
+        "Someone said so out loud.\n"
+        "That was the whole of it,\n"
+        "and it was enough."
+    ),
+    poem_credit="Rosa Martin",
+)
+
 NOW_PEOPLE = [
     Person("Maya Okafor", "Maya", "Northern Recovery Collective"),
     Person("Chris Dunn", "Chris", "Recovery Connections"),
@@ -194,6 +216,11 @@ NOW_REFLECTIONS = [
     Reflection("Knowing the door is still open if I slip.", "Gareth Lewis", anonymous=True),
     Reflection("Work that fits around meetings, and a boss who knows.", "Siobhan Kelly", "pending"),
     Reflection("A group for parents, with a crèche, in the daytime.", "guest:Lee", "pending"),
+    Reflection(
+        "My key worker at the council let me down, ask me and I'll tell you who.",
+        "guest:Lee",
+        "rejected",  # held back: it names someone; the hosts can restore it to the queue
+    ),
 ]
 NOW_PHRASE = ("We are not a service, we are a community.", "Maya, welcome")
 NOW_BOOKING_DAYS = 10
@@ -363,7 +390,9 @@ def launch_attendance(event, host, people):
 
 
 def launch_harvest(event, said):
-    """The found poem, a sketch note of the day, and the harvest shared with everyone."""
+    """An introduction, a poem someone wrote, the found poem, a sketch note of the day, and the
+    harvest shared with everyone."""
+    editorial.save_editorial(event, replace(LAUNCH_WRITTEN_POEM, introduction=LAUNCH_INTRODUCTION))
     for stanza, fragment, source_start in LAUNCH_POEM:
         source = next(ids for text, ids in said.items() if text.startswith(source_start))
         poem.add_poem_line(event, text=fragment, stanza=stanza, **source)

@@ -23,12 +23,14 @@ from .broadcast import (
     current_seq,
     everyone_room,
     hosts_room,
+    viewers_room,
     visible_updates,
 )
 from .contributions import Author
 from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
+from .harvest import live_figures
 from .models import Event, Organiser, Prompt
 from .places import holds_place
 from .security import unstorable
@@ -70,11 +72,14 @@ def connect(auth=None):
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
     join_room(hosts_room(event.id) if member.role == "host" else crowd_room(event.id))
+    if member.role == "viewer":
+        join_room(viewers_room(event.id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
     name = member.author.name if member.author else ""
     author_key = member.author.key if member.author else None
     presence.connection_opened(sid, event.id, member.role, author_key, name)
+    live_figures.start_loop(current_app._get_current_object())
     members[sid] = member
     emit("state", room_state(event, member, *cursors))
     if member.counted:
@@ -195,7 +200,7 @@ def room_state(event, member, last_seq=0, own_seq=0):
     if 0 < last_seq <= seq:
         tail = visible_updates(event.id, seq, member.role, last_seq, author_key, own_seq, limit)
     if tail is not None and len(tail) <= limit:
-        state["updates"] = contributions.replay(tail, member.role, author_key)
+        state["updates"] = moderation.replay(tail, member.role, author_key)
     else:
         size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
         state["snapshot"] = {"stream": moderation.room_stream(event, size)}
@@ -204,9 +209,13 @@ def room_state(event, member, last_seq=0, own_seq=0):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
+        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
+        state["held_back"] = contributions.views_of(moderation.held_back(event, size))
         state["prepared"] = prompts.prepared_views(event)
     else:
         state["present"] = presence.present_count(event.id)
+    if member.role == "viewer":
+        state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
         state["own_seq"] = chain_head(event.id, author_key, upto=seq)
         state["mine"] = contributions.views_of(
@@ -339,6 +348,15 @@ def contribution_action(name, action):
 contribution_action("approve", moderation.approve_contribution)
 contribution_action("reject", moderation.reject_contribution)
 contribution_action("withdraw", moderation.withdraw_contribution)
+contribution_action("restore", moderation.restore_contribution)
+
+
+@live_event("moderate_many")
+def moderate_many(event, member, payload):
+    changed, skipped = moderation.moderate_many(
+        event, host_of(member), payload.get("action"), payload.get("contribution_ids")
+    )
+    return {"contributions": contributions.views_of(changed), "skipped": skipped}
 
 
 @live_event("feature")
@@ -355,6 +373,29 @@ def capture_phrase(event, member, payload):
         event, host_of(member), payload.get("text"), payload.get("attribution", "")
     )
     return {"phrase": moderation.phrase_view(phrase)}
+
+
+@live_event("edit_phrase")
+def edit_phrase(event, member, payload):
+    phrase = moderation.edit_phrase(
+        event,
+        host_of(member),
+        payload.get("phrase_id"),
+        payload.get("text"),
+        payload.get("attribution", ""),
+    )
+    return {"phrase": moderation.phrase_view(phrase)}
+
+
+def phrase_action(name, action):
+    @live_event(name)
+    def handle(event, member, payload):
+        phrase = action(event, host_of(member), payload.get("phrase_id"))
+        return {"phrase": moderation.phrase_view(phrase)}
+
+
+phrase_action("withdraw_phrase", moderation.withdraw_phrase)
+phrase_action("restore_phrase", moderation.restore_phrase)
 
 
 @live_event("set_contributions_open")

@@ -82,6 +82,12 @@ class Event(db.Model):
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # What hosts write for the harvest: an introduction, and a poem someone wrote from the
+    # session (their own words and line breaks, credited), beside or instead of the found poem.
+    harvest_introduction: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    written_poem_title: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    written_poem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    written_poem_credit: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     # The presenter link for whoever shares the screen (lero_events/presenting.py).
     presenter_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.

@@ -22,6 +22,7 @@ from ..models import (
 )
 from ..naming import author_name
 from ..visibility import heard_prompts, phrase_shown, shared_count, shown_in_harvest
+from .editorial import Editorial, editorial_of
 from .words import Word, gather_words
 
 MOST_RESONANT = 5
@@ -119,6 +120,7 @@ class Harvest:
     words: list[Word]
     figures: Figures
     sketch_notes: list[SketchNote] = field(default_factory=list)
+    editorial: Editorial = field(default_factory=Editorial)
 
     @property
     def summary(self):
@@ -132,7 +134,8 @@ class Harvest:
 
     @property
     def is_empty(self):
-        return not (self.phrases or self.poem or self.sketch_notes) and not any(
+        writing = self.editorial.introduction or self.editorial.poem
+        return not (self.phrases or self.poem or self.sketch_notes or writing) and not any(
             section.total for section in self.sections
         )
 
@@ -363,6 +366,7 @@ def gather_harvest(event, shown_per_prompt=None, shown_phrases=None):
         words=gather_words(event),
         figures=gather_figures(event),
         sketch_notes=sketch_notes_of(event),
+        editorial=editorial_of(event),
     )
 
 

@@ -61,8 +61,8 @@
         delete data.shown[id];
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      // Corrected in place, or gone once withdrawn (docs/live-protocol.md section 9.4).
+      L.receivePhrase(data, payload.phrase, update.seq);
     }
     render();
   }
