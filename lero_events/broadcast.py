@@ -21,6 +21,11 @@ from .extensions import db, socketio
 from .models import Event, RoomUpdate
 
 NAMESPACE = "/live"
+# What a worker that lost the message queue tells its clients (live-protocol.md 10.5).
+DELIVERY_DELAYED = {
+    "live": False,
+    "message": "Live updates from the rest of the room are delayed. What you send is still saved.",
+}
 PUBLIC = "all"
 OWN = "hosts"
 logger = logging.getLogger(__name__)
@@ -90,14 +95,26 @@ class RoomChange:
         self.event = event
         self.updates = []
 
-    def record(self, kind, data, audience=PUBLIC, author_key=None, stored=None):
+    def record(self, kind, data, audience=PUBLIC, author_key=None, stored=None, replaces=None):
         """Store an update under the room's next sequence number; it is sent after commit.
 
         `stored` is what is kept for replay when it differs from what is sent now (a
-        contribution is kept by id and shown as it is at replay time).
+        contribution is kept by id and shown as it is at replay time). With `replaces` (a
+        field of `data`), stored updates of this kind with the same value there are deleted:
+        the new one says all they said. `prev` is taken first, so chains are unaffected.
         """
         chain_author = author_key if audience == OWN else None
         prev = chain_head(self.event.id, chain_author)
+        if replaces is not None:
+            db.session.execute(
+                sa.delete(RoomUpdate)
+                .where(
+                    RoomUpdate.event_id == self.event.id,
+                    RoomUpdate.kind == kind,
+                    RoomUpdate.payload[replaces].as_integer() == data[replaces],
+                )
+                .execution_options(synchronize_session=False)
+            )
         seq = db.session.execute(
             sa.update(Event)
             .where(Event.id == self.event.id)

@@ -66,6 +66,12 @@ DEFAULTS = {
     "LIVE_RATE_LIMIT_COUNT": 5,
     "LIVE_RATE_LIMIT_SECONDS": 30,
     "LIVE_GRACE_MINUTES": 30,
+    # Limits per person and per client address, never per connection (live-protocol.md 8).
+    "LIVE_CONNECTIONS_PER_PERSON": 5,
+    "LIVE_CONNECTIONS_PER_ADDRESS": 100,
+    "LIVE_MESSAGES_PER_PERSON": "60 per 10 seconds",
+    "LIVE_MESSAGES_PER_ADDRESS": "600 per 10 seconds",
+    "LIVE_CONTRIBUTIONS_PER_ADDRESS": "30 per 30 seconds",
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in

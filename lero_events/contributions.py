@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from . import room_limits
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -35,6 +36,8 @@ class Author:
     name: str
     registration_id: int | None = None
     guest_name: str | None = None
+    # The client address (a keyed hash) it is connected from, for the limit per address.
+    address_key: str | None = None
 
 
 def author_for_registration(registration):
@@ -98,6 +101,10 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
     if not isinstance(anonymous, bool):
         raise DomainError("anonymous must be true or false.")
     text = clean_text(text, MAX_TEXT)
+    # Asked before the room's lock is taken (room_limits says why), counted after the commit.
+    address_full = author.address_key is not None and not (
+        room_limits.contribution_allowed_from(author.address_key)
+    )
 
     with room_change(event) as change:
         existing = contribution_by_client_id(event, client_id)
@@ -114,7 +121,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
             # A prepared question is part of the room only once a host has asked it.
             if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(event, author)
+        check_rate_limit(event, author, address_full)
 
         contribution = Contribution(
             event_id=event.id,
@@ -142,6 +149,8 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
                 raise DomainError("That client_id is already used; make a new one.") from None
             return existing, False
         record_contribution(change, contribution)
+    if author.address_key is not None:
+        room_limits.count_contribution_from(author.address_key)
     return contribution, True
 
 
@@ -170,8 +179,9 @@ def check_still_registered(author):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
-def check_rate_limit(event, author):
-    """Refuse flooding: counted in the database so it holds across workers and restarts."""
+def check_rate_limit(event, author, address_full=False):
+    """Refuse flooding: per person in the database, so it holds across workers and restarts,
+    and per client address in the rate-limit store, so new guest keys do not multiply it."""
     count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
     seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
     recent = db.session.scalar(
@@ -181,7 +191,7 @@ def check_rate_limit(event, author):
             Contribution.created_at > utcnow() - timedelta(seconds=seconds),
         )
     )
-    if recent >= count:
+    if recent >= count or address_full:
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
             status=429,
@@ -223,7 +233,12 @@ def toggle_resonance(event, participant_key, contribution_id):
             db.session.delete(mark)
         db.session.flush()
         count = resonance_counts([contribution.id]).get(contribution.id, 0)
-        change.record("resonance", {"contribution_id": contribution.id, "count": count})
+        # Only the latest count is kept for replay: toggles never pile up (protocol 10.4).
+        change.record(
+            "resonance",
+            {"contribution_id": contribution.id, "count": count},
+            replaces="contribution_id",
+        )
     return mark is None, count
 
 

@@ -6,16 +6,15 @@ errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
 """
 
 import functools
-import time
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, prompts
+from . import attendance, contributions, moderation, presence, prompts, room_limits
 from .broadcast import (
+    DELIVERY_DELAYED,
     NAMESPACE,
     author_room,
     chain_head,
@@ -37,6 +36,8 @@ from .security import unstorable
 from .visibility import harvest_access, presenter_access
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
+TOO_MANY_MESSAGES = "Too many messages at once: please slow down."
+COULD_NOT_LET_IN = "The live room could not let you in just now; please try again."
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Member:
 
     event_id: int
     role: str
+    address_key: str
     author: Author | None = None
     organiser_id: int | None = None
 
@@ -52,22 +54,45 @@ class Member:
     def counted(self):
         return self.role in presence.COUNTED_ROLES
 
+    @property
+    def person_key(self):
+        """Whom the caps and limits count: the author, the organiser, or no one (a viewer)."""
+        if self.author is not None:
+            return self.author.key
+        return f"o:{self.organiser_id}" if self.organiser_id else None
+
 
 # Connections held by this worker, by Socket.IO sid.
 members = {}
-# When each connection's recent messages arrived, for the per-connection flood limit.
-recent_messages = {}
-MESSAGES_PER_WINDOW = 60
-WINDOW_SECONDS = 10
 
 
 @socketio.on("connect", namespace=NAMESPACE)
 def connect(auth=None):
-    try:
-        event, member, cursors = identify(auth)
-    except DomainError as error:
-        raise ConnectionRefusedError(error.message) from None
+    """Validate everything, then count the connection in the one commit that follows its
+    `state`: a connect that fails at any step leaves no presence row and no attendance."""
     sid = request.sid
+    try:
+        event, member, cursors = identify(auth, room_limits.address_key(request.remote_addr))
+        presence.refuse_if_full(member.person_key, member.address_key)
+        state = admit(sid, event, member, cursors)
+    except DomainError as error:
+        db.session.rollback()
+        raise ConnectionRefusedError(error.message) from None
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("live room connect failed")
+        raise ConnectionRefusedError(COULD_NOT_LET_IN) from None
+    members[sid] = member
+    emit("state", state)
+    live_figures.start_loop(current_app._get_current_object())
+    if not message_queue_live():
+        emit("delivery", DELIVERY_DELAYED)
+    if member.counted:
+        presence.changed(event.id)
+
+
+def admit(sid, event, member, cursors):
+    """Join the rooms, write the presence row, build the state, commit: in that order."""
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
@@ -77,28 +102,26 @@ def connect(auth=None):
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
     name = member.author.name if member.author else ""
-    author_key = member.author.key if member.author else None
-    presence.connection_opened(sid, event.id, member.role, author_key, name)
-    live_figures.start_loop(current_app._get_current_object())
-    members[sid] = member
-    emit("state", room_state(event, member, *cursors))
-    if member.counted:
-        presence.changed(event.id)
+    presence.connection_opened(
+        sid, event.id, member.role, member.person_key, name, member.address_key
+    )
+    if member.author is not None and member.author.registration_id is not None:
+        attendance.note_live_room_join(member.author.registration_id)
+    state = room_state(event, member, *cursors)
+    db.session.commit()
+    return state
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def disconnect(reason=None):
     member = members.pop(request.sid, None)
-    recent_messages.pop(request.sid, None)
-    try:
-        event_id = presence.connection_closed(request.sid)
-    except Exception:
-        # The heartbeat drops the row later; a disconnect must never take the worker down.
-        db.session.rollback()
-        current_app.logger.exception("live room disconnect could not drop its presence row")
-        return
-    if member is not None and member.counted and event_id is not None:
-        presence.changed(event_id)
+    if member is not None:
+        presence.connection_closed(request.sid)
+
+
+def message_queue_live():
+    """False while this worker cannot reach the message queue (docs/live-protocol.md 10.5)."""
+    return getattr(socketio.server.manager, "queue_live", True)
 
 
 def cursor(value):
@@ -110,8 +133,11 @@ def cursor(value):
     return value
 
 
-def identify(auth):
-    """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`."""
+def identify(auth, address_key):
+    """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`.
+
+    Reads only: nothing is written until everything about the connect has been checked.
+    """
     if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str) or unstorable(auth):
         raise DomainError("The live room could not understand how you are joining.")
     cursors = cursor(auth.get("last_seq")), cursor(auth.get("own_seq"))
@@ -127,32 +153,35 @@ def identify(auth):
     if role == "host":
         if not event.is_hosted_by(organiser):
             raise DomainError("Only this event's hosts can host the live room.")
-        return event, Member(event.id, "host", organiser_id=organiser.id), cursors
+        host = Member(event.id, "host", address_key, organiser_id=organiser.id)
+        return event, host, cursors
     if role == "viewer" and "presenter_secret" in auth:
         secret = auth["presenter_secret"] if isinstance(auth["presenter_secret"], str) else None
         try:
             presenter_access(event, organiser, secret)
         except NotFound as error:
             raise DomainError(error.message) from None
-        return event, Member(event.id, "viewer"), cursors
+        return event, Member(event.id, "viewer", address_key), cursors
     if role == "viewer":
         secret = auth.get("harvest_secret")
         try:
             harvest_access(event, organiser, secret if isinstance(secret, str) else None)
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
-        return event, Member(event.id, "viewer"), cursors
+        return event, Member(event.id, "viewer", address_key), cursors
     if "token" in auth:
         author = registered_author(event, auth["token"])
-        return event, Member(event.id, "participant", author=author), cursors
-    if "guest_name" in auth or "guest_key" in auth:
+    elif "guest_name" in auth or "guest_key" in auth:
         if not event.allow_guests:
             raise DomainError("This live room is only open to registered participants.")
         author = contributions.author_for_guest(
             event, auth.get("guest_name"), auth.get("guest_key")
         )
-        return event, Member(event.id, "guest", author=author), cursors
-    raise DomainError("The live room could not understand how you are joining.")
+    else:
+        raise DomainError("The live room could not understand how you are joining.")
+    author = replace(author, address_key=address_key)
+    role = "guest" if author.registration_id is None else "participant"
+    return event, Member(event.id, role, address_key, author=author), cursors
 
 
 def registered_author(event, token):
@@ -168,7 +197,6 @@ def registered_author(event, token):
         raise DomainError("That private link is not valid.")
     if not holds_place(registration):
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
-    attendance.record_live_room_join(registration)
     return contributions.author_for_registration(registration)
 
 
@@ -234,8 +262,8 @@ def live_event(name):
             member = members.get(request.sid)
             if member is None:
                 return {"ok": False, "error": "Please reconnect to the live room."}
-            if flooding(request.sid):
-                return {"ok": False, "error": "Too many messages at once: please slow down."}
+            if not room_limits.allow_message(member.person_key or request.sid, member.address_key):
+                return {"ok": False, "error": TOO_MANY_MESSAGES}
             if not isinstance(payload, dict) or unstorable(payload):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
@@ -253,22 +281,6 @@ def live_event(name):
         return handler
 
     return register
-
-
-def flooding(sid):
-    """True when this connection sent more messages than anyone typing or clicking could.
-
-    Kept in this worker's memory: a connection lives on one worker. Contributions have their
-    own, stricter limit per person in the database (contributions.check_rate_limit).
-    """
-    now = time.monotonic()
-    arrivals = recent_messages.setdefault(sid, deque())
-    while arrivals and arrivals[0] <= now - WINDOW_SECONDS:
-        arrivals.popleft()
-    if len(arrivals) >= MESSAGES_PER_WINDOW:
-        return True
-    arrivals.append(now)
-    return False
 
 
 def host_of(member):

@@ -245,7 +245,10 @@ class LiveConnection(db.Model):
     # host:port of the worker holding it, so a restarted worker can drop what it left behind.
     worker: Mapped[str] = mapped_column(sa.String(120), index=True)
     role: Mapped[str] = mapped_column(sa.String(16))
-    person_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # The person (registration, guest key or organiser) and the client address (a keyed hash,
+    # room_limits.address_key), each capped in open connections over every worker.
+    person_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    address_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     name: Mapped[str] = mapped_column(sa.String(80), default="")
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Refreshed by the worker's heartbeat; rows of a worker that stopped beating are dropped.

@@ -21,19 +21,37 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .broadcast import NAMESPACE, crowd_room, hosts_room
+from .errors import DomainError
 from .extensions import db, socketio
 from .models import Contribution, LiveConnection, utcnow
 
 COUNTED_ROLES = ("participant", "guest")
 # A worker's rows outlive a few missed heartbeats, never more.
 MISSED_HEARTBEATS = 3
+# Rows dropped per statement when many leave at once.
+LEAVING_BATCH = 500
+TOO_MANY_FOR_PERSON = (
+    "You have the live room open in too many tabs or devices: close one and try again."
+)
+TOO_MANY_FOR_ADDRESS = "Too many live connections from your network: please try again later."
 _worker = {}
 
-_started = threading.Lock()
-_loops_running = False
-_changed = set()
-# What each room was last told, per audience, so nothing unchanged is sent again.
-_last_sent = {}
+
+class WorkerPresence:
+    """One app's presence bookkeeping in this worker: rooms to tell, connections to drop."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.server = None
+        self.changed = set()
+        self.leaving = set()
+        # What each room was last told, per audience, so nothing unchanged is sent again.
+        self.last_sent = {}
+
+
+def bookkeeping(app=None):
+    app = app or current_app._get_current_object()
+    return app.extensions.setdefault("live_presence", WorkerPresence())
 
 
 def worker_id():
@@ -46,8 +64,40 @@ def worker_id():
     return _worker[pid]
 
 
-def connection_opened(sid, event_id, role, person_key=None, name=""):
-    """Record a connection; the first one this worker handles starts its loops."""
+def refuse_if_full(person_key, address_key):
+    """Refuse one more connection for a person or an address that has its share open.
+
+    Counted over every worker, leaving out this worker's connections that are already
+    closing (a reload must not be refused by the tab it replaces).
+    """
+    leaving = list(bookkeeping().leaving)
+    config = current_app.config
+    for column, value, limit, refusal in (
+        (
+            LiveConnection.person_key,
+            person_key,
+            config["LIVE_CONNECTIONS_PER_PERSON"],
+            TOO_MANY_FOR_PERSON,
+        ),
+        (
+            LiveConnection.address_key,
+            address_key,
+            config["LIVE_CONNECTIONS_PER_ADDRESS"],
+            TOO_MANY_FOR_ADDRESS,
+        ),
+    ):
+        if value is None:
+            continue
+        query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
+        if leaving:
+            query = query.where(LiveConnection.sid.not_in(leaving))
+        if db.session.scalar(query) >= int(limit):
+            raise DomainError(refusal, status=429)
+
+
+def connection_opened(sid, event_id, role, person_key=None, name="", address_key=None):
+    """Add a connection's row to the open transaction; the caller commits it once everything
+    else that can fail at connect has passed, so a failed connect leaves no row behind."""
     start_loops(current_app._get_current_object())
     db.session.add(
         LiveConnection(
@@ -57,68 +107,98 @@ def connection_opened(sid, event_id, role, person_key=None, name=""):
             role=role,
             person_key=person_key,
             name=name[:80],
+            address_key=address_key,
         )
     )
-    db.session.commit()
+    db.session.flush()
 
 
 def connection_closed(sid):
-    """Forget a connection; returns its event id, or None if it was never recorded."""
-    event_id = db.session.scalar(
-        sa.delete(LiveConnection)
-        .where(LiveConnection.sid == sid)
-        .returning(LiveConnection.event_id)
-    )
-    db.session.commit()
-    return event_id
+    """Forget a connection at the next presence tick.
+
+    No database work here: a disconnect handler can run inside whatever context closed the
+    socket (a broadcast, another handler), whose session it would share and could break, and a
+    crowd leaving at once is one DELETE per tick rather than one transaction per person.
+    """
+    bookkeeping().leaving.add(sid)
 
 
 def start_loops(app):
-    global _loops_running
-    with _started:
-        if _loops_running:
+    state = bookkeeping(app)
+    with state.lock:
+        if state.server is socketio.server:
             return
-        _loops_running = True
+        state.server = socketio.server
     socketio.start_background_task(keep_beating, app)
     socketio.start_background_task(keep_telling, app)
 
 
+def serving(app):
+    """False once the shared socketio object serves another app (tests make one per test)."""
+    return bookkeeping(app).server is socketio.server
+
+
 def changed(event_id):
     """Someone came, left or first spoke: the room hears about it at its next presence tick."""
-    _changed.add(event_id)
+    bookkeeping().changed.add(event_id)
 
 
 def keep_telling(app):
-    """The worker's presence loop: each changed room gets at most one presence per interval."""
+    """The worker's presence loop: drop the rows of connections that closed, then give each
+    changed room at most one presence per interval."""
     interval = float(app.config["LIVE_PRESENCE_SECONDS"])
-    while True:
+    state = bookkeeping(app)
+    while serving(app):
         socketio.sleep(interval)
-        rooms = list(_changed)
-        _changed.difference_update(rooms)
         with app.app_context():
+            try:
+                drop_leaving(state)
+            except Exception:
+                db.session.rollback()
+                app.logger.exception("live room presence rows could not be dropped; trying again")
+            rooms = list(state.changed)
+            state.changed.difference_update(rooms)
             for event_id in rooms:
                 try:
-                    send_presence(event_id)
+                    send_presence(state, event_id)
                 except Exception:
                     db.session.rollback()
                     app.logger.exception("live room presence failed; trying again")
-                    _changed.add(event_id)
+                    state.changed.add(event_id)
             db.session.remove()
 
 
-def send_presence(event_id):
+def drop_leaving(state):
+    """Delete the rows of connections closed since the last tick, in a few statements."""
+    sids = list(state.leaving)
+    events = set()
+    for start in range(0, len(sids), LEAVING_BATCH):
+        batch = sids[start : start + LEAVING_BATCH]
+        events.update(
+            db.session.scalars(
+                sa.delete(LiveConnection)
+                .where(LiveConnection.sid.in_(batch))
+                .returning(LiveConnection.event_id)
+            ).all()
+        )
+    db.session.commit()
+    state.leaving.difference_update(sids)
+    state.changed.update(events)
+
+
+def send_presence(state, event_id):
     hosts_view = presence_for(event_id, hosts=True)
     crowd_view = {"present": hosts_view["present"]}
     for room, view in ((crowd_room(event_id), crowd_view), (hosts_room(event_id), hosts_view)):
-        if _last_sent.get(room) != view:
-            _last_sent[room] = view
+        if state.last_sent.get(room) != view:
+            state.last_sent[room] = view
             socketio.emit("presence", view, to=room, namespace=NAMESPACE)
 
 
 def keep_beating(app):
-    """The worker's heartbeat, for as long as the process lives."""
+    """The worker's heartbeat, for as long as the process serves this app."""
     interval = float(app.config["LIVE_HEARTBEAT_SECONDS"])
-    while True:
+    while serving(app):
         socketio.sleep(interval)
         with app.app_context():
             try:

@@ -42,7 +42,7 @@ class LiveClient:
         self.websocket = None
         self.lock = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
-        for name in ("state", "presence", "figures"):
+        for name in ("state", "presence", "figures", "delivery"):
             self.sio.on(name, self.recorder(name), namespace=NS)
         self.sio.on("updates", self.record_frame, namespace=NS)
         self.sio.on("connect_error", self.on_refused, namespace=NS)

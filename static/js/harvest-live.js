@@ -283,6 +283,15 @@
     store.receiveUpdates(frame);
   });
   socket.on("figures", applyFigures);
+  // The server's message queue lost and back (docs/live-protocol.md 10.5).
+  socket.on("delivery", function (message) {
+    if (message && message.live === false) {
+      showStatus("delayed", "Live: " + message.message);
+    } else if (message && message.live === true) {
+      showStatus("connected", connectedText);
+      store.deliveryRestored(Math.random() * 2000);
+    }
+  });
   // socket.io delivers `state` (sent while connecting) before its own "connect" event, so
   // only a disconnect says the next state is still to come.
   socket.on("disconnect", function () {

@@ -239,6 +239,23 @@
     }, this.gapWait);
   };
 
+  // The server says its message queue is back (docs/live-protocol.md 10.5): frames may have
+  // been lost meanwhile with no later frame to show the gap, so ask catch_up after `wait` ms
+  // (the caller picks a random 0-2 s, so a whole room does not ask at once).
+  RoomStore.prototype.deliveryRestored = function (wait) {
+    var self = this;
+    this.timers.setTimeout(function () {
+      if (!self.ready) {
+        return;
+      }
+      self.page.catchUp(self.cursors(), function (answer) {
+        if (answer && self.ready) {
+          self.receiveState(answer);
+        }
+      });
+    }, wait);
+  };
+
   RoomStore.prototype.stopGapTimer = function () {
     if (this.gapTimer !== null) {
       this.timers.clearTimeout(this.gapTimer);
@@ -375,6 +392,9 @@
   ConnectionStatus.prototype.reconnecting = function () {
     this.show("reconnecting", "Reconnecting…");
   };
+  ConnectionStatus.prototype.delayed = function (message) {
+    this.show("delayed", message || "Live updates are delayed. What you send is still saved.");
+  };
   ConnectionStatus.prototype.offline = function () {
     this.show("offline", this.offlineText);
   };
@@ -455,6 +475,16 @@
     });
     socket.on("presence", function (message) {
       page.presence(message);
+    });
+    socket.on("delivery", function (message) {
+      if (message && message.live === false) {
+        status.delayed(message.message);
+      } else if (message && message.live === true) {
+        if (status.element.dataset.state === "delayed") {
+          status.connected();
+        }
+        store.deliveryRestored(Math.random() * 2000);
+      }
     });
     socket.on("disconnect", function (reason) {
       // Not on "connect": the client hands over `state` (sent by the server's connect

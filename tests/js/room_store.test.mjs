@@ -221,3 +221,16 @@ test("held buttons refuse a second press until released, without losing focus", 
   assert.equal(L.holdButtons([button]), true);
   assert.equal(button.disabled, undefined, "never disabled: that drops keyboard focus");
 });
+
+test("the message queue back: after the wait it asks catch_up and applies its answer", () => {
+  const { store, page, timers } = room("participant");
+  store.receiveState(state(5));
+  store.deliveryRestored(1500);
+  assert.equal(page.asked.length, 0, "not before the wait");
+  assert.deepEqual(timers.pending().map((timer) => timer.ms), [1500]);
+  timers.fireAll();
+  assert.deepEqual(plain(page.asked), [{ last_seq: 5, own_seq: 0 }]);
+  page.answers[0](state(8, { updates: [pub(7, 5), pub(8, 7)] }));
+  assert.deepEqual(page.applied, [7, 8]);
+  assert.equal(store.cursors().last_seq, 8);
+});
