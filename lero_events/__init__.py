@@ -31,11 +31,23 @@ def create_app(config=None):
 
     # Socket handlers register on the shared socketio object before init_app, for every app;
     # notifications subscribes to the domain's signals.
-    from . import cli, errors, live, logs, notifications, security, tasks, times, views  # noqa: F401
+    from . import (  # noqa: F401
+        cli,
+        errors,
+        live,
+        logs,
+        notifications,
+        security,
+        tasks,
+        times,
+        views,
+        writing,
+    )
     from .serving import client_manager
 
     logs.init_app(app)
     times.init_app(app)
+    writing.init_app(app)
     tasks.init_app(app)
     security.init_url_converters(app)
     views.register_blueprints(app)

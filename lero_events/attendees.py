@@ -15,9 +15,11 @@ from sqlalchemy.orm import selectinload
 
 from . import registrations, signals
 from .errors import DomainError, NotFound
+from .evidence.counting import organisation_key
 from .extensions import db
 from .harvest.exports import csv_cell
 from .models import Contribution, Registration
+from .places import ACTIVE, status_of
 
 STATUSES = ("confirmed", "waitlisted", "cancelled", "erased")
 MAX_REASON = 1000
@@ -40,7 +42,7 @@ class Attendee:
 
     @property
     def status(self):
-        return "erased" if self.registration.erased_at else self.registration.status
+        return status_of(self.registration)
 
 
 @dataclass
@@ -87,14 +89,14 @@ def matching(attendees, search="", status=""):
 
 def organisation_breakdown(attendees):
     """People holding or waiting for a place, per organisation (ignoring case and spaces, as
-    the harvest's figure does), largest first; the most used spelling names each one."""
+    the evidence and the harvest do), largest first; the most used spelling names each one."""
     groups = {}
     spellings = {}
     for attendee in attendees:
-        name = attendee.registration.organisation.strip()
-        if attendee.status not in ("confirmed", "waitlisted"):
+        name = " ".join(attendee.registration.organisation.split())
+        if attendee.status not in ACTIVE:
             continue
-        key = name.casefold()
+        key = organisation_key(name)
         spellings.setdefault(key, Counter())[name] += 1
         group = groups.setdefault(key, OrganisationCount(name))
         setattr(group, attendee.status, getattr(group, attendee.status) + 1)
@@ -183,6 +185,6 @@ def clean_reason(reason):
 def cancel_for_attendee(registration, reason):
     """A host cancels someone's place; `reason` goes into the email they get."""
     reason = clean_reason(reason)
-    if registration.status not in registrations.ACTIVE:
+    if registration.status not in ACTIVE:
         raise DomainError("That registration is already cancelled.", status=409)
     return registrations.cancel_registration(registration, reason=reason)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from . import signals
 from .extensions import db, socketio
 from .models import Event, RoomUpdate
 
 NAMESPACE = "/live"
-# What a worker that lost the message queue tells its clients (live-protocol.md 8.5).
+# What a worker that lost the message queue tells its clients (live-protocol.md 10.5).
 DELIVERY_DELAYED = {
     "live": False,
     "message": "Live updates from the rest of the room are delayed. What you send is still saved.",
@@ -41,6 +42,11 @@ def hosts_room(event_id):
 def crowd_room(event_id):
     """Everyone but the hosts: they get the public frames and the short form of presence."""
     return f"live:{event_id}:crowd"
+
+
+def viewers_room(event_id):
+    """Read-only viewers (the harvest page): they also get the day's figures."""
+    return f"live:{event_id}:viewers"
 
 
 def author_room(event_id, author_key):
@@ -155,6 +161,8 @@ def room_change(event):
         ).one()
         change = RoomChange(event)
         yield change
+        if change.updates:
+            signals.room_changed.send(event, kinds={update.kind for update in change.updates})
         db.session.commit()
     except BaseException:
         db.session.rollback()

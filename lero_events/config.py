@@ -54,6 +54,8 @@ DEFAULTS = {
     "HARVEST_SHOWN_PER_PROMPT": 20,
     "HARVEST_SHOWN_PHRASES": 50,
     "HARVEST_PAGE_SIZE": 200,
+    # Counts below this, in anything shared beyond the hosts, read "fewer than N".
+    "SMALL_NUMBER_THRESHOLD": 5,
     "SKETCH_MAX_BYTES": 8 * 1024 * 1024,
     "SKETCH_MAX_PIXELS": 40_000_000,
     # Registration: attempts per client, and when the video-call link appears on the private page.

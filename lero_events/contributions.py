@@ -19,6 +19,9 @@ from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
+from .naming import author_name, registration_name
+from .places import holds_place
+from .visibility import in_room, prompt_heard, room_text_visible
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -40,7 +43,7 @@ class Author:
 def author_for_registration(registration):
     return Author(
         key=f"r:{registration.id}",
-        name=registration.display_name or "Anonymous",
+        name=registration_name(registration),
         registration_id=registration.id,
     )
 
@@ -115,7 +118,8 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         check_still_registered(author)
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
-            if prompt is None or prompt.event_id != event.id:
+            # A prepared question is part of the room only once a host has asked it.
+            if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
         check_rate_limit(event, author, address_full)
 
@@ -171,8 +175,7 @@ def check_still_registered(author):
     """A place cancelled or erased since joining takes its voice with it."""
     if author.registration_id is None:
         return
-    registration = db.session.get(Registration, author.registration_id)
-    if registration.status != "confirmed" or registration.erased_at is not None:
+    if not holds_place(db.session.get(Registration, author.registration_id)):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
@@ -203,8 +206,7 @@ def record_contribution(change, contribution):
     """
     stored = {"contribution": {"id": contribution.id}}
     if contribution.status in ("approved", "withdrawn"):
-        public = contribution.status == "approved"
-        view = contribution_view(contribution, public)
+        view = contribution_view(contribution, in_room(contribution))
         change.record("contribution", {"contribution": view}, stored=stored)
     else:
         change.record(
@@ -219,7 +221,7 @@ def record_contribution(change, contribution):
 def toggle_resonance(event, participant_key, contribution_id):
     """Mark (or unmark) an approved contribution as resonating; returns (resonating, count)."""
     contribution = room_contribution(event, contribution_id)
-    if contribution.status != "approved":
+    if not in_room(contribution):
         raise NotFound("That contribution is not in this room.")
     with room_change(event) as change:
         mark = db.session.get(Resonance, (contribution.id, participant_key))
@@ -231,7 +233,7 @@ def toggle_resonance(event, participant_key, contribution_id):
             db.session.delete(mark)
         db.session.flush()
         count = resonance_counts([contribution.id]).get(contribution.id, 0)
-        # Only the latest count is kept for replay: toggles never pile up (protocol 8.4).
+        # Only the latest count is kept for replay: toggles never pile up (protocol 10.4).
         change.record(
             "resonance",
             {"contribution_id": contribution.id, "count": count},
@@ -268,17 +270,6 @@ def resonated_by(event, participant_key):
         .where(Contribution.event_id == event.id, Resonance.participant_key == participant_key)
         .order_by(Resonance.contribution_id)
     ).all()
-
-
-def author_name(contribution):
-    """The name shown with a contribution: the author's choice, else "Anonymous"."""
-    if contribution.anonymous:
-        return "Anonymous"
-    if contribution.registration is not None:
-        if contribution.registration.erased_at is not None:
-            return "Anonymous"
-        return contribution.registration.display_name or "Anonymous"
-    return contribution.guest_name or "Anonymous"
 
 
 def contribution_view(contribution, with_text=True, resonance_count=None):
@@ -339,11 +330,7 @@ def replay(updates, role, author_key=None):
         data = update.payload
         if update.kind == "contribution":
             contribution = current[data["contribution"]["id"]]
-            with_text = (
-                role == "host"
-                or contribution.status == "approved"
-                or (author_key is not None and contribution.author_key == author_key)
-            )
+            with_text = room_text_visible(contribution, role, author_key)
             view = contribution_view(contribution, with_text, counts.get(contribution.id, 0))
             data = {"contribution": view}
         chain = "public" if update.audience == "all" else "own"

@@ -2,11 +2,13 @@
 
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
-- a launch three weeks ago: bookings (some cancelled, some still on the waitlist), attendance,
-  reflections approved and held back, phrases captured from speakers, a found poem, a sketch
-  note and a published harvest;
-- a Big Conversation happening now: the live room open to guests, a question on screen,
-  reflections in the room and more waiting for the hosts;
+- a launch three weeks ago: bookings over the weeks before (some cancelled, some still on the
+  waitlist), attendance, reflections approved and held back, phrases captured from speakers, an
+  introduction, a poem someone wrote, a found poem, a sketch note, a published harvest and the
+  evidence it adds up to;
+- a Big Conversation happening now: the live room open to guests, prepared questions (the
+  first one up), reflections in the room, more waiting for the hosts and one they held back,
+  and a presenter link for the shared screen;
 - a winter gathering still to book.
 
 Each part of the story is one function, so a new feature adds its own part (or a few lines to
@@ -34,11 +36,13 @@ from . import (
     events,
     moderation,
     outbox,
+    presenting,
+    prompts,
     registrations,
     sketches,
 )
 from .extensions import db
-from .harvest import poem, sharing
+from .harvest import editorial, poem, sharing
 from .models import Event, OutgoingEmail, Registration, SketchNote, utcnow
 from .times import date_label
 
@@ -100,6 +104,7 @@ LAUNCH_PEOPLE = [
 LAUNCH_CANCELLED = ["Lewis Grant", "Owen Burke"]  # their seats go to Rosa and Kwame
 LAUNCH_CAPACITY = 12
 LAUNCH_ONLY_ON_THE_CALL = ["Nadia Kowalski"]  # came, said nothing in the room: marked by a host
+LAUNCH_BOOKING_DAYS = 24  # bookings came in over the weeks before, as the evidence page shows
 
 LAUNCH_QUESTIONS = {
     "What helped your recovery take hold?": [
@@ -161,6 +166,27 @@ LAUNCH_POEM = [
     (2, "Recovery is something we do together", "Recovery is something we do together"),
 ]
 
+LAUNCH_INTRODUCTION = (
+    "Sixty people from across the region came to launch the network: people in recovery, "
+    "the groups they run, and a few commissioners brave enough to listen.\n\n"
+    "What follows is what was said in the room and on the call, in the words of those who "
+    "said it, and a poem one of us wrote on the train home."
+)
+LAUNCH_WRITTEN_POEM = editorial.Editorial(
+    poem_title="On the train home",
+    poem=(
+        "I came in expecting a meeting\n"
+        "and found a kitchen table\n"
+        "the size of a region.\n"
+        "\n"
+        "Someone had been there before me.\n"
+        "Someone said so out loud.\n"
+        "That was the whole of it,\n"
+        "and it was enough."
+    ),
+    poem_credit="Rosa Martin",
+)
+
 NOW_PEOPLE = [
     Person("Maya Okafor", "Maya", "Northern Recovery Collective"),
     Person("Chris Dunn", "Chris", "Recovery Connections"),
@@ -169,6 +195,15 @@ NOW_PEOPLE = [
     Person("Siobhan Kelly", "Siobhan", "The Kettle Club"),
 ]
 NOW_QUESTION = "What helps recovery last, once the formal support ends?"
+# Prepared before the session, in order, each tied to the agenda item it belongs to: the
+# first is up now, "Next question" in the host view asks the others.
+NOW_PREPARED = [
+    (NOW_QUESTION, "The Big Conversation"),
+    ("What counts as evidence that recovery works, and who gets to say?", "The Big Conversation"),
+    ("Where should the money go first, if it were up to us?", "The Big Conversation"),
+    ("What has another group taught you that everyone should hear?", "The Big Conversation"),
+    ("What should the network carry to the people who make policy?", "What happens next"),
+]
 NOW_REFLECTIONS = [
     Reflection(
         "Having somewhere to go on a Sunday afternoon. That is when it gets hard.",
@@ -181,8 +216,14 @@ NOW_REFLECTIONS = [
     Reflection("Knowing the door is still open if I slip.", "Gareth Lewis", anonymous=True),
     Reflection("Work that fits around meetings, and a boss who knows.", "Siobhan Kelly", "pending"),
     Reflection("A group for parents, with a crèche, in the daytime.", "guest:Lee", "pending"),
+    Reflection(
+        "My key worker at the council let me down, ask me and I'll tell you who.",
+        "guest:Lee",
+        "rejected",  # held back: it names someone; the hosts can restore it to the queue
+    ),
 ]
 NOW_PHRASE = ("We are not a service, we are a community.", "Maya, welcome")
+NOW_BOOKING_DAYS = 10
 
 TO_BOOK_PEOPLE = [
     Person("Helen Carter", "Helen", "The Kettle Club"),
@@ -219,12 +260,20 @@ def tour(demo, now=None):
             room = f"/events/{event.slug}/live"
             stops.append((f"Happening now, its live room open{guests}", room))
             stops.append(("  and as its host", f"{room}/host"))
+            if event.presenter_secret:
+                stops.append(
+                    (
+                        "  and on the shared screen (presenter link)",
+                        f"{room}/present?key={event.presenter_secret}",
+                    )
+                )
         elif event.ends_at <= now:
             held = f"Held on {date_label(event.local_starts_at)}"
             if event.harvest_published:
                 stops.append((f"{held}, its harvest shared", f"/events/{event.slug}/harvest"))
             else:
                 stops.append((held, f"/events/{event.slug}"))
+            stops.append(("  and its evidence, for its hosts", f"/events/{event.slug}/evidence"))
         else:
             when = date_label(event.local_starts_at)
             stops.append((f"To book, on {when}", f"/events/{event.slug}"))
@@ -277,6 +326,7 @@ def launch_three_weeks_ago(organiser, now):
     said = launch_room(event, organiser, people)
     launch_attendance(event, organiser, people)
     events.update_event(event, data)
+    spread_bookings(people.values(), event.starts_at, days=LAUNCH_BOOKING_DAYS)
     launch_harvest(event, said)
     return event
 
@@ -334,15 +384,15 @@ def launch_room(event, host, people):
 def launch_attendance(event, host, people):
     """Who came: those who wrote in the live room joined it; the hosts mark who was only on the
     video call."""
-    writers = {r.by for reflections in LAUNCH_QUESTIONS.values() for r in reflections}
-    for name in writers:
-        attendance.record_live_room_join(people[name])
+    joined_the_room(people, [r for rs in LAUNCH_QUESTIONS.values() for r in rs])
     for name in LAUNCH_ONLY_ON_THE_CALL:
         attendance.mark_attended(people[name], host)
 
 
 def launch_harvest(event, said):
-    """The found poem, a sketch note of the day, and the harvest shared with everyone."""
+    """An introduction, a poem someone wrote, the found poem, a sketch note of the day, and the
+    harvest shared with everyone."""
+    editorial.save_editorial(event, replace(LAUNCH_WRITTEN_POEM, introduction=LAUNCH_INTRODUCTION))
     for stanza, fragment, source_start in LAUNCH_POEM:
         source = next(ids for text, ids in said.items() if text.startswith(source_start))
         poem.add_poem_line(event, text=fragment, stanza=stanza, **source)
@@ -382,8 +432,8 @@ def sketch_note_png(title):
 
 
 def big_conversation_now(organiser, now):
-    """Started half an hour ago: guests may join, a question is up, reflections are in the room
-    and two wait for the hosts."""
+    """Started half an hour ago: guests may join, the first of five prepared questions is up,
+    reflections are in the room, two wait for the hosts, and a presenter link is ready."""
     start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0, tzinfo=None)
     start -= timedelta(minutes=30)
 
@@ -413,10 +463,21 @@ def big_conversation_now(organiser, now):
         ),
     )
     people = book(event, NOW_PEOPLE)
+    spread_bookings(people.values(), event.starts_at, days=NOW_BOOKING_DAYS)
+    joined_the_room(people, NOW_REFLECTIONS)
+    prepare_questions(event, organiser)
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
-    prompt = moderation.set_prompt(event, organiser, NOW_QUESTION)
+    prompt = prompts.ask_next_prompt(event, organiser)
     post_reflections(event, organiser, prompt, people, NOW_REFLECTIONS)
+    presenting.create_presenter_link(event)
     return event
+
+
+def prepare_questions(event, organiser):
+    """The hosts' questions for the session, written before it started."""
+    items = {item.title: item.id for item in event.agenda_items}
+    for text, agenda_title in NOW_PREPARED:
+        prompts.add_prepared_prompt(event, organiser, text, items[agenda_title])
 
 
 # -- The winter gathering, to book -------------------------------------------------------------
@@ -483,6 +544,27 @@ def book(event, people):
             ),
         ).registration
     return booked
+
+
+def joined_the_room(people, reflections):
+    """Record the live-room join of every booked person who writes or resonates below."""
+    names = {r.by for r in reflections} | {n for r in reflections for n in r.resonated_by}
+    for name in sorted(names):
+        if not name.startswith("guest:"):
+            attendance.record_live_room_join(people[name])
+
+
+def spread_bookings(booked, starts_at, days):
+    """Date the story's bookings over the `days` before the start, in booking order, as if
+    they had come in over those weeks (the demo makes them all at once). The order, and with
+    it who got a seat, stays as it was."""
+    booked = sorted(booked, key=lambda r: (r.created_at, r.id))
+    for number, registration in enumerate(booked):
+        ago = timedelta(days=days) * (len(booked) - number) / len(booked)
+        registration.created_at = registration.consent_at = starts_at - ago
+        if registration.cancelled_at is not None:
+            registration.cancelled_at = starts_at - ago / 2
+    db.session.commit()
 
 
 def post_reflections(event, host, prompt, people, reflections):

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from .accounts import MIN_PASSWORD_LENGTH
 from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
 from .messages import AUDIENCES
+from .writing import plain_lines
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -93,7 +94,7 @@ class EventForm(FlaskForm):
         return EventData(
             title=self.title.data or "",
             slug=self.slug.data or "",
-            description=self.description.data or "",
+            description=plain_lines(self.description.data),
             timezone=(self.timezone.data or "").strip(),
             starts_at=self.starts_at.data,
             ends_at=self.ends_at.data,

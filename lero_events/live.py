@@ -12,7 +12,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, room_limits
+from . import attendance, contributions, moderation, presence, prompts, room_limits
 from .broadcast import (
     DELIVERY_DELAYED,
     NAMESPACE,
@@ -22,15 +22,18 @@ from .broadcast import (
     current_seq,
     everyone_room,
     hosts_room,
+    viewers_room,
     visible_updates,
 )
 from .contributions import Author
 from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
-from .harvest.sharing import harvest_access
+from .harvest import live_figures
 from .models import Event, Organiser, Prompt
+from .places import holds_place
 from .security import unstorable
+from .visibility import harvest_access, presenter_access
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 TOO_MANY_MESSAGES = "Too many messages at once: please slow down."
@@ -81,6 +84,7 @@ def connect(auth=None):
         raise ConnectionRefusedError(COULD_NOT_LET_IN) from None
     members[sid] = member
     emit("state", state)
+    live_figures.start_loop(current_app._get_current_object())
     if not message_queue_live():
         emit("delivery", DELIVERY_DELAYED)
     if member.counted:
@@ -93,6 +97,8 @@ def admit(sid, event, member, cursors):
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
     join_room(hosts_room(event.id) if member.role == "host" else crowd_room(event.id))
+    if member.role == "viewer":
+        join_room(viewers_room(event.id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
     name = member.author.name if member.author else ""
@@ -114,7 +120,7 @@ def disconnect(reason=None):
 
 
 def message_queue_live():
-    """False while this worker cannot reach the message queue (docs/live-protocol.md 8.5)."""
+    """False while this worker cannot reach the message queue (docs/live-protocol.md 10.5)."""
     return getattr(socketio.server.manager, "queue_live", True)
 
 
@@ -149,6 +155,13 @@ def identify(auth, address_key):
             raise DomainError("Only this event's hosts can host the live room.")
         host = Member(event.id, "host", address_key, organiser_id=organiser.id)
         return event, host, cursors
+    if role == "viewer" and "presenter_secret" in auth:
+        secret = auth["presenter_secret"] if isinstance(auth["presenter_secret"], str) else None
+        try:
+            presenter_access(event, organiser, secret)
+        except NotFound as error:
+            raise DomainError(error.message) from None
+        return event, Member(event.id, "viewer", address_key), cursors
     if role == "viewer":
         secret = auth.get("harvest_secret")
         try:
@@ -182,7 +195,7 @@ def registered_author(event, token):
         raise DomainError("That private link is not valid.") from None
     if registration is None or registration.event_id != event.id:
         raise DomainError("That private link is not valid.")
-    if registration.status != "confirmed" or registration.erased_at is not None:
+    if not holds_place(registration):
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
     return contributions.author_for_registration(registration)
 
@@ -215,7 +228,7 @@ def room_state(event, member, last_seq=0, own_seq=0):
     if 0 < last_seq <= seq:
         tail = visible_updates(event.id, seq, member.role, last_seq, author_key, own_seq, limit)
     if tail is not None and len(tail) <= limit:
-        state["updates"] = contributions.replay(tail, member.role, author_key)
+        state["updates"] = moderation.replay(tail, member.role, author_key)
     else:
         size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
         state["snapshot"] = {"stream": moderation.room_stream(event, size)}
@@ -224,8 +237,13 @@ def room_state(event, member, last_seq=0, own_seq=0):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
+        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
+        state["held_back"] = contributions.views_of(moderation.held_back(event, size))
+        state["prepared"] = prompts.prepared_views(event)
     else:
         state["present"] = presence.present_count(event.id)
+    if member.role == "viewer":
+        state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
         state["own_seq"] = chain_head(event.id, author_key, upto=seq)
         state["mine"] = contributions.views_of(
@@ -320,6 +338,18 @@ def set_prompt(event, member, payload):
     return {"prompt": moderation.prompt_view(prompt)}
 
 
+@live_event("ask_prompt")
+def ask_prompt(event, member, payload):
+    prompt = prompts.ask_prompt(event, host_of(member), payload.get("prompt_id"))
+    return {"prompt": moderation.prompt_view(prompt), "prepared": prompts.prepared_views(event)}
+
+
+@live_event("next_prompt")
+def next_prompt(event, member, payload):
+    prompt = prompts.ask_next_prompt(event, host_of(member))
+    return {"prompt": moderation.prompt_view(prompt), "prepared": prompts.prepared_views(event)}
+
+
 def contribution_action(name, action):
     @live_event(name)
     def handle(event, member, payload):
@@ -330,6 +360,15 @@ def contribution_action(name, action):
 contribution_action("approve", moderation.approve_contribution)
 contribution_action("reject", moderation.reject_contribution)
 contribution_action("withdraw", moderation.withdraw_contribution)
+contribution_action("restore", moderation.restore_contribution)
+
+
+@live_event("moderate_many")
+def moderate_many(event, member, payload):
+    changed, skipped = moderation.moderate_many(
+        event, host_of(member), payload.get("action"), payload.get("contribution_ids")
+    )
+    return {"contributions": contributions.views_of(changed), "skipped": skipped}
 
 
 @live_event("feature")
@@ -346,6 +385,29 @@ def capture_phrase(event, member, payload):
         event, host_of(member), payload.get("text"), payload.get("attribution", "")
     )
     return {"phrase": moderation.phrase_view(phrase)}
+
+
+@live_event("edit_phrase")
+def edit_phrase(event, member, payload):
+    phrase = moderation.edit_phrase(
+        event,
+        host_of(member),
+        payload.get("phrase_id"),
+        payload.get("text"),
+        payload.get("attribution", ""),
+    )
+    return {"phrase": moderation.phrase_view(phrase)}
+
+
+def phrase_action(name, action):
+    @live_event(name)
+    def handle(event, member, payload):
+        phrase = action(event, host_of(member), payload.get("phrase_id"))
+        return {"phrase": moderation.phrase_view(phrase)}
+
+
+phrase_action("withdraw_phrase", moderation.withdraw_phrase)
+phrase_action("restore_phrase", moderation.restore_phrase)
 
 
 @live_event("set_contributions_open")

@@ -83,7 +83,7 @@ class BoundedManager(BoundedQueues, python_socketio.Manager):
 
 
 class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager):
-    """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 8.5).
+    """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 10.5).
 
     While Redis does not answer, a change is still saved and acked and this worker's own
     clients still get its frames (python-socketio delivers locally before publishing), but

@@ -87,6 +87,26 @@ def test_the_past_launch_has_bookings_and_a_published_harvest(app, demo, client)
         assert image.headers["Content-Type"] == "image/png" and image.data[:4] == b"\x89PNG"
 
 
+def test_the_launch_evidence_reads_well_and_adds_up(app, demo, client):
+    assert re.search(r"and its evidence, for its hosts: \S+/recovery-voices-launch/evidence", demo)
+    password = re.search(r"password: (\S+)", demo).group(1)
+    client.post(
+        "/login",
+        data={"email": "demo@example.org", "password": password, "csrf_token": csrf(client)},
+    )
+    page = client.get("/events/recovery-voices-launch/evidence").get_data(as_text=True)
+    assert (
+        "16 people signed up, 12 took part, 11 shared a reflection, from 6 organisations." in page
+    )
+    assert DEMO_BANNER in page
+    weeks = re.findall(r"<th scope=\"row\">Week of [^<]+</th><td>(\d+)</td>", page)
+    assert len(weeks) >= 3 and sum(map(int, weeks)) == 16, "bookings came in over weeks"
+    across = client.get("/evidence").get_data(as_text=True)
+    # The launch: 12 took part. Now: 5 booked people in the room and 2 guests (Robin, Lee).
+    assert "2 events run, reaching 19 people from 6 organisations" in across
+    assert "2 people came back for more than one." in across, "Maya and Gareth"
+
+
 def test_the_event_to_book_takes_a_booking(app, demo, client):
     page = client.get("/events/winter-gathering").get_data(as_text=True)
     assert DEMO_BANNER in page and "37 places left." in page
@@ -132,6 +152,26 @@ def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, star
     ack = host.call("approve", {"contribution_id": host.state["queue"][0]["id"]})
     assert ack["ok"] is True
     guest.wait_for_update("contribution", lambda d: d["contribution"]["text"].startswith("Work"))
+
+    # Facilitated from prepared questions: the first is up, one action asks the next.
+    prepared = host.state["prepared"]
+    assert len(prepared) == 5 and [q["asked"] for q in prepared] == [True] + [False] * 4
+    assert prepared[0]["text"] == state["prompt"]["text"]
+    assert prepared[-1]["agenda_item"]["title"] == "What happens next"
+    ack = host.call("next_prompt", {})
+    assert ack["prompt"]["text"] == prepared[1]["text"]
+    guest.wait_for_update("prompt", lambda d: d["prompt"]["text"].startswith("What counts"))
+
+
+def test_the_demo_prints_a_presenter_link_that_opens_the_shared_screen(app, demo):
+    link = re.search(r"on the shared screen \(presenter link\): (\S+)", demo).group(1)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    screen = app.test_client()
+    assert screen.get("/" + path).status_code == 302
+    page = screen.get("/events/big-conversation/live/present").get_data(as_text=True)
+    assert "What helps recovery last, once the formal support ends?" in page
+    assert "Having somewhere to go on a Sunday afternoon." in page
+    assert "<title>QR code to join: http://localhost/events/big-conversation/live</title>" in page
 
 
 def test_running_demo_again_changes_nothing_and_reset_rebuilds_only_the_demo(app, demo, runner):

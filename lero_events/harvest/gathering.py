@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound
+from ..evidence import counting
 from ..extensions import db
 from ..models import (
     Contribution,
@@ -15,13 +17,14 @@ from ..models import (
     Phrase,
     PoemLine,
     Prompt,
-    Registration,
     Resonance,
     SketchNote,
 )
+from ..naming import author_name
+from ..visibility import heard_prompts, phrase_shown, shared_count, shown_in_harvest
+from .editorial import Editorial, editorial_of
 from .words import Word, gather_words
 
-ANONYMOUS = "Anonymous"
 MOST_RESONANT = 5
 
 
@@ -71,39 +74,39 @@ class ShownPoemLine:
 
 @dataclass
 class Figures:
-    """The day in numbers; DEFINITIONS says what each counts, on the page and in exports."""
+    """The day in numbers, with the evidence's definitions beside them. The harvest is shared
+    beyond the hosts, so counts of people below `threshold` read "fewer than N"."""
 
     signed_up: int
     took_part: int
+    guests: int
     contributions: int
     voices_heard: int
+    phrases: int
     organisations: int
+    threshold: int
 
-    DEFINITIONS = {
-        "signed_up": (
-            "Signed up",
-            "everyone who registered, including the waiting list and those who later cancelled",
-        ),
-        "took_part": (
-            "Took part",
-            "people who posted at least one contribution in the live room, shown or not",
-        ),
-        "contributions": ("Contributions", "approved by the hosts and shared here"),
-        "voices_heard": (
-            "Voices heard",
-            "people whose contributions are shown, plus the named speakers of captured phrases",
-        ),
-        "organisations": (
-            "Organisations represented",
-            "different organisations named by people holding a place",
-        ),
-    }
+    SHOWN = (
+        "signed_up",
+        "took_part",
+        "guests",
+        "contributions",
+        "voices_heard",
+        "phrases",
+        "organisations",
+    )
 
     def rows(self):
-        return [
-            (key, label, getattr(self, key), meaning)
-            for key, (label, meaning) in self.DEFINITIONS.items()
-        ]
+        """(key, label, value as shown, meaning) for each figure."""
+        rows = []
+        for key in self.SHOWN:
+            f = counting.figure(key, getattr(self, key))
+            value = shared_count(f.value, self.threshold) if f.counts_people else f.value
+            rows.append((key, f.label, value, f.definition))
+        return rows
+
+    def shown(self, key):
+        return next(value for name, _label, value, _meaning in self.rows() if name == key)
 
 
 @dataclass
@@ -117,55 +120,44 @@ class Harvest:
     words: list[Word]
     figures: Figures
     sketch_notes: list[SketchNote] = field(default_factory=list)
+    editorial: Editorial = field(default_factory=Editorial)
 
     @property
     def summary(self):
         """One sentence for link previews and search results."""
         f = self.figures
         return (
-            f"{plural(f.contributions, 'contribution')} and "
-            f"{plural(self.phrase_total, 'phrase')} we heard, from "
-            f"{plural(f.voices_heard, 'voice')}."
+            f"{plural(f.contributions, 'contribution')} from "
+            f"{plural(f.shown('voices_heard'), 'voice')}, and "
+            f"{plural(self.phrase_total, 'phrase')} we heard."
         )
 
     @property
     def is_empty(self):
-        return not (self.phrases or self.poem or self.sketch_notes) and not any(
+        writing = self.editorial.introduction or self.editorial.poem
+        return not (self.phrases or self.poem or self.sketch_notes or writing) and not any(
             section.total for section in self.sections
         )
 
 
 def plural(count, word):
+    """`count` words; a hidden count ("fewer than 5") takes the plural."""
     return f"{count} {word if count == 1 else word + 's'}"
 
 
-def author_name(contribution):
-    """The name the author chose to show, or Anonymous; erased registrations show no name."""
-    if contribution.anonymous:
-        return ANONYMOUS
-    registration = contribution.registration
-    if registration is not None:
-        if registration.erased_at is not None:
-            return ANONYMOUS
-        return registration.display_name.strip() or ANONYMOUS
-    return (contribution.guest_name or "").strip() or ANONYMOUS
-
-
 def approved_contributions(event):
-    return sa.select(Contribution).where(
-        Contribution.event_id == event.id, Contribution.status == "approved"
-    )
+    return sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_harvest())
 
 
 def visible_phrases(event):
-    return sa.select(Phrase).where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+    return sa.select(Phrase).where(Phrase.event_id == event.id, phrase_shown())
 
 
 def resonance_counts(event, contribution_ids=None):
     query = (
         sa.select(Resonance.contribution_id, sa.func.count())
         .join(Contribution, Contribution.id == Resonance.contribution_id)
-        .where(Contribution.event_id == event.id, Contribution.status == "approved")
+        .where(Contribution.event_id == event.id, shown_in_harvest())
         .group_by(Resonance.contribution_id)
     )
     if contribution_ids is not None:
@@ -186,8 +178,15 @@ def show_contribution(contribution, prompts, resonances):
 
 
 def event_prompts(event):
+    """The questions the room heard, in the order they were first asked; prepared questions
+    nobody asked stay out."""
     return db.session.scalars(
-        sa.select(Prompt).where(Prompt.event_id == event.id).order_by(Prompt.created_at, Prompt.id)
+        sa.select(Prompt)
+        .where(
+            Prompt.event_id == event.id,
+            heard_prompts(),
+        )
+        .order_by(sa.func.coalesce(Prompt.asked_at, Prompt.created_at), Prompt.id)
     ).all()
 
 
@@ -214,7 +213,7 @@ def gather_sections(event, prompts, shown_per_prompt=None):
     totals = dict(
         db.session.execute(
             sa.select(Contribution.prompt_id, sa.func.count())
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .where(Contribution.event_id == event.id, shown_in_harvest())
             .group_by(Contribution.prompt_id)
         ).all()
     )
@@ -230,7 +229,7 @@ def gather_sections(event, prompts, shown_per_prompt=None):
                 )
                 .label("rank"),
             )
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .where(Contribution.event_id == event.id, shown_in_harvest())
             .subquery()
         )
         query = query.join(ranked, ranked.c.id == Contribution.id).where(
@@ -296,7 +295,7 @@ def count_phrases(event):
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Phrase)
-        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        .where(Phrase.event_id == event.id, phrase_shown())
     )
 
 
@@ -309,8 +308,8 @@ def gather_poem(event):
         .where(
             PoemLine.event_id == event.id,
             sa.or_(
-                Contribution.status == "approved",
-                sa.and_(PoemLine.phrase_id.is_not(None), Phrase.withdrawn.is_(False)),
+                shown_in_harvest(),
+                sa.and_(PoemLine.phrase_id.is_not(None), phrase_shown()),
             ),
         )
         .order_by(PoemLine.stanza, PoemLine.position, PoemLine.id)
@@ -332,52 +331,17 @@ def gather_poem(event):
 
 
 def gather_figures(event):
-    def count(query):
-        return db.session.scalar(query) or 0
-
-    approved_authors = count(
-        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event.id, Contribution.status == "approved"
-        )
-    )
-    speakers = {
-        attribution.strip().casefold()
-        for attribution in db.session.scalars(
-            sa.select(Phrase.attribution).where(
-                Phrase.event_id == event.id, Phrase.withdrawn.is_(False)
-            )
-        )
-        if attribution.strip()
-    }
-    organisations = {
-        organisation.strip().casefold()
-        for organisation in db.session.scalars(
-            sa.select(Registration.organisation).where(
-                Registration.event_id == event.id,
-                Registration.status == "confirmed",
-                Registration.erased_at.is_(None),
-            )
-        )
-        if organisation.strip()
-    }
+    """The day's figures, counted as the evidence counts them (lero_events.evidence)."""
+    authors = counting.author_keys(event)
     return Figures(
-        signed_up=count(
-            sa.select(sa.func.count())
-            .select_from(Registration)
-            .where(Registration.event_id == event.id)
-        ),
-        took_part=count(
-            sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-                Contribution.event_id == event.id
-            )
-        ),
-        contributions=count(
-            sa.select(sa.func.count())
-            .select_from(Contribution)
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
-        ),
-        voices_heard=approved_authors + len(speakers),
-        organisations=len(organisations),
+        signed_up=sum(counting.status_counts(event).values()),
+        took_part=counting.took_part_count(event),
+        guests=counting.guest_count(event, authors),
+        contributions=counting.contribution_totals(event)[1],
+        voices_heard=counting.voices_heard(event),
+        phrases=counting.phrase_count(event),
+        organisations=len(counting.organisation_keys(event)),
+        threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),
     )
 
 
@@ -402,6 +366,7 @@ def gather_harvest(event, shown_per_prompt=None, shown_phrases=None):
         words=gather_words(event),
         figures=gather_figures(event),
         sketch_notes=sketch_notes_of(event),
+        editorial=editorial_of(event),
     )
 
 

@@ -6,11 +6,13 @@ def register_blueprints(app):
         attendees,
         auth,
         calendar,
+        evidence,
         harvest,
         live,
         messages,
         organiser,
         public,
+        questions,
         registration,
     )
 
@@ -23,3 +25,5 @@ def register_blueprints(app):
     app.register_blueprint(live.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(evidence.bp)
+    app.register_blueprint(questions.bp)

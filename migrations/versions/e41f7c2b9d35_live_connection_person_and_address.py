@@ -1,7 +1,7 @@
 """live room: person and client address on each connection, for the caps per person and address
 
 Revision ID: e41f7c2b9d35
-Revises: 9b1d4e7a2c60
+Revises: dcbbb8d1f045
 Create Date: 2026-12-02 07:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e41f7c2b9d35"
-down_revision = "9b1d4e7a2c60"
+down_revision = "dcbbb8d1f045"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,9 @@
-// The host's view of the live room: the queue waiting for approval (oldest first), what the room
-// sees (newest first) with feature and withdraw, the question, pausing, the moderation mode,
-// capturing a phrase, and who is here. Host actions are not queued while offline: a host
-// decides in the moment, so a failure is shown at once instead.
+// The host's view of the live room: the queue waiting for approval (oldest first, several can be
+// selected and approved or rejected at once), what the room sees (newest first) with feature
+// and withdraw, phrases with edit and withdraw, what was held back (restorable), an undo for
+// the last reject or withdraw, the question, pausing, the moderation mode, capturing a phrase,
+// and who is here. Host actions are not queued while offline: a host decides in the moment, so
+// a failure is shown at once instead.
 (function () {
   "use strict";
   var L = window.LeroLive;
@@ -37,17 +39,33 @@
   var voicesHeard = document.getElementById("voices-heard");
   var online = document.getElementById("online");
   var onlineCount = document.getElementById("online-count");
+  var heldList = document.getElementById("held-back");
+  var heldCount = document.getElementById("held-back-count");
+  var heldEmpty = document.getElementById("held-back-empty");
+  var selectAll = document.getElementById("select-all");
+  var approveSelected = document.getElementById("approve-selected");
+  var rejectSelected = document.getElementById("reject-selected");
+  var undoBar = document.getElementById("undo-bar");
+  var prepared = document.getElementById("prepared");
+  var preparedList = document.getElementById("prepared-list");
+  var nextPrompt = document.getElementById("next-prompt");
+  var nextPromptText = document.getElementById("next-prompt-text");
 
   var room = { open: true, moderation: "pre", present: 0, voices: 0, people: [] };
   var data = sync.data;
   var queueNodes = {};
   var streamNodes = {};
+  var heldNodes = {};
+  // Queue items ticked for a bulk action, by id.
+  var selected = {};
 
   function ensureData() {
     data = sync.data;
     data.contributions = data.contributions || {};
     data.phrases = data.phrases || {};
     data.shown = data.shown || {};
+    // When each held-back item was held back, for its order in that list (latest first).
+    data.held = data.held || {};
     if (data.prompt === undefined) {
       data.prompt = null;
     }
@@ -60,15 +78,22 @@
     room.open = state.contributions_open !== false;
     room.moderation = state.moderation || "pre";
     data.prompt = state.prompt || null;
-    // `queue` is the whole truth about what is pending right now.
+    // `queue` and `held_back` are the whole truth about what is pending and rejected now.
     Object.keys(data.contributions).forEach(function (id) {
-      if (data.contributions[id].status === "pending") {
+      var status = data.contributions[id].status;
+      if (status === "pending" || status === "rejected") {
         delete data.contributions[id];
       }
     });
+    data.held = {};
     (state.queue || []).forEach(function (contribution) {
       data.contributions[contribution.id] = contribution;
     });
+    (state.held_back || []).forEach(function (contribution, index) {
+      data.contributions[contribution.id] = contribution;
+      data.held[contribution.id] = -(index + 1);
+    });
+    data.prepared = state.prepared || [];
     showPresence(state);
     renderAll();
   }
@@ -78,6 +103,7 @@
     var payload = update.data || {};
     if (update.kind === "prompt") {
       data.prompt = payload.prompt || null;
+      markAsked(data.prompt);
       renderPrompt();
     } else if (update.kind === "settings") {
       room.open = payload.contributions_open !== false;
@@ -92,8 +118,7 @@
         renderStream();
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      L.receivePhrase(data, payload.phrase, update.seq);
       renderStream();
     }
   }
@@ -104,10 +129,17 @@
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
-    if (contribution.status === "approved" || contribution.status === "pending") {
+    if (contribution.status !== "withdrawn") {
       data.contributions[contribution.id] = contribution;
       if (contribution.status === "approved") {
         data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
+      } else {
+        delete data.shown[key];
+      }
+      if (contribution.status === "rejected") {
+        data.held[contribution.id] = seq || sync.seq + 0.5;
+      } else {
+        delete data.held[contribution.id];
       }
       if (live && contribution.status === "pending" && !before) {
         announce("New in the queue from " + (contribution.author || "Anonymous") + ": " +
@@ -116,9 +148,14 @@
     } else {
       delete data.contributions[contribution.id];
       delete data.shown[key];
+      delete data.held[contribution.id];
+    }
+    if (contribution.status !== "pending") {
+      delete selected[contribution.id];
     }
     renderQueue();
     renderStream();
+    renderHeldBack();
   }
 
   function showPresence(message) {
@@ -149,12 +186,65 @@
     renderSettings();
     renderQueue();
     renderStream();
+    renderHeldBack();
   }
 
   function renderPrompt() {
     promptText.textContent = data.prompt ? data.prompt.text : "No question yet.";
     promptText.classList.toggle("prompt-none", !data.prompt);
+    renderPrepared();
   }
+
+  // ---- prepared questions (docs/live-protocol.md section 8) ----
+
+  function markAsked(prompt) {
+    (data.prepared || []).forEach(function (question) {
+      if (prompt && question.id === prompt.id) {
+        question.asked = true;
+      }
+    });
+  }
+
+  function renderPrepared() {
+    var questions = data.prepared || [];
+    prepared.hidden = questions.length === 0;
+    var next = questions.filter(function (question) { return !question.asked; })[0];
+    nextPrompt.disabled = !next;
+    nextPromptText.textContent = next ? "Next: " + next.text :
+      "Every prepared question has been asked.";
+    preparedList.replaceChildren.apply(preparedList, questions.map(function (question) {
+      var current = data.prompt && data.prompt.id === question.id;
+      var notes = [];
+      if (question.agenda_item) {
+        notes.push(question.agenda_item.title);
+      }
+      notes.push(current ? "asked now" : question.asked ? "asked" : "not asked yet");
+      return h("li", { className: current ? "prepared-current" : "" }, [
+        h("span", { className: "prepared-text" }, [question.text]),
+        h("span", { className: "hint" }, [" (" + notes.join(", ") + ") "]),
+        current ? null : h("button", {
+          type: "button", className: "secondary",
+          "aria-label": (question.asked ? "Ask again: " : "Ask now: ") + question.text,
+          onclick: function (clickEvent) { askPrepared("ask_prompt", { prompt_id: question.id },
+            [clickEvent.currentTarget]); },
+        }, [question.asked ? "Ask again" : "Ask now"]),
+      ]);
+    }));
+  }
+
+  function askPrepared(name, payload, buttons) {
+    request(name, payload, function (ack) {
+      data.prompt = ack.prompt;
+      data.prepared = ack.prepared;
+      renderPrompt();
+      sync.save();
+      announce("The question is now: " + ack.prompt.text);
+    }, buttons);
+  }
+
+  nextPrompt.addEventListener("click", function () {
+    askPrepared("next_prompt", {}, [nextPrompt]);
+  });
 
   function renderSettings() {
     openState.textContent = room.open ?
@@ -173,6 +263,20 @@
       if (!node) {
         var id = contribution.id;
         node = h("li", { className: "stream-item", dataset: { id: id } }, [
+          h("label", { className: "check select-item" }, [
+            h("input", {
+              type: "checkbox", className: "select-box",
+              onchange: function (changeEvent) {
+                if (changeEvent.currentTarget.checked) {
+                  selected[id] = true;
+                } else {
+                  delete selected[id];
+                }
+                renderSelection();
+              },
+            }),
+            h("span", {}, ["Select"]),
+          ]),
           h("div", { className: "item-actions" }, [
             h("button", { type: "button", onclick: function () { act("approve", id, node); } },
               ["Approve"]),
@@ -182,23 +286,79 @@
             }, ["Approve and feature"]),
             h("button", {
               type: "button", className: "secondary",
-              onclick: function () { act("reject", id, node); },
+              onclick: function () { act("reject", id, node, null, "Held back"); },
             }, ["Reject"]),
           ]),
         ]);
         queueNodes[id] = node;
       }
       L.fillItem(node, contribution, "contribution");
+      // The byline names the item, so each "Select" box says which reflection it selects.
+      node.querySelector(".select-box").setAttribute("aria-label",
+        "Select: " + contribution.text.slice(0, 80));
+      node.querySelector(".select-box").checked = Boolean(selected[contribution.id]);
       return node;
     });
     Object.keys(queueNodes).forEach(function (id) {
       if (nodes.indexOf(queueNodes[id]) === -1) {
         delete queueNodes[id];
+        delete selected[id];
       }
     });
     keepFocusInList(queue, nodes, function () { L.syncList(queue, nodes); });
     queueCount.textContent = "(" + nodes.length + ")";
     queueEmpty.hidden = nodes.length > 0;
+    renderSelection();
+  }
+
+  function selectedIds() {
+    return Object.keys(selected).map(Number).filter(function (id) { return queueNodes[id]; });
+  }
+
+  function renderSelection() {
+    var count = selectedIds().length;
+    var total = Object.keys(queueNodes).length;
+    approveSelected.textContent = "Approve selected (" + count + ")";
+    rejectSelected.textContent = "Reject selected (" + count + ")";
+    selectAll.checked = total > 0 && count === total;
+    selectAll.indeterminate = count > 0 && count < total;
+    document.getElementById("bulk-actions").hidden = total === 0;
+  }
+
+  function renderHeldBack() {
+    var held = Object.keys(data.contributions).map(function (id) {
+      return data.contributions[id];
+    }).filter(function (contribution) { return contribution.status === "rejected"; });
+    held.sort(function (a, b) { return (data.held[b.id] || 0) - (data.held[a.id] || 0); });
+    var nodes = held.map(function (contribution) {
+      var node = heldNodes[contribution.id];
+      if (!node) {
+        var id = contribution.id;
+        node = h("li", { className: "stream-item", dataset: { id: id } }, [
+          h("div", { className: "item-actions" }, [
+            h("button", {
+              type: "button", className: "secondary",
+              onclick: function () { act("restore", id, node); },
+            }, ["Back to the queue"]),
+            h("button", {
+              type: "button", className: "secondary",
+              onclick: function () { act("approve", id, node); },
+            }, ["Approve"]),
+          ]),
+        ]);
+        heldNodes[id] = node;
+      }
+      L.fillItem(node, contribution, "contribution");
+      return node;
+    });
+    Object.keys(heldNodes).forEach(function (id) {
+      if (nodes.indexOf(heldNodes[id]) === -1) {
+        delete heldNodes[id];
+      }
+    });
+    keepFocusInList(heldList, nodes, function () { L.syncList(heldList, nodes); });
+    heldCount.textContent = "(" + nodes.length + ")";
+    heldEmpty.hidden = nodes.length > 0;
   }
 
   function renderStream() {
@@ -229,10 +389,13 @@
             }, ["Feature"]),
             h("button", {
               type: "button", className: "secondary",
-              onclick: function () { act("withdraw", id, node); },
+              onclick: function () { act("withdraw", id, node, null, "Withdrawn"); },
             }, ["Withdraw"]),
             h("span", { className: "resonance-count" }),
           ]));
+        }
+        if (entry.kind === "phrase") {
+          node.appendChild(phraseActions(entry.item.id, node));
         }
         streamNodes[entry.key] = node;
       }
@@ -300,9 +463,11 @@
       }
       return;
     }
-    (buttons || []).forEach(function (button) { button.disabled = true; });
+    if (!L.holdButtons(buttons)) {
+      return;
+    }
     socket.timeout(10000).emit(name, payload, function (error, ack) {
-      (buttons || []).forEach(function (button) { button.disabled = false; });
+      L.releaseButtons(buttons);
       if (error || !ack || !ack.ok) {
         showError(error || !ack ? "The live room did not answer in time: please try again." :
           ack.error);
@@ -318,13 +483,131 @@
     });
   }
 
-  function act(name, id, node, extra) {
+  // `undoLabel`: the action can be undone ("restore"), and the undo bar offers it.
+  function act(name, id, node, extra, undoLabel) {
     var payload = { contribution_id: id };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     request(name, payload, function (ack) {
       receiveContribution(ack.contribution, null, false);
       sync.save();
+      if (undoLabel) {
+        offerUndo(undoLabel, ack.contribution.text, "restore", { contribution_id: id },
+          function (restored) { receiveContribution(restored.contribution, null, false); });
+      }
     }, node.querySelectorAll("button"));
+  }
+
+  // The last reject or withdraw can be undone from a bar that stays until the next one.
+  function offerUndo(label, text, name, payload, applied) {
+    var short = text.length > 60 ? text.slice(0, 60) + "…" : text;
+    var button = h("button", { type: "button", className: "link-button" }, ["Undo"]);
+    button.addEventListener("click", function () {
+      request(name, payload, function (ack) {
+        applied(ack);
+        sync.save();
+        undoBar.replaceChildren("Undone: “" + short + "” is back.");
+      }, [button]);
+    });
+    undoBar.replaceChildren(label + ": “" + short + "”. ", button);
+    undoBar.hidden = false;
+  }
+
+  function bulk(action) {
+    var ids = selectedIds();
+    if (!ids.length) {
+      showError("Select one or more reflections first.");
+      return;
+    }
+    request("moderate_many", { action: action, contribution_ids: ids }, function (ack) {
+      ack.contributions.forEach(function (contribution) {
+        receiveContribution(contribution, null, false);
+      });
+      sync.save();
+      var done = L.plural(ack.contributions.length, "reflection", "reflections") +
+        (action === "approve" ? " approved." : " held back.");
+      if (ack.skipped.length) {
+        showError(done + " Not changed: " + ack.skipped.map(function (skip) {
+          return skip.error;
+        }).join(" "));
+      }
+      announce(done);
+      queue.closest("section").querySelector("h2").focus();
+    }, [approveSelected, rejectSelected]);
+  }
+
+  approveSelected.addEventListener("click", function () { bulk("approve"); });
+  rejectSelected.addEventListener("click", function () { bulk("reject"); });
+  selectAll.addEventListener("change", function () {
+    Object.keys(queueNodes).forEach(function (id) {
+      if (selectAll.checked) {
+        selected[id] = true;
+      } else {
+        delete selected[id];
+      }
+    });
+    renderQueue();
+  });
+
+  // A phrase can be corrected (a misheard word, a name that must not be shared) or withdrawn.
+  function phraseActions(id, node) {
+    var actions = h("div", { className: "item-actions" });
+    var edit = h("button", { type: "button", className: "secondary" }, ["Edit"]);
+    var withdraw = h("button", { type: "button", className: "secondary" }, ["Withdraw"]);
+    edit.addEventListener("click", function () { editPhrase(id, node, edit); });
+    withdraw.addEventListener("click", function () {
+      request("withdraw_phrase", { phrase_id: id }, function (ack) {
+        var text = (data.phrases[id] || {}).text || "";
+        L.receivePhrase(data, ack.phrase, null);
+        renderStream();
+        sync.save();
+        offerUndo("Phrase withdrawn", text, "restore_phrase", { phrase_id: id }, function (back) {
+          L.receivePhrase(data, back.phrase, sync.seq + 0.5);
+          renderStream();
+        });
+      }, [edit, withdraw]);
+    });
+    actions.appendChild(edit);
+    actions.appendChild(withdraw);
+    return actions;
+  }
+
+  function editPhrase(id, node, editButton) {
+    if (node.querySelector(".phrase-editor")) {
+      node.querySelector(".phrase-editor textarea").focus();
+      return;
+    }
+    var phrase = data.phrases[id];
+    var textId = "phrase-" + id + "-text";
+    var byId = "phrase-" + id + "-by";
+    var text = h("textarea", { id: textId, maxlength: "500", rows: "2" });
+    text.value = phrase.text;
+    var by = h("input", { id: byId, maxlength: "120", autocomplete: "off" });
+    by.value = phrase.attribution || "";
+    var save = h("button", { type: "submit" }, ["Save the phrase"]);
+    var cancel = h("button", { type: "button", className: "secondary" }, ["Cancel"]);
+    var editor = h("form", { className: "phrase-editor stack", novalidate: true }, [
+      h("div", { className: "field" }, [h("label", { for: textId }, ["Corrected phrase"]), text]),
+      h("div", { className: "field" }, [h("label", { for: byId }, ["Said by (optional)"]), by]),
+      h("div", { className: "item-actions" }, [save, cancel]),
+    ]);
+    function close() {
+      editor.remove();
+      editButton.focus();
+    }
+    cancel.addEventListener("click", close);
+    editor.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      request("edit_phrase", { phrase_id: id, text: text.value, attribution: by.value },
+        function (ack) {
+          L.receivePhrase(data, ack.phrase, null);
+          sync.save();
+          close();
+          renderStream();
+          announce("Phrase corrected.");
+        }, [save]);
+    });
+    node.appendChild(editor);
+    text.focus();
   }
 
   function approveAndFeature(id, node) {
@@ -347,6 +630,7 @@
     }
     request("set_prompt", { text: text }, function (ack) {
       data.prompt = ack.prompt;
+      markAsked(data.prompt);
       promptInput.value = "";
       renderPrompt();
       announce("The question is now: " + ack.prompt.text);

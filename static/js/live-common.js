@@ -239,7 +239,7 @@
     }, this.gapWait);
   };
 
-  // The server says its message queue is back (docs/live-protocol.md 8.5): frames may have
+  // The server says its message queue is back (docs/live-protocol.md 10.5): frames may have
   // been lost meanwhile with no later frame to show the gap, so ask catch_up after `wait` ms
   // (the caller picks a random 0-2 s, so a whole room does not ask at once).
   RoomStore.prototype.deliveryRestored = function (wait) {
@@ -278,6 +278,39 @@
         data.phrases[entry.phrase.id] = entry.phrase;
         data.shown["p" + entry.phrase.id] = -(index + 1);
       }
+    });
+  }
+
+  // A `phrase` update is an upsert by id (docs/live-protocol.md section 9.4): shown or
+  // replaced, or dropped once withdrawn. Returns true when the phrase is new to the page.
+  function receivePhrase(data, phrase, seq) {
+    var key = "p" + phrase.id;
+    var isNew = !data.phrases[phrase.id];
+    if (phrase.withdrawn) {
+      delete data.phrases[phrase.id];
+      delete data.shown[key];
+      return false;
+    }
+    data.phrases[phrase.id] = phrase;
+    data.shown[key] = data.shown[key] || seq;
+    return isNew;
+  }
+
+  // Buttons waiting for the server's answer. They are marked aria-disabled rather than
+  // disabled, because disabling the focused button drops keyboard focus to the top of the
+  // page. Returns false (and does nothing) when one of them is already waiting.
+  function holdButtons(buttons) {
+    var list = Array.prototype.slice.call(buttons || []);
+    if (list.some(function (button) { return button.getAttribute("aria-disabled") === "true"; })) {
+      return false;
+    }
+    list.forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
+    return true;
+  }
+
+  function releaseButtons(buttons) {
+    Array.prototype.forEach.call(buttons || [], function (button) {
+      button.removeAttribute("aria-disabled");
     });
   }
 
@@ -574,6 +607,9 @@
     h: h,
     RoomStore: RoomStore,
     snapshotInto: snapshotInto,
+    receivePhrase: receivePhrase,
+    holdButtons: holdButtons,
+    releaseButtons: releaseButtons,
     Outbox: Outbox,
     ConnectionStatus: ConnectionStatus,
     openRoom: openRoom,

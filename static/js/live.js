@@ -113,10 +113,9 @@
         renderStream();
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      var isNew = L.receivePhrase(data, payload.phrase, update.seq);
       renderStream();
-      if (live) {
+      if (live && isNew) {
         announce("Heard in the room: " + payload.phrase.text);
       }
     }
@@ -128,6 +127,8 @@
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
+    // A host may undo a rejection (back to the queue): its "not shared" notice goes.
+    notices = notices.filter(function (notice) { return notice.id !== contribution.id; });
     if (contribution.status === "approved") {
       data.contributions[contribution.id] = contribution;
       data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
@@ -256,9 +257,12 @@
       announce("You are offline: try again when the connection is back.");
       return;
     }
-    button.disabled = true;
+    // Held rather than disabled: a disabled button drops keyboard focus to the page's top.
+    if (!L.holdButtons([button])) {
+      return;
+    }
     socket.timeout(10000).emit("resonate", { contribution_id: id }, function (error, ack) {
-      button.disabled = false;
+      L.releaseButtons([button]);
       if (error || !ack) {
         announce("That did not reach the room: please try again.");
         return;

@@ -192,6 +192,36 @@ test("a snapshot becomes the pages' data, newest first and below later updates",
   assert.deepEqual(plain(data.shown), { p2: -1, c7: -2 });
 });
 
+test("a phrase update is an upsert by id: corrected in place, dropped once withdrawn", () => {
+  const { L } = room("viewer");
+  const data = {};
+  L.snapshotInto(data, { stream: [{ phrase: { id: 2, text: "Jamie said so" } }] });
+  assert.equal(L.receivePhrase(data, { id: 2, text: "They said so", withdrawn: false }, 9), false);
+  assert.equal(data.phrases[2].text, "They said so");
+  assert.equal(data.shown.p2, -1, "a correction keeps the phrase's place");
+  assert.equal(L.receivePhrase(data, { id: 3, text: "New", withdrawn: false }, 10), true);
+  assert.equal(data.shown.p3, 10);
+  L.receivePhrase(data, { id: 2, text: "", withdrawn: true }, 11);
+  assert.deepEqual(plain(Object.keys(data.phrases)), ["3"]);
+  assert.equal(data.shown.p2, undefined);
+});
+
+test("held buttons refuse a second press until released, without losing focus", () => {
+  const { L } = room("host");
+  const attributes = {};
+  const button = {
+    getAttribute: (name) => (name in attributes ? attributes[name] : null),
+    setAttribute: (name, value) => { attributes[name] = value; },
+    removeAttribute: (name) => { delete attributes[name]; },
+  };
+  assert.equal(L.holdButtons([button]), true);
+  assert.equal(button.getAttribute("aria-disabled"), "true");
+  assert.equal(L.holdButtons([button]), false, "a second press while waiting does nothing");
+  L.releaseButtons([button]);
+  assert.equal(L.holdButtons([button]), true);
+  assert.equal(button.disabled, undefined, "never disabled: that drops keyboard focus");
+});
+
 test("the message queue back: after the wait it asks catch_up and applies its answer", () => {
   const { store, page, timers } = room("participant");
   store.receiveState(state(5));
