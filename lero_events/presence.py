@@ -150,6 +150,8 @@ def keep_telling(app):
     state = bookkeeping(app)
     while serving(app):
         socketio.sleep(interval)
+        if not serving(app):
+            return
         with app.app_context():
             try:
                 drop_leaving(state)
@@ -200,6 +202,8 @@ def keep_beating(app):
     interval = float(app.config["LIVE_HEARTBEAT_SECONDS"])
     while serving(app):
         socketio.sleep(interval)
+        if not serving(app):  # replaced while asleep: its database may be gone
+            return
         with app.app_context():
             try:
                 heartbeat(interval)
