@@ -5,6 +5,7 @@ number beyond 64 bits: SQLite overflows) gets a clear 400 or 404 here, before an
 instead of a 500 and a traceback in the log.
 """
 
+import hmac
 import logging
 import pkgutil
 import re
@@ -32,8 +33,18 @@ CONTENT_SECURITY_POLICY = (
 
 
 @login_manager.user_loader
-def load_organiser(organiser_id):
-    return db.session.get(Organiser, int(organiser_id))
+def load_organiser(user_id):
+    """The organiser a session names, if its session key is still theirs: logging out and
+    changing the password make a new key, so a copied cookie from before stops working."""
+    number, _, session_key = user_id.partition(".")
+    if not number.isdigit() or len(number) > 18 or not session_key:
+        return None
+    organiser = db.session.get(Organiser, int(number))
+    if organiser is None or not hmac.compare_digest(
+        session_key.encode(), organiser.session_key.encode()
+    ):
+        return None
+    return organiser
 
 
 # The secret in /r/<token>, /reset-password/<token> and /invitations/<token> links.

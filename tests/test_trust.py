@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import create_event, free_port, fresh_app, run_tasks
+from .conftest import create_event, create_organiser, free_port, fresh_app, login, run_tasks
 from .live_clients import close_all_clients, contribute, join, make_room, refused_message
 from .test_registration import register
 
@@ -250,3 +250,59 @@ def test_one_https_switch_makes_cookies_secure_and_sends_hsts(tmp_path, database
         response = app.test_client().get("/login")
         assert "Strict-Transport-Security" not in response.headers
         assert "; Secure" not in response.headers["Set-Cookie"]
+
+
+def copy_of_session(app, client):
+    """Another browser holding a copy of `client`'s session cookie, as a thief would."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value, domain="localhost")
+    return thief
+
+
+def test_logging_out_ends_a_copied_session_cookie_too(app, client):
+    with app.app_context():
+        create_organiser()
+    assert login(client).status_code == 302
+    thief = copy_of_session(app, client)
+    assert "Your events" in thief.get("/organiser/").get_data(as_text=True)
+
+    page = client.get("/organiser/").get_data(as_text=True)
+    logged_out = client.post("/logout", data={"csrf_token": csrf_token_in(page)})
+    assert logged_out.status_code == 302
+
+    stolen = thief.get("/organiser/")
+    assert stolen.status_code == 302
+    assert stolen.headers["Location"].startswith("/login")
+    # Logging in again makes a session that works, and the old copy still does not.
+    assert login(client).status_code == 302
+    assert client.get("/organiser/").status_code == 200
+    assert thief.get("/organiser/").status_code == 302
+
+
+def test_a_new_password_ends_every_session_made_with_the_old_one(app, client, runner):
+    with app.app_context():
+        create_organiser()
+    assert login(client).status_code == 302
+    thief = copy_of_session(app, client)
+    assert thief.get("/organiser/").status_code == 200
+
+    result = runner.invoke(
+        args=["set-password", "organiser@example.org"],
+        input="a brand new password\na brand new password\n",
+    )
+    assert result.exit_code == 0, result.output
+    for browser in (client, thief):
+        refused = browser.get("/organiser/")
+        assert refused.status_code == 302
+        assert refused.headers["Location"].startswith("/login")
+    assert login(app.test_client(), password="a brand new password").status_code == 302
+
+
+def test_a_session_cookie_from_before_session_keys_is_refused(app, client):
+    """Cookies made before the upgrade named the organiser by id alone."""
+    with app.app_context():
+        organiser_id = create_organiser().id
+    with client.session_transaction() as session:
+        session["_user_id"] = str(organiser_id)
+        session["_fresh"] = True
+    assert client.get("/organiser/").status_code == 302
