@@ -56,6 +56,7 @@ def create_app(config=None):
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
     app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
+    app.wsgi_app = security.RefuseUnknownHosts(app.wsgi_app, app.config)
 
     if app.config["AUTO_MIGRATE"]:
         from flask_migrate import upgrade

@@ -11,7 +11,9 @@ import pkgutil
 import re
 
 from flask import current_app, g, request
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import get_host
 
 from .errors import DomainError
 from .extensions import db, login_manager
@@ -152,6 +154,38 @@ class LimitPollingPosts:
                 )
                 return [b"That message is larger than the live room takes."]
         return self.wsgi_app(environ, start_response)
+
+
+class RefuseUnknownHosts:
+    """WSGI middleware, outermost: a request naming a host we are not (TRUSTED_HOSTS) gets 400.
+
+    Flask checks TRUSTED_HOSTS for pages too, but Socket.IO answers before Flask sees the
+    request; here one check covers both, so a site that points its own name at our address
+    (DNS rebinding) reaches neither the pages nor the live room.
+    """
+
+    def __init__(self, wsgi_app, config):
+        self.wsgi_app = wsgi_app
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        trusted = self.config["TRUSTED_HOSTS"]
+        if trusted:
+            try:
+                get_host(environ, trusted)
+            except SecurityError:
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+                )
+                return [UNKNOWN_HOST.encode()]
+        return self.wsgi_app(environ, start_response)
+
+
+UNKNOWN_HOST = (
+    "This server does not answer to that address. Use the site's own address; its operator "
+    "lists the names it answers to in LERO_TRUSTED_HOSTS or LERO_PUBLIC_BASE_URL."
+)
 
 
 def init_url_converters(app):
