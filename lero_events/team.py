@@ -7,6 +7,7 @@ for, so it dies the moment the password changes.
 """
 
 import hashlib
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -80,12 +81,29 @@ def invite_cohost(event, inviter, email):
     return invitation
 
 
-def pending_invitations(event):
-    return db.session.scalars(
+def pending_invitations(event, now=None):
+    """Invitations not yet accepted, each marked `expired` once its link no longer works."""
+    invitations = db.session.scalars(
         sa.select(CohostInvitation)
         .where(CohostInvitation.event_id == event.id, CohostInvitation.accepted_at.is_(None))
         .order_by(CohostInvitation.created_at)
     ).all()
+    oldest_valid = (now or utcnow()) - timedelta(
+        seconds=int(current_app.config["INVITATION_MAX_AGE_SECONDS"])
+    )
+    for invitation in invitations:
+        invitation.expired = invitation.created_at < oldest_valid
+    return invitations
+
+
+def withdraw_invitation(event, invitation_id):
+    """Delete a pending invitation, so its emailed link stops working at once."""
+    invitation = db.session.get(CohostInvitation, invitation_id)
+    if invitation is None or invitation.event_id != event.id or invitation.accepted_at:
+        raise NotFound("That invitation is not pending for this event.")
+    db.session.delete(invitation)
+    db.session.commit()
+    return invitation
 
 
 def invitation_for_token(token):

@@ -2,6 +2,7 @@
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -120,6 +121,50 @@ def test_expired_and_tampered_invitations_are_refused(app, client):
     tampered = client.get(f"/invitations/{six_days[:-2]}xx")
     assert tampered.status_code == 404
     assert "This link does not work" in tampered.get_data(as_text=True)
+
+
+def test_a_host_sees_an_expired_invitation_and_withdraws_one_so_its_link_dies(
+    app, client, smtp_server
+):
+    with app.app_context():
+        event = create_event(slug="big-conversation")
+        db.session.add(
+            CohostInvitation(
+                event_id=event.id,
+                email="late@example.org",
+                invited_by_id=event.hosts[0].organiser_id,
+                created_at=datetime.now(UTC) - timedelta(days=8),
+            )
+        )
+        db.session.commit()
+    login(client)
+    invite(client, "cora@example.org")
+    [message] = smtp_server.messages()
+    path = link_in(message, "invitations")
+    assert client.get(path).status_code == 200
+
+    edit_page = client.get(EDIT).get_data(as_text=True)
+    late, cora = re.findall(r"<li>(\S+@example.org), invited by .*?</li>", edit_page, re.S)
+    assert (late, cora) == ("late@example.org", "cora@example.org")
+    assert edit_page.count("(expired: withdraw it and invite again)") == 1
+    with app.app_context():
+        cora_id = db.session.scalar(
+            sa.select(CohostInvitation.id).where(CohostInvitation.email == "cora@example.org")
+        )
+    withdrawn = client.post(
+        f"/organiser/events/big-conversation/invitations/{cora_id}/withdraw",
+        data={"csrf_token": csrf_token(client, EDIT)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "The invitation to cora@example.org is withdrawn" in withdrawn
+    assert "cora@example.org, invited by" not in withdrawn
+    dead = app.test_client().get(path)
+    assert dead.status_code == 404 and "This link does not work" in dead.get_data(as_text=True)
+    again = client.post(
+        f"/organiser/events/big-conversation/invitations/{cora_id}/withdraw",
+        data={"csrf_token": csrf_token(client, EDIT)},
+    )
+    assert again.status_code == 404
 
 
 def test_forgot_password_says_the_same_for_any_address_and_the_link_works_once(

@@ -149,6 +149,16 @@ def add_cohost(slug):
     return redirect(url_for(".edit_event", slug=slug))
 
 
+@bp.post("/events/<slug>/invitations/<int:invitation_id>/withdraw")
+def withdraw_invitation(slug, invitation_id):
+    event = events.get_hosted_event(slug, current_user)
+    invitation = team.withdraw_invitation(event, invitation_id)
+    flash(
+        f"The invitation to {invitation.email} is withdrawn: its link no longer works.", "success"
+    )
+    return redirect(url_for(".edit_event", slug=slug))
+
+
 @bp.post("/events/<slug>/cohosts/<int:organiser_id>/remove")
 def remove_cohost(slug, organiser_id):
     event = events.get_hosted_event(slug, current_user)
