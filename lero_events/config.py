@@ -69,6 +69,9 @@ DEFAULTS = {
     "LIVE_RATE_LIMIT_COUNT": 5,
     "LIVE_RATE_LIMIT_SECONDS": 30,
     "LIVE_GRACE_MINUTES": 30,
+    # A browser's pass into the live room (live_pass.py) works this long; it gets a new one
+    # before every connect.
+    "LIVE_PASS_SECONDS": 120,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in
