@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from . import signals
+from . import contributions, presence, signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
@@ -313,6 +313,10 @@ def erase_registration(registration):
         registration.token = secrets.token_urlsafe(32)
         registration.erased_at = utcnow()
         signals.registration_erased.send(registration)
+    # After the commit, so a reconnect is already refused: their live connections end and the
+    # hosts' "Here now" list drops them.
+    person_key = contributions.author_for_registration(registration).key
+    presence.close_connections_of(registration.event_id, person_key)
     return promoted
 
 

@@ -10,6 +10,7 @@ import logging
 import pkgutil
 import re
 
+import sqlalchemy as sa
 from flask import current_app, g, request
 from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
@@ -193,8 +194,19 @@ def init_url_converters(app):
     app.url_map.converters["int"] = StoredIntegerConverter
 
 
+def overwrite_deleted_data(connection, record):
+    """SQLite keeps deleted and overwritten values in the file's free space until reused:
+    secure_delete zeroes them, so an erased address is gone from the file too."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
 def init_app(app):
     app.before_request(refuse_unstorable_input)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", overwrite_deleted_data)
     redacting = RedactPersonalData()
     for name in our_loggers():
         logging.getLogger(name).addFilter(redacting)
