@@ -60,7 +60,7 @@ DEFAULTS = {
     "HARVEST_SHOWN_PHRASES": 50,
     "HARVEST_PAGE_SIZE": 200,
     "SKETCH_MAX_BYTES": 8 * 1024 * 1024,
-    "SKETCH_MAX_PIXELS": 40_000_000,
+    "SKETCH_MAX_PIXELS": 25_000_000,
     # Registration: attempts per client, and when the video-call link appears on the private page.
     "REGISTRATION_RATE_LIMIT": "10 per minute",
     "VIDEO_LINK_OPENS_MINUTES_BEFORE": 15,

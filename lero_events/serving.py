@@ -36,6 +36,20 @@ def no_delay(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def off_the_event_loop(function, *args):
+    """`function(*args)` in a real OS thread while the server's green threads keep answering:
+    for CPU work such as decoding an uploaded image (Pillow lets go of the GIL meanwhile)."""
+    if socketio.async_mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(function, args)
+    if socketio.async_mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(function, *args)
+    return function(*args)
+
+
 def serve(app, host, port, async_mode):
     """Run the app's server until the process stops."""
     if async_mode == "gevent":
