@@ -197,6 +197,13 @@ def instance_secret_key(instance):
     """A random key made once and kept in instance/, so sessions survive restarts."""
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Readable by us only from the moment it exists; a worker starting at the same
+        # moment that made it first wins, and both read the same key.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
     return path.read_text().strip()

@@ -16,6 +16,7 @@ import requests
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from lero_events.config import instance_secret_key
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
@@ -370,3 +371,34 @@ def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
     assert "LERO_HOST=0.0.0.0 lets other computers reach this server" in started.stderr
     assert "set LERO_PUBLIC_BASE_URL" in started.stderr
     assert "Traceback" not in started.stderr
+
+
+CHMODS = []
+
+
+def record_chmods(event, args):
+    if event == "os.chmod":
+        CHMODS.append(str(args[0]))
+
+
+sys.addaudithook(record_chmods)
+
+
+def test_outbox_files_and_the_secret_key_are_private_from_their_first_byte(
+    app, client, event, tmp_path
+):
+    """Created with mode 0600, never created open and chmod-ed afterwards: even with a umask
+    that lets everyone read new files."""
+    previous = os.umask(0)
+    try:
+        assert register(client, **PERSONAL).status_code == 303
+        run_tasks(app)
+        key_folder = tmp_path / "keys"
+        key_folder.mkdir()
+        instance_secret_key(key_folder)
+    finally:
+        os.umask(previous)
+    [eml] = (tmp_path / "instance" / "outbox").glob("*.eml")
+    for path in (eml, key_folder / "secret_key"):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert str(path) not in CHMODS
