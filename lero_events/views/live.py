@@ -25,6 +25,8 @@ from wtforms.validators import DataRequired, Length
 from ..errors import DomainError, NotFound
 from ..events import get_event, get_hosted_event
 from ..live_pass import issue_live_pass, registration_remembered, remembered_as
+from ..naming import registration_name
+from ..places import holds_place
 from ..registrations import STALE_LINK, registration_for_token
 
 NO_PLACE_REMEMBERED = (
@@ -68,7 +70,7 @@ def participant(slug):
         return render_template(
             "live/participant.html",
             event=event,
-            name=registration.display_name or "Anonymous",
+            name=registration_name(registration),
             person=f"r{registration.id}",
             guest=None,
         )
@@ -128,7 +130,7 @@ def confirmed_registration(event, registration):
     """`registration`, if it is a confirmed place at this very event."""
     if registration.event_id != event.id:
         raise NotFound("That private link belongs to another event.")
-    if registration.status != "confirmed":
+    if not holds_place(registration):
         raise DomainError(not_confirmed_message(registration), 403)
     return registration
 
