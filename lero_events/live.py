@@ -12,7 +12,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, prompts, room_limits
+from . import attendance, contributions, live_pass, moderation, presence, prompts, room_limits
 from .broadcast import (
     DELIVERY_DELAYED,
     NAMESPACE,
@@ -169,8 +169,8 @@ def identify(auth, address_key):
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
         return event, Member(event.id, "viewer", address_key), cursors
-    if "token" in auth:
-        author = registered_author(event, auth["token"])
+    if "live_pass" in auth or "token" in auth:
+        author = registered_author(event, auth.get("live_pass"), auth.get("token"))
     elif "guest_name" in auth or "guest_key" in auth:
         if not event.allow_guests:
             raise DomainError("This live room is only open to registered participants.")
@@ -184,15 +184,22 @@ def identify(auth, address_key):
     return event, Member(event.id, role, address_key, author=author), cursors
 
 
-def registered_author(event, token):
+def registered_author(event, pass_, token):
+    """A participant: by the live pass a browser page fetched (section 11), or by the private
+    token a program holding the link sends."""
     from .registrations import registration_for_token
 
-    if not isinstance(token, str):
-        raise DomainError("That private link is not valid.")
-    try:
-        registration = registration_for_token(token)
-    except NotFound:
-        raise DomainError("That private link is not valid.") from None
+    if pass_ is not None:
+        if not isinstance(pass_, str):
+            raise DomainError(live_pass.NOT_VALID)
+        registration = live_pass.registration_for_live_pass(pass_, event)
+    else:
+        if not isinstance(token, str):
+            raise DomainError("That private link is not valid.")
+        try:
+            registration = registration_for_token(token)
+        except NotFound:
+            raise DomainError("That private link is not valid.") from None
     if registration is None or registration.event_id != event.id:
         raise DomainError("That private link is not valid.")
     if not holds_place(registration):

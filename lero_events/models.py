@@ -1,5 +1,6 @@
 """Database models. Times are stored in UTC; an event carries its IANA zone for display."""
 
+import secrets
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,10 @@ from .extensions import db
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def new_session_key():
+    return secrets.token_urlsafe(24)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -36,9 +41,15 @@ class Organiser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Part of every session's user id (get_id); a new one ends every session made before it.
+    session_key: Mapped[str] = mapped_column(sa.String(64), default=new_session_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hosting: Mapped[list["EventHost"]] = relationship(back_populates="organiser")
+
+    def get_id(self):
+        """What Flask-Login keeps in the session cookie: the id and the current session key."""
+        return f"{self.id}.{self.session_key}"
 
 
 class EventHost(db.Model):

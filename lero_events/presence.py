@@ -123,6 +123,22 @@ def connection_closed(sid):
     bookkeeping().leaving.add(sid)
 
 
+def close_connections_of(event_id, person_key):
+    """Erasure: end every open connection of this person in the room, on every worker (through
+    the message queue), and tell the hosts at the next tick that they have gone."""
+    sids = db.session.scalars(
+        sa.delete(LiveConnection)
+        .where(LiveConnection.event_id == event_id, LiveConnection.person_key == person_key)
+        .returning(LiveConnection.sid)
+    ).all()
+    db.session.commit()
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    if sids:
+        start_loops(current_app._get_current_object())
+        changed(event_id)
+
+
 def start_loops(app):
     state = bookkeeping(app)
     with state.lock:

@@ -674,7 +674,7 @@
   ensureData();
   renderAll();
   var socket = L.openRoom(slug, sync, status, {
-    identity: function () { return { role: "host" }; },
+    identity: function (send) { send({ role: "host" }); },
     applyState: applyState,
     applyUpdate: applyUpdate,
     applySnapshot: function (snapshot) {

@@ -408,19 +408,38 @@
     }
   };
 
+  // A fresh live pass from `url` (docs/live-protocol.md section 11): done(pass) or, when the
+  // server has none for this browser, done("", its reason). A network failure gives done(""):
+  // the live room then refuses the empty pass and says to reload.
+  function fetchLivePass(url, done) {
+    window
+      .fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; });
+      })
+      .then(function (answer) { done(answer.live_pass || "", answer.error); })
+      .catch(function () { done(""); });
+  }
+
   // Open the /live namespace and keep `store` up to date. `auth` is called on every
   // (re)connect, so each handshake carries the current cursors. `page` supplies:
-  // identity() -> the auth fields, applyState(state), applyUpdate(update, live),
-  // applySnapshot(snapshot), presence(message), connected() after every state, reset() when
-  // the cache was dropped.
+  // identity(send, refuse), which calls send(auth fields), maybe later (after fetching a
+  // pass), or refuse(reason) when there is no way in;
+  // applyState(state), applyUpdate(update, live), applySnapshot(snapshot), presence(message),
+  // connected() after every state, reset() when the cache was dropped.
   function openRoom(slug, store, status, page) {
     var socket = window.io("/live", {
       auth: function (send) {
-        var auth = page.identity();
-        var cursors = store.cursors();
-        auth.slug = slug;
-        Object.keys(cursors).forEach(function (name) { auth[name] = cursors[name]; });
-        send(auth);
+        page.identity(function (auth) {
+          // The cursors as they are when the handshake leaves, after any wait for a pass.
+          var cursors = store.cursors();
+          auth.slug = slug;
+          Object.keys(cursors).forEach(function (name) { auth[name] = cursors[name]; });
+          send(auth);
+        }, function (reason) {
+          socket.disconnect();
+          sayRefused(reason);
+        });
       },
       // WebSocket first, long-polling only when it cannot open: no polling-to-WebSocket
       // upgrade, whose interruption (a server dying, a phone changing network) could leave
@@ -503,14 +522,18 @@
         page.disconnected();
       }
     });
+    // Refused (a stale link, a closed event...): retrying would not help, so say why and let
+    // the person try again themselves.
+    function sayRefused(reason) {
+      status.refused(reason || "the live room refused the connection.", function () {
+        status.connecting();
+        socket.connect();
+      });
+    }
+
     socket.on("connect_error", function (error) {
       if (!socket.active) {
-        // The server refused us (a stale link, a closed event...): retrying would not help,
-        // so say why and let the person try again themselves.
-        status.refused(error.message || "the live room refused the connection.", function () {
-          status.connecting();
-          socket.connect();
-        });
+        sayRefused(error.message);
         return;
       }
       failedAttempts += 1;
@@ -613,6 +636,7 @@
     Outbox: Outbox,
     ConnectionStatus: ConnectionStatus,
     openRoom: openRoom,
+    fetchLivePass: fetchLivePass,
     syncList: syncList,
     fillItem: fillItem,
     announcer: announcer,

@@ -13,10 +13,8 @@
   var maxLength = Number(root.dataset.maxLength) || 500;
   var sync = new L.RoomStore(slug, "participant");
   // One outbox per person, so someone else using this browser later never sends what an
-  // earlier person left unsent. A private token starts with the registration's id.
-  var person = root.dataset.token
-    ? "r" + root.dataset.token.split(".")[0]
-    : "g" + root.dataset.guestKey;
+  // earlier person left unsent: "r" and the registration's id, or "g" and the guest key.
+  var person = root.dataset.person;
   var outbox = new L.Outbox(slug + ":" + person);
   var status = new L.ConnectionStatus(
     document.getElementById("connection-state"),
@@ -60,11 +58,20 @@
     }
   }
 
-  function identity() {
-    if (root.dataset.token) {
-      return { token: root.dataset.token };
+  // The page never holds the private token: a registered person joins with a fresh live
+  // pass fetched before every connect (docs/live-protocol.md section 11).
+  function identity(send, refuse) {
+    if (root.dataset.passUrl) {
+      L.fetchLivePass(root.dataset.passUrl, function (livePass, reason) {
+        if (reason) {
+          refuse(reason);
+        } else {
+          send({ live_pass: livePass });
+        }
+      });
+      return;
     }
-    return { guest_name: root.dataset.guestName, guest_key: root.dataset.guestKey };
+    send({ guest_name: root.dataset.guestName, guest_key: root.dataset.guestKey });
   }
 
   // ---- applying what the server sends (docs/live-protocol.md sections 2 and 4) ----
