@@ -64,6 +64,9 @@ DEFAULTS = {
     "LIVE_RATE_LIMIT_COUNT": 5,
     "LIVE_RATE_LIMIT_SECONDS": 30,
     "LIVE_GRACE_MINUTES": 30,
+    # New "I need support" requests per person (asking again while one is open is free).
+    "LIVE_SUPPORT_LIMIT_COUNT": 3,
+    "LIVE_SUPPORT_LIMIT_SECONDS": 600,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in
