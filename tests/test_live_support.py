@@ -362,3 +362,181 @@ def test_an_erased_registration_leaves_no_name_or_contact_in_its_request(app, ro
     wren.close()
     replayed = connect("wren").state["support_updates"][0]["data"]["request"]
     assert replayed["name"] == "Anonymous" and replayed["contact"] is None
+
+
+# ---- moderation in the open ----
+
+
+def post(client, text):
+    ack = client.call("contribute", {"client_id": str(uuid.uuid4()), "text": text})
+    assert ack["ok"] is True, ack
+    return ack["id"]
+
+
+def test_everyone_sees_how_many_wait_and_were_held_back_never_the_text(app, room, connect):
+    olive, alice = connect("olive"), connect("alice")
+    first, second = post(alice, "One thing"), post(alice, "Another thing")
+    olive.call("reject", {"contribution_id": first, "reason": "off_topic"})
+    for who in ("bob", "guest:Carol", "viewer", "olive"):
+        state = connect(who).state
+        assert (state["waiting"], state["held_back"]) == (1, 1), who
+    bob = connect("bob")
+    assert "One thing" not in bob.everything() and "Another thing" not in bob.everything()
+    assert olive.call("approve", {"contribution_id": second})["ok"] is True
+    assert (connect("bob").state["waiting"], connect("bob").state["held_back"]) == (0, 1)
+
+
+def test_the_counts_reach_the_room_throttled_like_presence(app, start_server):
+    """Against a real server: eight posts in a burst cost the room one or two presence
+    messages, not eight, and the last one has the right counts."""
+    from .live_clients import close_all_clients, contribute, join, make_room
+
+    room = make_room(app)
+    server = start_server(LERO_LIVE_PRESENCE_SECONDS="3")
+    try:
+        alice, bob, dee = (
+            join(server, room, "alice"),
+            join(server, room, "bob"),
+            join(server, room, "dee"),
+        )
+        dee.wait_for("presence", lambda p: p["present"] == 3)
+        mark = dee.mark()
+        for author in (alice, bob):
+            for number in range(4):
+                assert contribute(author, f"Thought {number}")["ok"] is True
+        dee.wait_for("presence", lambda p: p["waiting"] == 8, timeout=10, after=mark)
+        counts = [m for kind, m in dee.messages[mark:] if kind == "presence"]
+        assert 1 <= len(counts) <= 2, counts
+        assert (counts[-1]["waiting"], counts[-1]["held_back"]) == (8, 0)
+        assert all(set(message) == {"present", "waiting", "held_back"} for message in counts)
+    finally:
+        close_all_clients()
+
+
+def test_held_back_with_a_reason_the_author_sees_and_nobody_else(app, room, connect):
+    olive, alice, bob = connect("olive"), connect("alice"), connect("bob")
+    listed, written, silent = post(alice, "Listed"), post(alice, "Written"), post(alice, "Silent")
+    assert olive.state["hold_back_reasons"][0] == {
+        "key": "identifies",
+        "text": "It could identify someone.",
+    }
+    assert "hold_back_reasons" not in alice.state
+
+    ack = olive.call("reject", {"contribution_id": listed, "reason": "identifies"})
+    assert ack["contribution"]["held_back_reason"] == "It could identify someone."
+    ack = olive.call(
+        "reject",
+        {"contribution_id": written, "reason": "other", "reason_text": " Keep to  the question "},
+    )
+    assert ack["contribution"]["held_back_reason"] == "Keep to the question"
+    assert (
+        olive.call("reject", {"contribution_id": silent})["contribution"]["held_back_reason"] == ""
+    )
+    # Bad reasons are refused and the reflection stays waiting.
+    fresh = post(alice, "Fresh")
+    for payload, error in (
+        ({"reason": "rude"}, "Choose a reason from the list, or write one."),
+        ({"reason": "other"}, "Choose a reason from the list, or write one."),
+        (
+            {"reason": "other", "reason_text": "x" * 201},
+            "Please keep the reason under 200 characters.",
+        ),
+    ):
+        assert olive.call("reject", {"contribution_id": fresh, **payload}) == {
+            "ok": False,
+            "error": error,
+        }
+
+    # The author hears it live on their own chain, and again after a reload.
+    reasons = {
+        u["data"]["contribution"]["id"]: u["data"]["contribution"]["held_back_reason"]
+        for u in alice.updates(chain="own")
+        if u["data"]["contribution"]["status"] == "rejected"
+    }
+    assert reasons == {
+        listed: "It could identify someone.",
+        written: "Keep to the question",
+        silent: "",
+    }
+    mine = {c["id"]: (c["status"], c["held_back_reason"]) for c in connect("alice").state["mine"]}
+    assert mine[listed] == ("rejected", "It could identify someone.")
+    assert mine[fresh] == ("pending", "")
+    # Nobody else: not the room, not the harvest page's viewer.
+    assert bob.updates() == [] and "identify someone" not in connect("viewer").everything()
+    # Approving it after all clears the reason.
+    assert (
+        olive.call("approve", {"contribution_id": listed})["contribution"]["held_back_reason"] == ""
+    )
+
+
+def test_a_host_redacts_a_name_and_the_author_is_told_what_changed(app, room, connect):
+    olive, alice, bob = connect("olive"), connect("alice"), connect("bob")
+    waiting = post(alice, "My sponsor Dave at the Leeds group said dave would call")
+    ack = olive.call("redact", {"contribution_id": waiting, "text": "dave", "label": "name"})
+    assert ack["ok"] is True
+    assert ack["contribution"]["text"] == (
+        "My sponsor [name removed] at the Leeds group said [name removed] would call"
+    )
+    assert ack["contribution"]["redacted"] == ["name"]
+    # Still waiting: only the author (own chain) and hosts heard of the change.
+    assert bob.updates() == []
+    told = alice.updates(chain="own")[-1]["data"]["contribution"]
+    assert told["redacted"] == ["name"] and "[name removed]" in told["text"]
+
+    olive.call("approve", {"contribution_id": waiting})
+    # Post-moderation: redacting what is already shown changes it for everyone.
+    ack = olive.call("redact", {"contribution_id": waiting, "text": "Leeds", "label": "place"})
+    assert ack["contribution"]["redacted"] == ["name", "place"]
+    seen = bob.updates(chain="public")[-1]["data"]["contribution"]
+    assert seen["text"] == (
+        "My sponsor [name removed] at the [place removed] group said [name removed] would call"
+    )
+    # A reload keeps the author's note: redacted reflections stay in `mine`.
+    (mine,) = connect("alice").state["mine"]
+    assert mine["id"] == waiting and mine["redacted"] == ["name", "place"]
+
+    # The original is not kept anywhere: not in the row, not in the room's stored history.
+    with app.app_context():
+        texts = db.session.scalars(sa.select(Contribution.text)).all()
+        history = json.dumps(db.session.scalars(sa.select(RoomUpdate.payload)).all())
+    assert not any("Dave" in text or "Leeds" in text for text in texts)
+    assert "Dave" not in history and "Leeds" not in history
+
+    for payload, error in (
+        ({"text": "Bradford", "label": "place"}, "That text is not in the reflection."),
+        (
+            {"text": "sponsor", "label": "person"},
+            "Choose what was removed: a name, a place or a detail.",
+        ),
+        ({"text": "  ", "label": "name"}, "Choose the words to remove (1-200 characters)."),
+    ):
+        answer = olive.call("redact", {"contribution_id": waiting, **payload})
+        assert answer == {"ok": False, "error": error}
+    assert alice.call("redact", {"contribution_id": waiting, "text": "My", "label": "name"}) == {
+        "ok": False,
+        "error": "Only this event's hosts can do that.",
+    }
+    whole = post(alice, "Dave.")
+    assert olive.call("redact", {"contribution_id": whole, "text": "dave", "label": "name"}) == {
+        "ok": False,
+        "error": "Removing that would leave nothing of the reflection.",
+    }
+
+
+def test_redacting_changes_the_found_poem_lines_cut_from_it(app, room, connect):
+    olive, alice = connect("olive"), connect("alice")
+    shown = post(alice, "Walking past Whitby pier I felt free")
+    olive.call("approve", {"contribution_id": shown})
+    with app.app_context():
+        db.session.add(
+            PoemLine(
+                event_id=room["event_id"], text="Whitby pier I felt free", contribution_id=shown
+            )
+        )
+        db.session.commit()
+    olive.call("redact", {"contribution_id": shown, "text": "Whitby", "label": "place"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(PoemLine.text)) == "[place removed] pier I felt free"
+    http = app.test_client()
+    page = http.get(f"/events/{room['slug']}/harvest").get_data(as_text=True)
+    assert "Whitby" not in page and "[place removed] pier I felt free" in page
