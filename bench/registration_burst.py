@@ -270,6 +270,13 @@ def start_smtp():
     return controller
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far: unlike the rate, it barely moves when other
+    work shares the machine, so it is the steadier figure to compare on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def hottest(collapsed, top=25):
     """The functions on the most sampled stacks (self and total), from py-spy's raw format."""
     own, total = collections.Counter(), collections.Counter()
@@ -344,7 +351,9 @@ def measure(args):
                         stderr=subprocess.DEVNULL,
                     )
                     time.sleep(1)
+                cpu_before = cpu_seconds(process.pid)
                 seconds, statuses = burst(url, name, prepared, args.concurrency)
+                cpu_ms = 1000 * (cpu_seconds(process.pid) - cpu_before) / args.count
                 if profiler:
                     profiler.send_signal(signal.SIGINT)
                     profiler.wait(30)
@@ -354,7 +363,8 @@ def measure(args):
             results[name] = args.count / seconds
             print(
                 f"{name:>4}: {args.count} registrations in {seconds:.2f} s = "
-                f"{results[name]:.0f}/s; answers {dict(statuses)}; seats {seats}",
+                f"{results[name]:.0f}/s, server CPU {cpu_ms:.1f} ms each; "
+                f"answers {dict(statuses)}; seats {seats}",
                 flush=True,
             )
             expected = {"confirmed": capacity, "waitlisted": args.count - capacity}

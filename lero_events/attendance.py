@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from .errors import DomainError
 from .extensions import db
 from .models import Registration, utcnow
+from .places import holds_place
 
 
 def record_live_room_join(registration):
@@ -23,7 +24,7 @@ def record_live_room_join(registration):
 
 def mark_attended(registration, host):
     """A host says this person took part (on the video call, say)."""
-    if registration.status != "confirmed":
+    if not holds_place(registration):
         raise DomainError("Only confirmed people can be marked as having attended.", status=409)
     if registration.attended_at is None:
         registration.attended_at = utcnow()

@@ -18,6 +18,7 @@ from .errors import DomainError, NotFound
 from .extensions import db
 from .harvest.exports import csv_cell
 from .models import Contribution, Registration
+from .places import ACTIVE, status_of
 
 STATUSES = ("confirmed", "waitlisted", "cancelled", "erased")
 MAX_REASON = 1000
@@ -40,7 +41,7 @@ class Attendee:
 
     @property
     def status(self):
-        return "erased" if self.registration.erased_at else self.registration.status
+        return status_of(self.registration)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def organisation_breakdown(attendees):
     spellings = {}
     for attendee in attendees:
         name = attendee.registration.organisation.strip()
-        if attendee.status not in ("confirmed", "waitlisted"):
+        if attendee.status not in ACTIVE:
             continue
         key = name.casefold()
         spellings.setdefault(key, Counter())[name] += 1
@@ -183,6 +184,6 @@ def clean_reason(reason):
 def cancel_for_attendee(registration, reason):
     """A host cancels someone's place; `reason` goes into the email they get."""
     reason = clean_reason(reason)
-    if registration.status not in registrations.ACTIVE:
+    if registration.status not in ACTIVE:
         raise DomainError("That registration is already cancelled.", status=409)
     return registrations.cancel_registration(registration, reason=reason)

@@ -19,6 +19,9 @@ from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
+from .naming import author_name, registration_name
+from .places import holds_place
+from .visibility import in_room, room_text_visible
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -38,7 +41,7 @@ class Author:
 def author_for_registration(registration):
     return Author(
         key=f"r:{registration.id}",
-        name=registration.display_name or "Anonymous",
+        name=registration_name(registration),
         registration_id=registration.id,
     )
 
@@ -163,8 +166,7 @@ def check_still_registered(author):
     """A place cancelled or erased since joining takes its voice with it."""
     if author.registration_id is None:
         return
-    registration = db.session.get(Registration, author.registration_id)
-    if registration.status != "confirmed" or registration.erased_at is not None:
+    if not holds_place(db.session.get(Registration, author.registration_id)):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
@@ -197,8 +199,7 @@ def record_contribution(change, contribution):
     # tick, never once per post.
     presence.changed(contribution.event_id)
     if contribution.status in ("approved", "withdrawn"):
-        public = contribution.status == "approved"
-        view = contribution_view(contribution, public)
+        view = contribution_view(contribution, in_room(contribution))
         change.record("contribution", {"contribution": view}, stored=stored)
     else:
         change.record(
@@ -213,7 +214,7 @@ def record_contribution(change, contribution):
 def toggle_resonance(event, participant_key, contribution_id):
     """Mark (or unmark) an approved contribution as resonating; returns (resonating, count)."""
     contribution = room_contribution(event, contribution_id)
-    if contribution.status != "approved":
+    if not in_room(contribution):
         raise NotFound("That contribution is not in this room.")
     with room_change(event) as change:
         mark = db.session.get(Resonance, (contribution.id, participant_key))
@@ -257,17 +258,6 @@ def resonated_by(event, participant_key):
         .where(Contribution.event_id == event.id, Resonance.participant_key == participant_key)
         .order_by(Resonance.contribution_id)
     ).all()
-
-
-def author_name(contribution):
-    """The name shown with a contribution: the author's choice, else "Anonymous"."""
-    if contribution.anonymous:
-        return "Anonymous"
-    if contribution.registration is not None:
-        if contribution.registration.erased_at is not None:
-            return "Anonymous"
-        return contribution.registration.display_name or "Anonymous"
-    return contribution.guest_name or "Anonymous"
 
 
 def contribution_view(contribution, with_text=True, resonance_count=None):
@@ -344,11 +334,7 @@ def replay(updates, role, author_key=None):
         data = update.payload
         if update.kind == "contribution":
             contribution = current[data["contribution"]["id"]]
-            with_text = (
-                role == "host"
-                or contribution.status == "approved"
-                or (author_key is not None and contribution.author_key == author_key)
-            )
+            with_text = room_text_visible(contribution, role, author_key)
             view = contribution_view(contribution, with_text, counts.get(contribution.id, 0))
             data = {"contribution": view}
         chain = "public" if update.audience == "all" else "own"

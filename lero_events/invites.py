@@ -15,6 +15,7 @@ from flask import current_app, has_request_context, request
 
 from .extensions import db
 from .models import Event, utcnow
+from .places import holds_place
 from .registrations import private_token
 
 PRODID = "-//LERO Events//Calendar invites 1.0//EN"
@@ -119,7 +120,7 @@ def calendar_event(event, method, registration, base_url, reminder=True):
         bool(event.video_url)
         and not cancelled
         and registration is not None
-        and registration.status == "confirmed"
+        and holds_place(registration)
     )
     page = public_url("public.event", base_url, slug=event.slug)
     vevent = icalendar.Event()

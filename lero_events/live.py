@@ -30,9 +30,10 @@ from .contributions import Author
 from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
-from .harvest.sharing import harvest_access
 from .models import Event, Organiser, Prompt
+from .places import holds_place
 from .security import unstorable
+from .visibility import harvest_access
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 
@@ -158,7 +159,7 @@ def registered_author(event, token):
         raise DomainError("That private link is not valid.") from None
     if registration is None or registration.event_id != event.id:
         raise DomainError("That private link is not valid.")
-    if registration.status != "confirmed" or registration.erased_at is not None:
+    if not holds_place(registration):
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
     attendance.record_live_room_join(registration)
     return contributions.author_for_registration(registration)

@@ -14,6 +14,7 @@ from .contributions import clean_text, record_contribution, room_contribution, v
 from .errors import DomainError, Forbidden
 from .extensions import db
 from .models import Contribution, Phrase, PoemLine, Prompt, utcnow
+from .visibility import phrase_shown, shown_in_room
 
 MAX_PROMPT = 300
 MAX_PHRASE = 500
@@ -229,9 +230,7 @@ def settings_view(event):
 def room_stream(event, size):
     """What the room shows now, newest first: the newest `size` approved contributions (and
     every featured one) and phrases, as a joining client's snapshot carries them."""
-    approved = sa.select(Contribution).where(
-        Contribution.event_id == event.id, Contribution.status == "approved"
-    )
+    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_room())
     newest = db.session.scalars(
         approved.options(selectinload(Contribution.registration))
         .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
@@ -246,7 +245,7 @@ def room_stream(event, size):
     contributions = newest + featured
     phrases = db.session.scalars(
         sa.select(Phrase)
-        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        .where(Phrase.event_id == event.id, phrase_shown())
         .order_by(Phrase.created_at.desc(), Phrase.id.desc())
         .limit(size)
     ).all()

@@ -21,6 +21,7 @@ from . import signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
+from .places import ACTIVE, holding_place, holds_place
 
 # The longest value each field may hold; the form shows the same limits.
 FIELD_LIMITS = {
@@ -30,7 +31,6 @@ FIELD_LIMITS = {
     "display_name": 80,
     "access_needs": 2000,
 }
-ACTIVE = ("confirmed", "waitlisted")
 STALE_LINK = (
     "This private link does not work. It may be mistyped or cut short, or the registration "
     "behind it has been erased. Check the link in your email, or register again."
@@ -112,8 +112,22 @@ def confirmed_count(event):
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Registration)
-        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+        .where(Registration.event_id == event.id, holding_place())
     )
+
+
+def booking_and_seats_taken(event, email):
+    """The id of `email`'s active booking on `event` (or None) and the confirmed seats, in one
+    round trip: it runs while the seat lock is held, where every round trip counts."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.max(Registration.id).filter(
+                Registration.email == email, Registration.status.in_(ACTIVE)
+            ),
+            sa.func.count().filter(Registration.status == "confirmed"),
+        ).where(Registration.event_id == event.id)
+    ).one()
+    return row[0], row[1]
 
 
 def seats_left(event):
@@ -176,15 +190,10 @@ def register_attendee(event, data):
     check_open(event)
     with seat_transaction(event) as event:
         check_open(event)
-        existing = db.session.scalar(
-            sa.select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.email == data.email,
-                Registration.status.in_(ACTIVE),
-            )
-        )
+        existing_id, confirmed = booking_and_seats_taken(event, data.email)
+        existing = db.session.get(Registration, existing_id) if existing_id else None
         if existing is None:
-            full = event.capacity is not None and confirmed_count(event) >= event.capacity
+            full = event.capacity is not None and confirmed >= event.capacity
             pause_for_tests()
             now = utcnow()
             registration = Registration(
@@ -313,7 +322,7 @@ def video_link_visible(registration, now=None):
     )
     return (
         bool(event.video_url)
-        and registration.status == "confirmed"
+        and holds_place(registration)
         and event.status == "published"
         and opens <= now <= event.ends_at
     )
@@ -322,7 +331,7 @@ def video_link_visible(registration, now=None):
 def confirmed_attendees(event):
     return db.session.scalars(
         sa.select(Registration)
-        .where(Registration.event_id == event.id, Registration.status == "confirmed")
+        .where(Registration.event_id == event.id, holding_place())
         .order_by(Registration.id)
     ).all()
 

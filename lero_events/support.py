@@ -17,6 +17,7 @@ from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import Event, EventHost, PersonalDataAccess, SupportRequest, utcnow
+from .naming import registration_name, shown_name
 from .personal_data import record_access
 
 MAX_CONTACTS = 1000
@@ -71,12 +72,10 @@ def normalise_contacts(text):
 
 
 def person_name(request):
-    registration = request.registration
-    if registration is not None:
-        if registration.erased_at is not None:
-            return "Anonymous"
-        return registration.display_name or "Anonymous"
-    return request.guest_name or "Anonymous"
+    """Their live-room name, as everyone else in the room knows them."""
+    if request.registration is not None:
+        return registration_name(request.registration)
+    return shown_name(request.guest_name)
 
 
 def contact_of(request):

@@ -19,9 +19,11 @@ from ..models import (
     Resonance,
     SketchNote,
 )
+from ..naming import author_name
+from ..places import holding_place
+from ..visibility import phrase_shown, shown_in_harvest
 from .words import Word, gather_words
 
-ANONYMOUS = "Anonymous"
 MOST_RESONANT = 5
 
 
@@ -139,33 +141,19 @@ def plural(count, word):
     return f"{count} {word if count == 1 else word + 's'}"
 
 
-def author_name(contribution):
-    """The name the author chose to show, or Anonymous; erased registrations show no name."""
-    if contribution.anonymous:
-        return ANONYMOUS
-    registration = contribution.registration
-    if registration is not None:
-        if registration.erased_at is not None:
-            return ANONYMOUS
-        return registration.display_name.strip() or ANONYMOUS
-    return (contribution.guest_name or "").strip() or ANONYMOUS
-
-
 def approved_contributions(event):
-    return sa.select(Contribution).where(
-        Contribution.event_id == event.id, Contribution.status == "approved"
-    )
+    return sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_harvest())
 
 
 def visible_phrases(event):
-    return sa.select(Phrase).where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+    return sa.select(Phrase).where(Phrase.event_id == event.id, phrase_shown())
 
 
 def resonance_counts(event, contribution_ids=None):
     query = (
         sa.select(Resonance.contribution_id, sa.func.count())
         .join(Contribution, Contribution.id == Resonance.contribution_id)
-        .where(Contribution.event_id == event.id, Contribution.status == "approved")
+        .where(Contribution.event_id == event.id, shown_in_harvest())
         .group_by(Resonance.contribution_id)
     )
     if contribution_ids is not None:
@@ -214,7 +202,7 @@ def gather_sections(event, prompts, shown_per_prompt=None):
     totals = dict(
         db.session.execute(
             sa.select(Contribution.prompt_id, sa.func.count())
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .where(Contribution.event_id == event.id, shown_in_harvest())
             .group_by(Contribution.prompt_id)
         ).all()
     )
@@ -230,7 +218,7 @@ def gather_sections(event, prompts, shown_per_prompt=None):
                 )
                 .label("rank"),
             )
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .where(Contribution.event_id == event.id, shown_in_harvest())
             .subquery()
         )
         query = query.join(ranked, ranked.c.id == Contribution.id).where(
@@ -296,7 +284,7 @@ def count_phrases(event):
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(Phrase)
-        .where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        .where(Phrase.event_id == event.id, phrase_shown())
     )
 
 
@@ -309,8 +297,8 @@ def gather_poem(event):
         .where(
             PoemLine.event_id == event.id,
             sa.or_(
-                Contribution.status == "approved",
-                sa.and_(PoemLine.phrase_id.is_not(None), Phrase.withdrawn.is_(False)),
+                shown_in_harvest(),
+                sa.and_(PoemLine.phrase_id.is_not(None), phrase_shown()),
             ),
         )
         .order_by(PoemLine.stanza, PoemLine.position, PoemLine.id)
@@ -337,15 +325,13 @@ def gather_figures(event):
 
     approved_authors = count(
         sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event.id, Contribution.status == "approved"
+            Contribution.event_id == event.id, shown_in_harvest()
         )
     )
     speakers = {
         attribution.strip().casefold()
         for attribution in db.session.scalars(
-            sa.select(Phrase.attribution).where(
-                Phrase.event_id == event.id, Phrase.withdrawn.is_(False)
-            )
+            sa.select(Phrase.attribution).where(Phrase.event_id == event.id, phrase_shown())
         )
         if attribution.strip()
     }
@@ -353,9 +339,7 @@ def gather_figures(event):
         organisation.strip().casefold()
         for organisation in db.session.scalars(
             sa.select(Registration.organisation).where(
-                Registration.event_id == event.id,
-                Registration.status == "confirmed",
-                Registration.erased_at.is_(None),
+                Registration.event_id == event.id, holding_place()
             )
         )
         if organisation.strip()
@@ -374,7 +358,7 @@ def gather_figures(event):
         contributions=count(
             sa.select(sa.func.count())
             .select_from(Contribution)
-            .where(Contribution.event_id == event.id, Contribution.status == "approved")
+            .where(Contribution.event_id == event.id, shown_in_harvest())
         ),
         voices_heard=approved_authors + len(speakers),
         organisations=len(organisations),

@@ -1,6 +1,8 @@
-"""Who may see a harvest, publishing it, its secret link, and when it follows the live room."""
+"""Publishing a harvest, its secret link, and when it follows the live room.
 
-import hmac
+Who may open it is `lero_events.visibility.harvest_access`.
+"""
+
 import secrets
 from datetime import timedelta
 
@@ -10,37 +12,12 @@ from ..errors import DomainError, NotFound
 from ..extensions import db
 from ..models import Event, utcnow
 
-NOT_SHARED = (
-    "This harvest has not been shared yet. If a host sent you a link, it may have been "
-    "withdrawn: ask them for a new one."
-)
-
 
 def find_event(slug):
     event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
     if event is None:
         raise NotFound("There is no event at that address.")
     return event
-
-
-def harvest_access(event, viewer=None, key=None):
-    """How `viewer` may see the harvest: "host", "public" or "secret"; NotFound otherwise.
-
-    Hosts see it from the start; everyone once it is published; holders of the secret link
-    until a host revokes it. A draft event's harvest is for its hosts only.
-    """
-    if event.is_hosted_by(viewer):
-        return "host"
-    if event.status != "draft":
-        if event.harvest_published:
-            return "public"
-        if (
-            key
-            and event.harvest_secret
-            and hmac.compare_digest(key.encode(), event.harvest_secret.encode())
-        ):
-            return "secret"
-    raise NotFound(NOT_SHARED)
 
 
 # The page follows the live room from an hour before the start until two hours after the end,

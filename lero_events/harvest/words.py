@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Contribution, Phrase
+from ..visibility import phrase_shown, shown_in_harvest
 
 TOP_WORDS = 40
 WORD_SIZES = 5
@@ -78,11 +79,11 @@ def words_fingerprint(event):
             sa.func.count(),
             sa.func.coalesce(sa.func.sum(Contribution.id), 0),
             sa.func.coalesce(sa.func.sum(sa.func.length(Contribution.redacted)), 0),
-        ).where(Contribution.event_id == event.id, Contribution.status == "approved")
+        ).where(Contribution.event_id == event.id, shown_in_harvest())
     ).one()
     phrases = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Phrase.id), 0)).where(
-            Phrase.event_id == event.id, Phrase.withdrawn.is_(False)
+            Phrase.event_id == event.id, phrase_shown()
         )
     ).one()
     # created_at tells apart events that reuse an id in another (e.g. a test's) database.
@@ -94,12 +95,10 @@ def gather_words(event):
     if fingerprint in _word_cache:
         return _word_cache[fingerprint]
     texts = db.session.scalars(
-        sa.select(Contribution.text).where(
-            Contribution.event_id == event.id, Contribution.status == "approved"
-        )
+        sa.select(Contribution.text).where(Contribution.event_id == event.id, shown_in_harvest())
     ).all()
     texts += db.session.scalars(
-        sa.select(Phrase.text).where(Phrase.event_id == event.id, Phrase.withdrawn.is_(False))
+        sa.select(Phrase.text).where(Phrase.event_id == event.id, phrase_shown())
     ).all()
     words = count_words(texts)
     if len(_word_cache) >= WORD_CACHE_SIZE:

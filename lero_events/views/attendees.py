@@ -5,7 +5,7 @@ only for the event's hosts."""
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import attendance, attendees, personal_data, registrations
+from .. import attendance, attendees, personal_data, places, registrations
 from ..errors import DomainError
 from ..events import get_event_for_hosts
 from ..extensions import limiter
@@ -145,7 +145,7 @@ def promote(slug, registration_id):
 def cancel(slug, registration_id):
     event = hosted_event(slug)
     registration = attendees.registration_of(event, registration_id)
-    if registration.status not in registrations.ACTIVE:
+    if registration.status not in places.ACTIVE:
         flash("That registration is already cancelled.")
         return back_to_list(slug)
     error = None

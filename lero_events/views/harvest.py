@@ -20,6 +20,7 @@ from ..extensions import limiter
 from ..harvest import exports, gathering, poem, sharing
 from ..invites import public_url
 from ..security import page_number
+from ..visibility import harvest_access
 
 bp = Blueprint("harvest", __name__)
 
@@ -28,7 +29,7 @@ def open_harvest(slug):
     """The event and how the viewer may see its harvest; NotFound if they may not."""
     event = sharing.find_event(slug)
     key = request.args.get("key") or None
-    access = sharing.harvest_access(event, current_user, key)
+    access = harvest_access(event, current_user, key)
     if access != "public":
         # Hosts' previews and secret links must not sit in shared caches.
         g.private_page = True

@@ -14,6 +14,8 @@ from wtforms.validators import DataRequired, Length
 
 from ..errors import DomainError, NotFound
 from ..events import get_event, get_hosted_event
+from ..naming import registration_name
+from ..places import holds_place
 from ..registrations import registration_for_token
 
 bp = Blueprint("live", __name__)
@@ -49,7 +51,7 @@ def participant(slug):
         return render_template(
             "live/participant.html",
             event=event,
-            name=registration.display_name or "Anonymous",
+            name=registration_name(registration),
             token=session["live_tokens"][slug],
             guest=None,
         )
@@ -94,7 +96,7 @@ def confirmed_registration(event, token):
     registration = registration_for_token(token)
     if registration.event_id != event.id:
         raise NotFound("That private link belongs to another event.")
-    if registration.status != "confirmed":
+    if not holds_place(registration):
         raise DomainError(not_confirmed_message(registration), 403)
     return registration
 

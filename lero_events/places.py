@@ -1,0 +1,32 @@
+"""Whether a registration holds a place: one rule for joining the live room, posting in it,
+the video link, calendar invites, the hosts' counts and the evidence.
+
+Statuses: confirmed (holds a place), waitlisted (waiting for one), cancelled. Erasure keeps
+the row and cancels it (see registrations.erase_registration). Counting goes by `status`
+alone, which erasure and the retention purge both keep, so counts stay right afterwards.
+"""
+
+import sqlalchemy as sa
+
+from .models import Registration
+
+CONFIRMED = "confirmed"
+WAITLISTED = "waitlisted"
+CANCELLED = "cancelled"
+# Statuses that still hold or wait for a place.
+ACTIVE = (CONFIRMED, WAITLISTED)
+
+
+def holds_place(registration):
+    """True when this registration is a confirmed, not erased, place: it may join and post."""
+    return registration.status == CONFIRMED and registration.erased_at is None
+
+
+def holding_place():
+    """`holds_place` as a query condition on Registration."""
+    return sa.and_(Registration.status == CONFIRMED, Registration.erased_at.is_(None))
+
+
+def status_of(registration):
+    """The status as hosts read it: erased registrations show as erased, whatever came before."""
+    return "erased" if registration.erased_at is not None else registration.status

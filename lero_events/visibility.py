@@ -1,0 +1,71 @@
+"""Who may see what: one place for each rule, used by the live room, the harvest, its exports
+and the evidence.
+
+- Hosts see everything of their own event; pages with personal data answer anyone else with
+  the same 404 as a missing event (events.get_event_for_hosts).
+- A contribution shows in the room once hosts approve it; before that, and once withdrawn,
+  only hosts and its author see its text.
+- The harvest (page, exports, found poem, words) shows what the room shows: approved
+  contributions and phrases not withdrawn.
+- Who may open the harvest at all: `harvest_access`.
+"""
+
+import hmac
+
+from .errors import NotFound
+from .models import Contribution, Phrase
+
+APPROVED = "approved"
+NOT_SHARED = (
+    "This harvest has not been shared yet. If a host sent you a link, it may have been "
+    "withdrawn: ask them for a new one."
+)
+
+
+def in_room(contribution):
+    """True when everyone in the live room may read this contribution."""
+    return contribution.status == APPROVED
+
+
+def room_text_visible(contribution, role, author_key=None):
+    """Whether a live-room member with `role` (and `author_key`) may read its text now."""
+    return (
+        role == "host"
+        or in_room(contribution)
+        or (author_key is not None and contribution.author_key == author_key)
+    )
+
+
+def shown_in_room():
+    """`in_room` as a query condition on Contribution."""
+    return Contribution.status == APPROVED
+
+
+def shown_in_harvest():
+    """The contributions the harvest, its exports, the poem and the word list may show."""
+    return Contribution.status == APPROVED
+
+
+def phrase_shown():
+    """The captured phrases the room and the harvest show: those not withdrawn."""
+    return Phrase.withdrawn.is_(False)
+
+
+def harvest_access(event, viewer=None, key=None):
+    """How `viewer` may see the harvest: "host", "public" or "secret"; NotFound otherwise.
+
+    Hosts see it from the start; everyone once it is published; holders of the secret link
+    until a host revokes it. A draft event's harvest is for its hosts only.
+    """
+    if event.is_hosted_by(viewer):
+        return "host"
+    if event.status != "draft":
+        if event.harvest_published:
+            return "public"
+        if (
+            key
+            and event.harvest_secret
+            and hmac.compare_digest(key.encode(), event.harvest_secret.encode())
+        ):
+            return "secret"
+    raise NotFound(NOT_SHARED)
