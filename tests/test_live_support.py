@@ -29,8 +29,16 @@ CONTACTS = "Samaritans: call 116 123, free, day or night\nThe event's own helpli
 
 @pytest.fixture
 def app(tmp_path, database_url):
-    # Frames go out at once instead of after a tick, so each test reads them in order.
-    with fresh_app(tmp_path, database_url, LIVE_TICK_SECONDS=0) as app:
+    # Frames go out at once instead of after a tick, so each test reads them in order. The
+    # worker's presence and heartbeat loops start with the first app of the process and
+    # outlive it (they are per process, as in production): here they sleep rather than poll
+    # databases that later tests drop. Presence itself is tested against real servers.
+    settings = {
+        "LIVE_TICK_SECONDS": 0,
+        "LIVE_PRESENCE_SECONDS": 3600,
+        "LIVE_HEARTBEAT_SECONDS": 3600,
+    }
+    with fresh_app(tmp_path, database_url, **settings) as app:
         yield app
 
 
