@@ -21,7 +21,7 @@ from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
 from .naming import author_name, registration_name
 from .places import holds_place
-from .visibility import in_room, room_text_visible
+from .visibility import in_room, prompt_heard, room_text_visible
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -112,7 +112,8 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         check_still_registered(author)
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
-            if prompt is None or prompt.event_id != event.id:
+            # A prepared question is part of the room only once a host has asked it.
+            if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
         check_rate_limit(event, author)
 

@@ -5,8 +5,9 @@
 - a launch three weeks ago: bookings (some cancelled, some still on the waitlist), attendance,
   reflections approved and held back, phrases captured from speakers, a found poem, a sketch
   note and a published harvest;
-- a Big Conversation happening now: the live room open to guests, a question on screen,
-  reflections in the room and more waiting for the hosts;
+- a Big Conversation happening now: the live room open to guests, prepared questions (the
+  first one up), reflections in the room and more waiting for the hosts, and a presenter
+  link for the shared screen;
 - a winter gathering still to book.
 
 Each part of the story is one function, so a new feature adds its own part (or a few lines to
@@ -34,6 +35,8 @@ from . import (
     events,
     moderation,
     outbox,
+    presenting,
+    prompts,
     registrations,
     sketches,
     support,
@@ -176,6 +179,15 @@ NOW_PEOPLE = [
     Person("Siobhan Kelly", "Siobhan", "The Kettle Club"),
 ]
 NOW_QUESTION = "What helps recovery last, once the formal support ends?"
+# Prepared before the session, in order, each tied to the agenda item it belongs to: the
+# first is up now, "Next question" in the host view asks the others.
+NOW_PREPARED = [
+    (NOW_QUESTION, "The Big Conversation"),
+    ("What counts as evidence that recovery works, and who gets to say?", "The Big Conversation"),
+    ("Where should the money go first, if it were up to us?", "The Big Conversation"),
+    ("What has another group taught you that everyone should hear?", "The Big Conversation"),
+    ("What should the network carry to the people who make policy?", "What happens next"),
+]
 NOW_REFLECTIONS = [
     Reflection(
         "Having somewhere to go on a Sunday afternoon. That is when it gets hard.",
@@ -236,6 +248,13 @@ def tour(demo, now=None):
             room = f"/events/{event.slug}/live"
             stops.append((f"Happening now, its live room open{guests}", room))
             stops.append(("  and as its host", f"{room}/host"))
+            if event.presenter_secret:
+                stops.append(
+                    (
+                        "  and on the shared screen (presenter link)",
+                        f"{room}/present?key={event.presenter_secret}",
+                    )
+                )
         elif event.ends_at <= now:
             held = f"Held on {date_label(event.local_starts_at)}"
             if event.harvest_published:
@@ -399,8 +418,8 @@ def sketch_note_png(title):
 
 
 def big_conversation_now(organiser, now):
-    """Started half an hour ago: guests may join, a question is up, reflections are in the room
-    and two wait for the hosts."""
+    """Started half an hour ago: guests may join, the first of five prepared questions is up,
+    reflections are in the room, two wait for the hosts, and a presenter link is ready."""
     start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0, tzinfo=None)
     start -= timedelta(minutes=30)
 
@@ -431,14 +450,23 @@ def big_conversation_now(organiser, now):
         ),
     )
     people = book(event, NOW_PEOPLE)
+    prepare_questions(event, organiser)
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
-    prompt = moderation.set_prompt(event, organiser, NOW_QUESTION)
+    prompt = prompts.ask_next_prompt(event, organiser)
     post_reflections(event, organiser, prompt, people, NOW_REFLECTIONS)
     support.set_wellbeing_host(event, organiser, organiser.id, True)
     support.request_support(
         event, contributions.author_for_registration(people[NOW_ASKS_FOR_SUPPORT])
     )
+    presenting.create_presenter_link(event)
     return event
+
+
+def prepare_questions(event, organiser):
+    """The hosts' questions for the session, written before it started."""
+    items = {item.title: item.id for item in event.agenda_items}
+    for text, agenda_title in NOW_PREPARED:
+        prompts.add_prepared_prompt(event, organiser, text, items[agenda_title])
 
 
 # -- The winter gathering, to book -------------------------------------------------------------

@@ -11,11 +11,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import registrations, signals, support
+from . import prompts, registrations, signals, support
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
-from .models import AgendaItem, Contribution, Event, EventHost, Registration, SketchNote, utcnow
+from .models import (
+    AgendaItem,
+    Contribution,
+    Event,
+    EventHost,
+    Prompt,
+    Registration,
+    SketchNote,
+    utcnow,
+)
 
 AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -196,7 +205,7 @@ def update_event(event, data):
     event.support_contacts = data.support_contacts
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
-    event.agenda_items = agenda
+    keep_agenda_items(event, agenda)
     if moved:
         # Confirmed attendees get the invite again, with the higher SEQUENCE.
         event.ical_sequence += 1
@@ -204,6 +213,26 @@ def update_event(event, data):
     db.session.commit()
     registrations.promote_into_free_seats(event)
     return event
+
+
+def keep_agenda_items(event, agenda):
+    """Save the edited agenda, keeping each item whose title stays (prepared questions are tied
+    to it); questions tied to an item that goes are tied to none."""
+    kept = {item.title: item for item in event.agenda_items}
+    items = []
+    for edited in agenda:
+        item = kept.pop(edited.title, None)
+        if item is None:
+            items.append(edited)
+        else:
+            item.kind, item.starts_at, item.ends_at = edited.kind, edited.starts_at, edited.ends_at
+            items.append(item)
+    gone = [item.id for item in event.agenda_items if item not in items]
+    if gone:
+        db.session.execute(
+            sa.update(Prompt).where(Prompt.agenda_item_id.in_(gone)).values(agenda_item_id=None)
+        )
+    event.agenda_items = items
 
 
 def publish_event(event):
@@ -290,6 +319,7 @@ def duplicate_event(event, organiser, starts_at, title=None):
         if host.organiser_id == organiser.id:
             host.wellbeing = event.is_wellbeing_host(organiser)
     db.session.commit()
+    prompts.copy_prepared_prompts(event, copy)
     return copy
 
 

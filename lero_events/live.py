@@ -14,7 +14,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, support
+from . import attendance, contributions, moderation, presence, prompts, support
 from .broadcast import (
     NAMESPACE,
     author_room,
@@ -33,7 +33,7 @@ from .extensions import db, socketio
 from .models import Event, Organiser, Prompt
 from .places import holds_place
 from .security import unstorable
-from .visibility import harvest_access
+from .visibility import harvest_access, presenter_access
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 
@@ -128,6 +128,13 @@ def identify(auth):
         if not event.is_hosted_by(organiser):
             raise DomainError("Only this event's hosts can host the live room.")
         return event, Member(event.id, "host", organiser_id=organiser.id), cursors
+    if role == "viewer" and "presenter_secret" in auth:
+        secret = auth["presenter_secret"] if isinstance(auth["presenter_secret"], str) else None
+        try:
+            presenter_access(event, organiser, secret)
+        except NotFound as error:
+            raise DomainError(error.message) from None
+        return event, Member(event.id, "viewer"), cursors
     if role == "viewer":
         secret = auth.get("harvest_secret")
         try:
@@ -203,6 +210,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
+        state["prepared"] = prompts.prepared_views(event)
         state["hold_back_reasons"] = moderation.hold_back_reasons()
         state.update(support.state_for_host(event, host_of(member), support_seq))
     else:
@@ -316,6 +324,18 @@ def resonate(event, member, payload):
 def set_prompt(event, member, payload):
     prompt = moderation.set_prompt(event, host_of(member), payload.get("text"))
     return {"prompt": moderation.prompt_view(prompt)}
+
+
+@live_event("ask_prompt")
+def ask_prompt(event, member, payload):
+    prompt = prompts.ask_prompt(event, host_of(member), payload.get("prompt_id"))
+    return {"prompt": moderation.prompt_view(prompt), "prepared": prompts.prepared_views(event)}
+
+
+@live_event("next_prompt")
+def next_prompt(event, member, payload):
+    prompt = prompts.ask_next_prompt(event, host_of(member))
+    return {"prompt": moderation.prompt_view(prompt), "prepared": prompts.prepared_views(event)}
 
 
 def contribution_action(name, action):

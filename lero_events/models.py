@@ -89,6 +89,8 @@ class Event(db.Model):
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The presenter link for whoever shares the screen (lero_events/presenting.py).
+    presenter_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.
     is_demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
@@ -168,10 +170,22 @@ class Registration(db.Model):
 
 
 class Prompt(db.Model):
+    """A question put to the live room: typed live by a host, or prepared before the event."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
     text: Mapped[str] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Prepared questions wait, in the hosts' order, until a host asks them.
+    prepared: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    position: Mapped[int | None]
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agenda_item.id", name="fk_prompt_agenda_item", ondelete="SET NULL")
+    )
+    # When it was first put to the room; the harvest lists questions in that order.
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    agenda_item: Mapped[AgendaItem | None] = relationship()
 
 
 class Contribution(db.Model):

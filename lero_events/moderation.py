@@ -61,7 +61,7 @@ def set_prompt(event, host, text):
     require_host(event, host)
     text = clean_text(text, MAX_PROMPT)
     with room_change(event) as change:
-        prompt = Prompt(event_id=event.id, text=text)
+        prompt = Prompt(event_id=event.id, text=text, asked_at=utcnow())
         db.session.add(prompt)
         db.session.flush()
         event.current_prompt_id = prompt.id

@@ -38,6 +38,8 @@ def load_organiser(organiser_id):
 
 # The secret in /r/<token>, /reset-password/<token> and /invitations/<token> links.
 PRIVATE_LINK = re.compile(r"/(r|reset-password|invitations)/[^/\s\]\[?#'\"]+")
+# The secret in ?key= links: the harvest's secret link and the presenter link.
+SECRET_KEY_PARAMETER = re.compile(r"([?&]key=)[^&\s#'\"]+")
 EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # PostgreSQL's DETAIL repeats the values: "Key (email)=(...)", "Failing row contains (...)".
 DATABASE_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
@@ -46,6 +48,7 @@ DATABASE_DETAIL = re.compile(r"^DETAIL:.*$", re.MULTILINE)
 def redact(text):
     """`text` without private links, email addresses or the database's copy of a row."""
     text = PRIVATE_LINK.sub(r"/\1/[redacted]", text)
+    text = SECRET_KEY_PARAMETER.sub(r"\1[redacted]", text)
     text = EMAIL_ADDRESS.sub("[address]", text)
     return DATABASE_DETAIL.sub("DETAIL: [redacted]", text)
 

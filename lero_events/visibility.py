@@ -7,13 +7,17 @@ and the evidence.
   only hosts and its author see its text.
 - The harvest (page, exports, found poem, words) shows what the room shows: approved
   contributions and phrases not withdrawn.
-- Who may open the harvest at all: `harvest_access`.
+- A question is part of the room (and the harvest) once it is asked: one typed live at once,
+  a prepared one when a host asks it.
+- Who may open the harvest at all: `harvest_access`; the presenter view: `presenter_access`.
 """
 
 import hmac
 
+import sqlalchemy as sa
+
 from .errors import NotFound
-from .models import Contribution, Phrase
+from .models import Contribution, Phrase, Prompt
 
 APPROVED = "approved"
 NOT_SHARED = (
@@ -51,6 +55,16 @@ def phrase_shown():
     return Phrase.withdrawn.is_(False)
 
 
+def prompt_heard(prompt):
+    """True when the room has heard this question."""
+    return not prompt.prepared or prompt.asked_at is not None
+
+
+def heard_prompts():
+    """`prompt_heard` as a query condition on Prompt."""
+    return sa.or_(Prompt.prepared.is_(False), Prompt.asked_at.is_not(None))
+
+
 def harvest_access(event, viewer=None, key=None):
     """How `viewer` may see the harvest: "host", "public" or "secret"; NotFound otherwise.
 
@@ -69,3 +83,21 @@ def harvest_access(event, viewer=None, key=None):
         ):
             return "secret"
     raise NotFound(NOT_SHARED)
+
+
+PRESENTER_LINK_GONE = "That presenter link no longer works: ask a host for the new one."
+
+
+def presenter_access(event, viewer=None, key=None):
+    """How `viewer` may open the presenter view: "host", or "secret" with the event's current
+    presenter link while the event is published; NotFound otherwise."""
+    if event.is_hosted_by(viewer):
+        return "host"
+    if (
+        event.status == "published"
+        and key
+        and event.presenter_secret
+        and hmac.compare_digest(key.encode(), event.presenter_secret.encode())
+    ):
+        return "secret"
+    raise NotFound(PRESENTER_LINK_GONE)

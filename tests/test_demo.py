@@ -140,6 +140,26 @@ def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, star
     assert ack["ok"] is True
     guest.wait_for_update("contribution", lambda d: d["contribution"]["text"].startswith("Work"))
 
+    # Facilitated from prepared questions: the first is up, one action asks the next.
+    prepared = host.state["prepared"]
+    assert len(prepared) == 5 and [q["asked"] for q in prepared] == [True] + [False] * 4
+    assert prepared[0]["text"] == state["prompt"]["text"]
+    assert prepared[-1]["agenda_item"]["title"] == "What happens next"
+    ack = host.call("next_prompt", {})
+    assert ack["prompt"]["text"] == prepared[1]["text"]
+    guest.wait_for_update("prompt", lambda d: d["prompt"]["text"].startswith("What counts"))
+
+
+def test_the_demo_prints_a_presenter_link_that_opens_the_shared_screen(app, demo):
+    link = re.search(r"on the shared screen \(presenter link\): (\S+)", demo).group(1)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    screen = app.test_client()
+    assert screen.get("/" + path).status_code == 302
+    page = screen.get("/events/big-conversation/live/present").get_data(as_text=True)
+    assert "What helps recovery last, once the formal support ends?" in page
+    assert "Having somewhere to go on a Sunday afternoon." in page
+    assert "<title>QR code to join: http://localhost/events/big-conversation/live</title>" in page
+
 
 def test_running_demo_again_changes_nothing_and_reset_rebuilds_only_the_demo(app, demo, runner):
     with app.app_context():

@@ -21,7 +21,7 @@ from ..models import (
 )
 from ..naming import author_name
 from ..places import holding_place
-from ..visibility import phrase_shown, shown_in_harvest
+from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
 from .words import Word, gather_words
 
 MOST_RESONANT = 5
@@ -174,8 +174,15 @@ def show_contribution(contribution, prompts, resonances):
 
 
 def event_prompts(event):
+    """The questions the room heard, in the order they were first asked; prepared questions
+    nobody asked stay out."""
     return db.session.scalars(
-        sa.select(Prompt).where(Prompt.event_id == event.id).order_by(Prompt.created_at, Prompt.id)
+        sa.select(Prompt)
+        .where(
+            Prompt.event_id == event.id,
+            heard_prompts(),
+        )
+        .order_by(sa.func.coalesce(Prompt.asked_at, Prompt.created_at), Prompt.id)
     ).all()
 
 

@@ -11,6 +11,7 @@ def register_blueprints(app):
         messages,
         organiser,
         public,
+        questions,
         registration,
     )
 
@@ -23,3 +24,4 @@ def register_blueprints(app):
     app.register_blueprint(live.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(questions.bp)

@@ -12,11 +12,13 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from .. import moderation, presenting, prompts
 from ..errors import DomainError, NotFound
 from ..events import get_event, get_hosted_event
 from ..naming import registration_name
 from ..places import holds_place
 from ..registrations import registration_for_token
+from ..visibility import presenter_access
 
 bp = Blueprint("live", __name__)
 
@@ -30,6 +32,12 @@ class GuestForm(FlaskForm):
         ],
         description="Shown next to what you write, unless you choose to post anonymously.",
     )
+
+
+@bp.app_template_global()
+def live_room_open(event):
+    """Whether the event page should point people at the live room now."""
+    return presenting.is_live(event)
 
 
 @bp.get("/events/<slug>/live")
@@ -88,7 +96,75 @@ def join_as_guest(slug):
 def host(slug):
     g.private_page = True
     event = get_hosted_event(slug, current_user)
-    return render_template("live/host.html", event=event)
+    return render_template("live/host.html", event=event, **ways_in(event))
+
+
+def ways_in(event):
+    """The join address with its QR code, and the presenter link, for the hosts' page."""
+    address = presenting.join_address(event)
+    return {
+        "join_address": address,
+        "join_qr": presenting.qr_svg(address, "QR code for " + address),
+        "presenter_url": presenting.presenter_url(event),
+    }
+
+
+@bp.post("/events/<slug>/live/present/link")
+@login_required
+def create_presenter_link(slug):
+    event = get_hosted_event(slug, current_user)
+    presenting.create_presenter_link(event)
+    flash("A new presenter link is ready; any earlier one no longer works.", "success")
+    return redirect(url_for(".host", slug=slug) + "#share")
+
+
+@bp.post("/events/<slug>/live/present/link/revoke")
+@login_required
+def revoke_presenter_link(slug):
+    event = get_hosted_event(slug, current_user)
+    presenting.revoke_presenter_link(event)
+    flash("The presenter link no longer works.", "success")
+    return redirect(url_for(".host", slug=slug) + "#share")
+
+
+# What fits on a shared screen at 720p in large type.
+PRESENTER_FEATURED = 2
+PRESENTER_NEWEST = 4
+PRESENTER_PHRASES = 2
+
+
+@bp.get("/events/<slug>/live/present")
+def present(slug):
+    """The room on the shared screen, for hosts and holders of the presenter link."""
+    g.private_page = True
+    event = get_event(slug, current_user)
+    key = request.args.get("key")
+    if key is not None:
+        # The address is on everyone's screen: keep the key in the session, not in it.
+        presenter_access(event, current_user, key)
+        session["presenter_keys"] = {**session.get("presenter_keys", {}), slug: key}
+        return redirect(url_for(".present", slug=slug))
+    key = session.get("presenter_keys", {}).get(slug)
+    access = presenter_access(event, current_user, key)
+    stream = moderation.room_stream(event, 50)
+    shown = [entry["contribution"] for entry in stream if "contribution" in entry]
+    address = presenting.join_address(event)
+    return render_template(
+        "live/present.html",
+        event=event,
+        prompt=prompts.current_prompt(event),
+        featured=[c for c in shown if c["featured"]][:PRESENTER_FEATURED],
+        newest=[c for c in shown if not c["featured"]][:PRESENTER_NEWEST],
+        phrases=[entry["phrase"] for entry in stream if "phrase" in entry][:PRESENTER_PHRASES],
+        join_address=address,
+        join_qr=presenting.qr_svg(address, "QR code to join: " + address),
+        presenter_key=key if access == "secret" else "",
+        sizes={
+            "featured": PRESENTER_FEATURED,
+            "newest": PRESENTER_NEWEST,
+            "phrases": PRESENTER_PHRASES,
+        },
+    )
 
 
 def confirmed_registration(event, token):

@@ -1,7 +1,7 @@
 """support during the session (wellbeing hosts, support requests), moderation in the open
 
 Revision ID: e4a7c2d9b815
-Revises: 9b1d4e7a2c60
+Revises: 4f7c2d9e1b35
 Create Date: 2026-12-02 07:25:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import lero_events.models
 
 revision = "e4a7c2d9b815"
-down_revision = "9b1d4e7a2c60"
+down_revision = "4f7c2d9e1b35"
 branch_labels = None
 depends_on = None
 

@@ -44,6 +44,10 @@
   var supportEmpty = document.getElementById("support-empty");
   var supportHandled = document.getElementById("support-handled");
   var supportCount = document.getElementById("support-count");
+  var prepared = document.getElementById("prepared");
+  var preparedList = document.getElementById("prepared-list");
+  var nextPrompt = document.getElementById("next-prompt");
+  var nextPromptText = document.getElementById("next-prompt-text");
 
   var room = {
     open: true, moderation: "pre", present: 0, voices: 0, people: [], reasons: [],
@@ -87,6 +91,7 @@
     (state.queue || []).forEach(function (contribution) {
       data.contributions[contribution.id] = contribution;
     });
+    data.prepared = state.prepared || [];
     showPresence(state);
     renderAll();
     renderSupport();
@@ -97,6 +102,7 @@
     var payload = update.data || {};
     if (update.kind === "prompt") {
       data.prompt = payload.prompt || null;
+      markAsked(data.prompt);
       renderPrompt();
     } else if (update.kind === "settings") {
       room.open = payload.contributions_open !== false;
@@ -190,7 +196,59 @@
   function renderPrompt() {
     promptText.textContent = data.prompt ? data.prompt.text : "No question yet.";
     promptText.classList.toggle("prompt-none", !data.prompt);
+    renderPrepared();
   }
+
+  // ---- prepared questions (docs/live-protocol.md section 8) ----
+
+  function markAsked(prompt) {
+    (data.prepared || []).forEach(function (question) {
+      if (prompt && question.id === prompt.id) {
+        question.asked = true;
+      }
+    });
+  }
+
+  function renderPrepared() {
+    var questions = data.prepared || [];
+    prepared.hidden = questions.length === 0;
+    var next = questions.filter(function (question) { return !question.asked; })[0];
+    nextPrompt.disabled = !next;
+    nextPromptText.textContent = next ? "Next: " + next.text :
+      "Every prepared question has been asked.";
+    preparedList.replaceChildren.apply(preparedList, questions.map(function (question) {
+      var current = data.prompt && data.prompt.id === question.id;
+      var notes = [];
+      if (question.agenda_item) {
+        notes.push(question.agenda_item.title);
+      }
+      notes.push(current ? "asked now" : question.asked ? "asked" : "not asked yet");
+      return h("li", { className: current ? "prepared-current" : "" }, [
+        h("span", { className: "prepared-text" }, [question.text]),
+        h("span", { className: "hint" }, [" (" + notes.join(", ") + ") "]),
+        current ? null : h("button", {
+          type: "button", className: "secondary",
+          "aria-label": (question.asked ? "Ask again: " : "Ask now: ") + question.text,
+          onclick: function (clickEvent) { askPrepared("ask_prompt", { prompt_id: question.id },
+            [clickEvent.currentTarget]); },
+        }, [question.asked ? "Ask again" : "Ask now"]),
+      ]);
+    }));
+  }
+
+  function askPrepared(name, payload, buttons) {
+    request(name, payload, function (ack) {
+      data.prompt = ack.prompt;
+      data.prepared = ack.prepared;
+      renderPrompt();
+      sync.save();
+      announce("The question is now: " + ack.prompt.text);
+    }, buttons);
+  }
+
+  nextPrompt.addEventListener("click", function () {
+    askPrepared("next_prompt", {}, [nextPrompt]);
+  });
 
   function renderSettings() {
     openState.textContent = room.open ?
@@ -534,6 +592,7 @@
     }
     request("set_prompt", { text: text }, function (ack) {
       data.prompt = ack.prompt;
+      markAsked(data.prompt);
       promptInput.value = "";
       renderPrompt();
       announce("The question is now: " + ack.prompt.text);

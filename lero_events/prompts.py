@@ -1,0 +1,182 @@
+"""Prepared questions: written before the event, put in order, asked in the live room.
+
+A prepared question is a `Prompt` that waits (`asked_at` empty) until a host asks it; asking it
+is the same room change as typing a question live (moderation.set_prompt), so the room and
+the harvest treat both alike. docs/live-protocol.md section 8.
+"""
+
+import sqlalchemy as sa
+
+from .broadcast import room_change
+from .contributions import clean_text
+from .errors import DomainError, NotFound
+from .extensions import db
+from .models import AgendaItem, Contribution, Prompt, utcnow
+from .moderation import MAX_PROMPT, prompt_view, require_host
+
+NOT_PREPARED = "That question is not one of this event's prepared questions."
+ALL_ASKED = (
+    "Every prepared question has been asked: type a new one, or ask one again from the list."
+)
+
+
+def current_prompt(event):
+    """The question the room is answering now, or None."""
+    return db.session.get(Prompt, event.current_prompt_id) if event.current_prompt_id else None
+
+
+def prepared_prompts(event):
+    """The event's prepared questions in the hosts' order."""
+    return db.session.scalars(
+        sa.select(Prompt)
+        .where(Prompt.event_id == event.id, Prompt.prepared)
+        .order_by(Prompt.position, Prompt.id)
+    ).all()
+
+
+def prepared_view(prompt):
+    item = prompt.agenda_item
+    return {
+        "id": prompt.id,
+        "text": prompt.text,
+        "position": prompt.position,
+        "agenda_item": None if item is None else {"id": item.id, "title": item.title},
+        "asked": prompt.asked_at is not None,
+    }
+
+
+def prepared_views(event):
+    return [prepared_view(prompt) for prompt in prepared_prompts(event)]
+
+
+def agenda_item_of(event, agenda_item_id):
+    """The agenda item a question is tied to: one of this event's, or None."""
+    if agenda_item_id is None:
+        return None
+    item = db.session.get(AgendaItem, agenda_item_id)
+    if item is None or item.event_id != event.id:
+        raise DomainError("That agenda item is not part of this event.")
+    return item
+
+
+def add_prepared_prompt(event, host, text, agenda_item_id=None):
+    """Add a question at the end of the prepared list."""
+    require_host(event, host)
+    text = clean_text(text, MAX_PROMPT)
+    item = agenda_item_of(event, agenda_item_id)
+    last = db.session.scalar(
+        sa.select(sa.func.max(Prompt.position)).where(Prompt.event_id == event.id, Prompt.prepared)
+    )
+    prompt = Prompt(
+        event_id=event.id, text=text, prepared=True, position=(last or 0) + 1, agenda_item=item
+    )
+    db.session.add(prompt)
+    db.session.commit()
+    return prompt
+
+
+def prepared_prompt(event, prompt_id):
+    prompt = db.session.get(Prompt, prompt_id) if isinstance(prompt_id, int) else None
+    if prompt is None or prompt.event_id != event.id or not prompt.prepared:
+        raise NotFound(NOT_PREPARED)
+    return prompt
+
+
+def edit_prepared_prompt(event, host, prompt_id, text, agenda_item_id=None):
+    """Reword a prepared question or tie it to another agenda item.
+
+    Once asked, the room and the harvest have shown its words, so only the agenda item may
+    change then.
+    """
+    require_host(event, host)
+    prompt = prepared_prompt(event, prompt_id)
+    text = clean_text(text, MAX_PROMPT)
+    if prompt.asked_at is not None and text != prompt.text:
+        raise DomainError(
+            "This question has been asked already, so its words stay as the room saw them.",
+            status=409,
+        )
+    prompt.text = text
+    prompt.agenda_item = agenda_item_of(event, agenda_item_id)
+    db.session.commit()
+    return prompt
+
+
+def move_prepared_prompt(event, host, prompt_id, step):
+    """Move a prepared question one place up (step -1) or down (step 1)."""
+    require_host(event, host)
+    if step not in (-1, 1):
+        raise DomainError("A question moves one place up or down.")
+    prompt = prepared_prompt(event, prompt_id)
+    ordered = list(prepared_prompts(event))
+    index = ordered.index(prompt)
+    other = index + step
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, each in enumerate(ordered, start=1):
+        each.position = position
+    db.session.commit()
+    return prompt
+
+
+def delete_prepared_prompt(event, host, prompt_id):
+    """Remove a prepared question nobody has answered yet."""
+    require_host(event, host)
+    prompt = prepared_prompt(event, prompt_id)
+    answered = db.session.scalar(sa.select(sa.exists().where(Contribution.prompt_id == prompt.id)))
+    if prompt.asked_at is not None or answered:
+        raise DomainError(
+            "This question has been asked in the room, so it stays with what was said.",
+            status=409,
+        )
+    db.session.delete(prompt)
+    db.session.flush()
+    for position, each in enumerate(prepared_prompts(event), start=1):
+        each.position = position
+    db.session.commit()
+
+
+def ask_prompt(event, host, prompt_id):
+    """Put a prepared question to the room, as typing it live would."""
+    require_host(event, host)
+    if isinstance(prompt_id, bool) or not isinstance(prompt_id, int):
+        raise DomainError("prompt_id must be a number.")
+    with room_change(event) as change:
+        prompt = prepared_prompt(event, prompt_id)
+        if prompt.asked_at is None:
+            prompt.asked_at = utcnow()
+        event.current_prompt_id = prompt.id
+        change.record("prompt", {"prompt": prompt_view(prompt)})
+    return prompt
+
+
+def ask_next_prompt(event, host):
+    """Ask the first prepared question, in order, that the room has not heard yet."""
+    require_host(event, host)
+    waiting = db.session.scalar(
+        sa.select(Prompt.id)
+        .where(Prompt.event_id == event.id, Prompt.prepared, Prompt.asked_at.is_(None))
+        .order_by(Prompt.position, Prompt.id)
+        .limit(1)
+    )
+    if waiting is None:
+        raise DomainError(ALL_ASKED, status=409)
+    return ask_prompt(event, host, waiting)
+
+
+def copy_prepared_prompts(source, copy):
+    """Give a copy of an event ("run it again") the same prepared questions, none asked, tied
+    to the copy's agenda item of the same title."""
+    items = {item.title: item for item in copy.agenda_items}
+    for prompt in prepared_prompts(source):
+        title = prompt.agenda_item.title if prompt.agenda_item else None
+        db.session.add(
+            Prompt(
+                event_id=copy.id,
+                text=prompt.text,
+                prepared=True,
+                position=prompt.position,
+                agenda_item=items.get(title),
+            )
+        )
+    db.session.commit()

@@ -1,0 +1,243 @@
+"""Prepared questions: written and ordered before the event over HTTP, asked in the live room
+with one action over a real Socket.IO connection, grouped by in the harvest."""
+
+import re
+from datetime import datetime, timedelta
+from html import unescape
+
+import pytest
+import sqlalchemy as sa
+
+from lero_events import events, prompts
+from lero_events.extensions import db
+from lero_events.models import AgendaItem, Event, Prompt
+
+from .conftest import create_event, create_organiser, csrf_token, login
+from .live_clients import close_all_clients, contribute, join, make_room, publish_harvest
+
+
+@pytest.fixture(autouse=True)
+def close_clients():
+    yield
+    close_all_clients()
+
+
+def agenda(start):
+    return [
+        events.AgendaItemData("Welcome", "talk", start, start + timedelta(minutes=15)),
+        events.AgendaItemData(
+            "Evidence and money",
+            "conversation",
+            start + timedelta(minutes=15),
+            start + timedelta(hours=1),
+        ),
+    ]
+
+
+def event_with_agenda(app, slug="prepared"):
+    with app.app_context():
+        start = datetime.now().replace(second=0, microsecond=0, minute=0) + timedelta(days=7)
+        event = create_event(slug=slug, starts_at=start, agenda=agenda(start))
+        return {item.title: item.id for item in event.agenda_items}
+
+
+def questions_page(client, slug="prepared"):
+    return client.get(f"/organiser/events/{slug}/questions")
+
+
+def add_question(client, text, agenda_item_id="", slug="prepared"):
+    token = csrf_token(client, f"/organiser/events/{slug}/questions")
+    return client.post(
+        f"/organiser/events/{slug}/questions",
+        data={"text": text, "agenda_item_id": agenda_item_id, "csrf_token": token},
+    )
+
+
+def prepared_texts(app, slug="prepared"):
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+        return [
+            (p.text, p.agenda_item.title if p.agenda_item else None)
+            for p in prompts.prepared_prompts(event)
+        ]
+
+
+def prompt_ids(app, slug="prepared"):
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+        return [p.id for p in prompts.prepared_prompts(event)]
+
+
+def test_hosts_write_tie_reorder_and_remove_questions_before_the_event(app, client):
+    items = event_with_agenda(app)
+    with app.app_context():
+        create_organiser("stranger@example.org", "Stranger")
+    login(client, "stranger@example.org")
+    assert questions_page(client).status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+    login(client)
+    edit_page = client.get("/organiser/events/prepared/edit").get_data(as_text=True)
+    assert 'href="/organiser/events/prepared/questions"' in edit_page
+    assert add_question(client, "What does good evidence look like?", items["Evidence and money"])
+    add_question(client, "Who pays, and who decides?")
+    add_question(client, "What should we carry into politics?")
+    assert prepared_texts(app) == [
+        ("What does good evidence look like?", "Evidence and money"),
+        ("Who pays, and who decides?", None),
+        ("What should we carry into politics?", None),
+    ]
+
+    # A bad question is refused with the reason, and what was typed stays in the form.
+    too_long = "Why? " * 70
+    response = add_question(client, too_long, items["Welcome"])
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "Please keep it under 300 characters (yours has 349)." in html
+    assert f'value="{too_long}"' in html
+    assert re.search(rf'<option value="{items["Welcome"]}" selected>', html)
+    assert len(prepared_texts(app)) == 3
+    assert add_question(client, "   ").status_code == 400
+
+    first, second, third = prompt_ids(app)
+    token = csrf_token(client, "/organiser/events/prepared/questions")
+    client.post(
+        f"/organiser/events/prepared/questions/{third}/move",
+        data={"direction": "up", "csrf_token": token},
+    )
+    client.post(
+        f"/organiser/events/prepared/questions/{second}",
+        data={
+            "text": "Who pays, and who gets to decide?",
+            "agenda_item_id": items["Welcome"],
+            "csrf_token": token,
+        },
+    )
+    assert prepared_texts(app) == [
+        ("What does good evidence look like?", "Evidence and money"),
+        ("What should we carry into politics?", None),
+        ("Who pays, and who gets to decide?", "Welcome"),
+    ]
+    page = questions_page(client).get_data(as_text=True)
+    assert page.index("carry into politics") < page.index("who gets to decide")
+
+    # Saving the event keeps the agenda items the questions are tied to; dropping one unties.
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == "prepared"))
+        start = event.local_starts_at.replace(tzinfo=None)
+        data = events.EventData(
+            title=event.title,
+            slug=event.slug,
+            timezone=event.timezone,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=90),
+            agenda=agenda(start)[1:],
+        )
+        events.update_event(event, data)
+        assert db.session.get(AgendaItem, items["Evidence and money"]) is not None
+    assert [tie for _, tie in prepared_texts(app)] == ["Evidence and money", None, None]
+
+    client.post(f"/organiser/events/prepared/questions/{third}/delete", data={"csrf_token": token})
+    assert [text for text, _ in prepared_texts(app)] == [
+        "What does good evidence look like?",
+        "Who pays, and who gets to decide?",
+    ]
+    with app.app_context():
+        positions = db.session.scalars(
+            sa.select(Prompt.position).where(Prompt.prepared).order_by(Prompt.position)
+        ).all()
+    assert positions == [1, 2]
+
+
+def test_running_it_again_copies_the_questions_unasked(app, client):
+    items = event_with_agenda(app, slug="again")
+    with app.app_context():
+        event = db.session.get(Event, db.session.scalar(sa.select(Event.id)))
+        host = event.hosts[0].organiser
+        asked = prompts.add_prepared_prompt(event, host, "Asked last time", items["Welcome"])
+        prompts.add_prepared_prompt(event, host, "Still to ask")
+        prompts.ask_prompt(event, host, asked.id)
+        copy = events.duplicate_event(
+            event, host, event.local_starts_at.replace(tzinfo=None) + timedelta(days=30)
+        )
+        copied = prompts.prepared_prompts(copy)
+        assert [
+            (p.text, p.agenda_item.title if p.agenda_item else None, p.asked_at) for p in copied
+        ] == [("Asked last time", "Welcome", None), ("Still to ask", None, None)]
+        assert copied[0].agenda_item.event_id == copy.id
+
+
+def test_next_question_asks_the_prepared_ones_in_order_and_the_harvest_groups_by_them(
+    app, live_server
+):
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        host = event.hosts[0].organiser
+        for text in ("Evidence?", "Money?", "Politics?"):
+            prompts.add_prepared_prompt(event, host, text)
+        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+    publish_harvest(app, room)
+
+    hosting = join(live_server, room, "host")
+    alice = join(live_server, room, "alice")
+    assert [(q["text"], q["position"], q["asked"]) for q in hosting.state["prepared"]] == [
+        ("Evidence?", 1, False),
+        ("Money?", 2, False),
+        ("Politics?", 3, False),
+    ]
+    assert "prepared" not in alice.state
+    # Nobody but the hosts hears of a question before it is asked.
+    refused = contribute(alice, "Too early", prompt_id=money)
+    assert refused == {"ok": False, "error": "That prompt is not part of this event."}
+    assert alice.call("next_prompt", {}) == {
+        "ok": False,
+        "error": "Only this event's hosts can do that.",
+    }
+
+    ack = hosting.call("next_prompt", {})
+    assert ack["ok"] is True and ack["prompt"] == {"id": evidence, "text": "Evidence?"}
+    assert [q["asked"] for q in ack["prepared"]] == [True, False, False]
+    alice.wait_for_update("prompt", lambda d: d["prompt"]["id"] == evidence)
+    first = contribute(alice, "Lived experience is evidence", prompt_id=evidence)["id"]
+
+    # A question typed live in between does not disturb the prepared order.
+    typed = hosting.call("set_prompt", {"text": "A quick one: how are you?"})["prompt"]
+    ack = hosting.call("next_prompt", {})
+    assert ack["prompt"]["id"] == money
+    second = contribute(alice, "Pay us for our time", prompt_id=money)["id"]
+    contribute(alice, "Fine, thanks", prompt_id=typed["id"])
+
+    # Going back to an earlier one is one action too, and keeps its place.
+    ack = hosting.call("ask_prompt", {"prompt_id": evidence})
+    assert ack["ok"] is True and ack["prompt"]["id"] == evidence
+    alice.wait_for_update("prompt", lambda d: d["prompt"]["id"] == evidence)
+    assert hosting.call("ask_prompt", {"prompt_id": 99999}) == {
+        "ok": False,
+        "error": "That question is not one of this event's prepared questions.",
+    }
+    assert hosting.call("next_prompt", {})["prompt"]["id"] == politics
+    assert hosting.call("next_prompt", {}) == {
+        "ok": False,
+        "error": "Every prepared question has been asked: type a new one, or ask one again "
+        "from the list.",
+    }
+    for contribution_id in (first, second):
+        assert hosting.call("approve", {"contribution_id": contribution_id})["ok"]
+
+    # A reconnecting host gets the list as it is now.
+    again = join(live_server, room, "host")
+    assert [q["asked"] for q in again.state["prepared"]] == [True, True, True]
+
+    # The harvest lists the questions the room heard, in the order they were first asked.
+    page = app.test_client().get(f"/events/{room['slug']}/harvest").get_data(as_text=True)
+    headings = re.findall(r'<h3 id="prompt-\d+-heading">([^<]+)</h3>', page)
+    assert [unescape(h) for h in headings] == [
+        "Evidence?",
+        "A quick one: how are you?",
+        "Money?",
+        "Politics?",
+    ]
+    evidence_section = page[page.index("Evidence?") : page.index("A quick one")]
+    assert "Lived experience is evidence" in evidence_section
+    assert "Pay us for our time" in page[page.index("Money?") : page.index("Politics?")]
