@@ -80,6 +80,9 @@ DEFAULTS = {
     # A browser's pass into the live room (live_pass.py) works this long; it gets a new one
     # before every connect.
     "LIVE_PASS_SECONDS": 120,
+    # New "I need support" requests per person (asking again while one is open is free).
+    "LIVE_SUPPORT_LIMIT_COUNT": 3,
+    "LIVE_SUPPORT_LIMIT_SECONDS": 600,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in

@@ -58,6 +58,8 @@ class EventHost(db.Model):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
     organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(16), default="cohost")
+    # Sees the live room's support requests (names and contacts); set by the event's owner.
+    wellbeing: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     event: Mapped["Event"] = relationship(back_populates="hosts")
     organiser: Mapped[Organiser] = relationship(back_populates="hosting")
@@ -89,6 +91,11 @@ class Event(db.Model):
     )
     # The last sequence number handed out for this event's room updates.
     live_seq: Mapped[int] = mapped_column(default=0)
+    # Support during the session: what the person asking is shown, and the last number on
+    # the wellbeing hosts' own chain (numbered apart from live_seq, so the room's sequence
+    # shows no trace of a request).
+    support_contacts: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    support_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
@@ -132,6 +139,12 @@ class Event(db.Model):
     def is_hosted_by(self, organiser):
         return organiser is not None and any(
             host.organiser_id == getattr(organiser, "id", None) for host in self.hosts
+        )
+
+    def is_wellbeing_host(self, organiser):
+        return organiser is not None and any(
+            host.organiser_id == getattr(organiser, "id", None) and host.wellbeing
+            for host in self.hosts
         )
 
 
@@ -209,6 +222,11 @@ class Contribution(db.Model):
     featured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a host held it back, as its author is told (empty: no reason given).
+    held_back_reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # What hosts removed from the text, comma-separated labels ("name,place"); the removed
+    # words themselves are not kept anywhere.
+    redacted: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     registration: Mapped[Registration | None] = relationship()
     prompt: Mapped[Prompt | None] = relationship()
@@ -246,6 +264,33 @@ class RoomUpdate(db.Model):
     audience: Mapped[str] = mapped_column(sa.String(8), default="all")
     author_key: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupportRequest(db.Model):
+    """A quiet "I need support" from the live room, seen only by the event's wellbeing hosts.
+
+    `seq` is the number of its latest change on the wellbeing chain (Event.support_seq): a
+    reconnecting wellbeing host gets every request whose seq is past its cursor, as it is now.
+    """
+
+    # Finds what changed after a wellbeing host's cursor (and serves lookups by event).
+    __table_args__ = (sa.Index("ix_support_request_chain", "event_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"))
+    author_key: Mapped[str] = mapped_column(sa.String(64))
+    registration_id: Mapped[int | None] = mapped_column(sa.ForeignKey("registration.id"))
+    guest_name: Mapped[str | None] = mapped_column(sa.String(80))
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", name="fk_support_request_handled_by")
+    )
+
+    registration: Mapped[Registration | None] = relationship()
+    handled_by: Mapped[Organiser | None] = relationship()
 
 
 class LiveConnection(db.Model):

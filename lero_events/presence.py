@@ -206,7 +206,7 @@ def drop_leaving(state):
 
 def send_presence(state, event_id):
     hosts_view = presence_for(event_id, hosts=True)
-    crowd_view = {"present": hosts_view["present"]}
+    crowd_view = {"present": hosts_view["present"], **moderation_counts(event_id)}
     for room, view in ((crowd_room(event_id), crowd_view), (hosts_room(event_id), hosts_view)):
         if state.last_sent.get(room) != view:
             state.last_sent[room] = view
@@ -252,6 +252,18 @@ def voices_heard(event_id):
     )
 
 
+def moderation_counts(event_id):
+    """How many reflections wait for the hosts and how many were held back: everyone sees the
+    numbers (moderation in the open), never the texts."""
+    rows = db.session.execute(
+        sa.select(Contribution.status, sa.func.count())
+        .where(Contribution.event_id == event_id, Contribution.status.in_(("pending", "rejected")))
+        .group_by(Contribution.status)
+    ).all()
+    counts = dict(rows)
+    return {"waiting": counts.get("pending", 0), "held_back": counts.get("rejected", 0)}
+
+
 def present_count(event_id):
     """Distinct participants and guests connected now, on any worker."""
     return db.session.scalar(
@@ -262,9 +274,9 @@ def present_count(event_id):
 
 
 def presence_for(event_id, hosts=False):
-    """What `presence` carries: a count for everyone; names and voices heard for hosts."""
+    """What `presence` carries: counts for everyone; names and voices heard for hosts."""
     if not hosts:
-        return {"present": present_count(event_id)}
+        return {"present": present_count(event_id), **moderation_counts(event_id)}
     rows = db.session.execute(
         sa.select(LiveConnection.person_key, LiveConnection.name, LiveConnection.role)
         .where(LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES))
@@ -275,4 +287,5 @@ def presence_for(event_id, hosts=False):
         "present": len(people),
         "voices_heard": voices_heard(event_id),
         "people": sorted(people.values(), key=lambda person: person["name"].lower()),
+        **moderation_counts(event_id),
     }

@@ -66,7 +66,9 @@
   // cursors, the page's own data built from the updates, and the gap rule of
   // docs/live-protocol.md section 4. Hosts follow the room's seq (they see every update);
   // everyone else follows the public chain and, for participants and guests, their own chain,
-  // where each update names the previous one (`prev`). An update that does not follow yet is
+  // where each update names the previous one (`prev`). Wellbeing hosts also follow the
+  // wellbeing chain (section 13), numbered apart from the room's seq, by `prev` and its own
+  // head `heads.wellbeing`. An update that does not follow yet is
   // held; if the gap is still open after `gapWait` ms, the store asks `catchUp` for what is
   // missing. The page supplies, through `attach`: applyState(state), applyUpdate(update, live)
   // and applySnapshot(snapshot) (after `data` was emptied), and catchUp(cursors, done) where
@@ -85,7 +87,10 @@
       saved.data && typeof saved.data === "object";
     var start = options.seq || 0;
     this.seq = valid ? saved.seq : start;
-    this.heads = valid ? saved.heads : { public: start, own: 0 };
+    this.heads = valid ? saved.heads : { public: start, own: 0, wellbeing: 0 };
+    if (typeof this.heads.wellbeing !== "number") {
+      this.heads.wellbeing = 0;
+    }
     this.data = valid ? saved.data : {};
     this.ready = false;
     this.held = [];
@@ -100,7 +105,7 @@
   // What the connect `auth` and `catch_up` carry.
   RoomStore.prototype.cursors = function () {
     if (this.host) {
-      return { last_seq: this.seq };
+      return { last_seq: this.seq, support_seq: this.heads.wellbeing };
     }
     return { last_seq: this.heads.public, own_seq: this.heads.own };
   };
@@ -113,7 +118,7 @@
 
   RoomStore.prototype.reset = function () {
     this.seq = 0;
-    this.heads = { public: 0, own: 0 };
+    this.heads = { public: 0, own: 0, wellbeing: 0 };
     this.data = {};
     this.held = [];
     this.save();
@@ -126,6 +131,9 @@
   };
 
   RoomStore.prototype.headOf = function (update) {
+    if (update.chain === "wellbeing") {
+      return this.heads.wellbeing;
+    }
     return this.host ? this.seq : this.heads[update.chain === "own" ? "own" : "public"];
   };
 
@@ -135,12 +143,17 @@
   };
 
   RoomStore.prototype.follows = function (update) {
-    return this.host ? update.seq === this.seq + 1 : update.prev === this.headOf(update);
+    if (this.host && update.chain !== "wellbeing") {
+      return update.seq === this.seq + 1;
+    }
+    return update.prev === this.headOf(update);
   };
 
   RoomStore.prototype.apply = function (update, live) {
     this.page.applyUpdate(update, live);
-    if (this.host) {
+    if (update.chain === "wellbeing") {
+      this.heads.wellbeing = update.seq;
+    } else if (this.host) {
       this.seq = update.seq;
     } else {
       this.heads[update.chain === "own" ? "own" : "public"] = update.seq;
@@ -153,7 +166,9 @@
   RoomStore.prototype.receiveState = function (state) {
     var self = this;
     var ours = this.host ? this.seq : Math.max(this.heads.public, this.heads.own);
-    if (!state || typeof state.seq !== "number" || state.seq < ours) {
+    var wellbeingBehind = state && state.wellbeing === true &&
+      (state.support_seq || 0) < this.heads.wellbeing;
+    if (!state || typeof state.seq !== "number" || state.seq < ours || wellbeingBehind) {
       this.reset();
       return false;
     }
@@ -166,9 +181,17 @@
         self.apply(update, false);
       }
     });
+    (state.support_updates || []).forEach(function (update) {
+      if (!self.isOld(update)) {
+        self.apply(update, false);
+      }
+    });
     this.seq = state.seq;
     if (!this.host) {
-      this.heads = { public: state.public_seq || 0, own: state.own_seq || 0 };
+      this.heads = { public: state.public_seq || 0, own: state.own_seq || 0, wellbeing: 0 };
+    } else {
+      // Not (or no longer) a wellbeing host: that chain starts again from nothing.
+      this.heads.wellbeing = state.wellbeing ? state.support_seq || 0 : 0;
     }
     this.page.applyState(state);
     this.ready = true;
@@ -641,5 +664,6 @@
     fillItem: fillItem,
     announcer: announcer,
     plural: plural,
+    formatTime: formatTime,
   };
 })();
