@@ -96,7 +96,7 @@
       data.support = {};
     }
     data.prompt = state.prompt || null;
-    // `queue` and `held_back` are the whole truth about what is pending and rejected now.
+    // `queue` and `held_back_items` are the whole truth about what is pending and rejected now.
     Object.keys(data.contributions).forEach(function (id) {
       var status = data.contributions[id].status;
       if (status === "pending" || status === "rejected") {
@@ -107,7 +107,7 @@
     (state.queue || []).forEach(function (contribution) {
       data.contributions[contribution.id] = contribution;
     });
-    (state.held_back || []).forEach(function (contribution, index) {
+    (state.held_back_items || []).forEach(function (contribution, index) {
       data.contributions[contribution.id] = contribution;
       data.held[contribution.id] = -(index + 1);
     });
