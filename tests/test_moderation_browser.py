@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lero_events.extensions import db
 from lero_events.models import Event
 
-from .conftest import create_event
+from .conftest import PASSWORD, create_event
 from .test_live_browser import (
     PHONE,
     WAIT,
@@ -217,3 +217,25 @@ def test_the_host_view_has_no_serious_accessibility_problems(
         finally:
             host_context.close()
             participant_context.close()
+
+
+def test_the_organiser_dashboard_fits_a_phone(app, live_server, chromium):
+    with app.app_context():
+        for number in range(3):
+            create_event(
+                slug=f"a-long-event-name-that-could-push-a-phone-sideways-{number}",
+                title="A Big Conversation about evidence, money and shared learning " * 2,
+            )
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = watched_page(context)
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("Email").fill("organiser@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/organiser/")
+        assert page.locator("main").inner_text().count("A Big Conversation about evidence") >= 3
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the dashboard scrolls sideways: {width}px"
+    finally:
+        context.close()
