@@ -38,6 +38,10 @@ DEFAULTS = {
     "MAIL_USE_SSL": False,
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
+    # Discreet emails go From this display name (same address as MAIL_DEFAULT_SENDER), or
+    # from LERO_DISCREET_MAIL_SENDER when set, e.g. "Bookings <bookings@neutral.example>".
+    "DISCREET_SENDER_NAME": "Bookings",
+    "DISCREET_MAIL_SENDER": None,
     "PUBLIC_BASE_URL": None,
     # How long the emailed links for joining as a co-host and resetting a password work.
     "INVITATION_MAX_AGE_SECONDS": 7 * 24 * 3600,

@@ -39,6 +39,7 @@ class LiveClient:
         self.messages = []
         self.frames = []
         self.refused = None
+        self.refused_data = None
         self.websocket = None
         self.lock = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
@@ -65,6 +66,8 @@ class LiveClient:
     def on_refused(self, data=None):
         with self.lock:
             self.refused = data.get("message") if isinstance(data, dict) else data
+            # What came with the reason, e.g. the room agreement's text.
+            self.refused_data = data.get("data") if isinstance(data, dict) else None
             self.lock.notify_all()
 
     def connect(self):
