@@ -62,6 +62,7 @@ def create_app(config=None):
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
     app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
+    app.wsgi_app = security.RefuseUnknownHosts(app.wsgi_app, app.config)
     proxies = int(app.config["PROXY_COUNT"])
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

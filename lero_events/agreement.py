@@ -5,7 +5,7 @@ nothing. A participant or guest accepts it once, stored by their author key, and
 the room refuses their joining, posting and resonating with AGREEMENT_FIRST, over Socket.IO
 and over plain HTTP alike. Pages take the acceptance as a form; other Socket.IO clients show
 the text that comes with the refusal and connect again with `accept_agreement`
-(docs/live-protocol.md section 11).
+(docs/live-protocol.md section 15).
 """
 
 import sqlalchemy as sa

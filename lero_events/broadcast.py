@@ -53,6 +53,11 @@ def author_room(event_id, author_key):
     return f"live:{event_id}:author:{author_key}"
 
 
+def organiser_room(event_id, organiser_id):
+    """One host's connections: wellbeing frames go to the rooms of the wellbeing hosts."""
+    return f"live:{event_id}:host:{organiser_id}"
+
+
 @dataclass
 class Update:
     seq: int
@@ -60,17 +65,20 @@ class Update:
     kind: str
     data: dict
     author_key: str | None = None
+    # "public", "own" (hosts and one author) or "wellbeing" (numbered on its own chain).
+    chain: str = "public"
+    # For a wellbeing update: the rooms of the wellbeing hosts at the time of the change.
+    rooms: tuple = ()
 
     @property
     def public(self):
-        return self.author_key is None
+        return self.chain == "public"
 
     def message(self):
-        chain = "public" if self.public else "own"
         return {
             "seq": self.seq,
             "prev": self.prev,
-            "chain": chain,
+            "chain": self.chain,
             "kind": self.kind,
             "data": self.data,
         }
@@ -133,7 +141,26 @@ class RoomChange:
             )
         )
         db.session.flush()
-        self.updates.append(Update(seq, prev, kind, data, chain_author))
+        chain = "public" if chain_author is None else "own"
+        self.updates.append(Update(seq, prev, kind, data, chain_author, chain))
+        return seq
+
+    def record_wellbeing(self, kind, data, organiser_ids):
+        """An update only the wellbeing hosts `organiser_ids` hear, sent after commit.
+
+        It is numbered on the wellbeing chain (Event.support_seq), never with the room's seq,
+        so nobody else sees even a gap where it was. The caller stores what it changed with
+        the returned seq, which is what a reconnecting wellbeing host is replayed from.
+        """
+        seq = db.session.execute(
+            sa.update(Event)
+            .where(Event.id == self.event.id)
+            .values(support_seq=Event.support_seq + 1)
+            .returning(Event.support_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        rooms = tuple(organiser_room(self.event.id, oid) for oid in organiser_ids)
+        self.updates.append(Update(seq, seq - 1, kind, data, chain="wellbeing", rooms=rooms))
         return seq
 
 
@@ -220,16 +247,23 @@ def sender_for(event_id):
 
 
 def send_frames(event_id, updates):
-    """One frame for the hosts (everything), one for the crowd (public), one per author."""
+    """One frame for the hosts (the room's updates), one for the crowd (public), one per
+    author, and the wellbeing updates to the wellbeing hosts of the moment only."""
     updates = sorted(updates, key=lambda update: update.seq)
-    emit_frame(hosts_room(event_id), [update.message() for update in updates])
-    emit_frame(crowd_room(event_id), [u.message() for u in updates if u.public])
+    room_updates = [update for update in updates if update.chain != "wellbeing"]
+    emit_frame(hosts_room(event_id), [update.message() for update in room_updates])
+    emit_frame(crowd_room(event_id), [u.message() for u in room_updates if u.public])
     by_author = {}
+    by_rooms = {}
     for update in updates:
-        if not update.public:
+        if update.chain == "own":
             by_author.setdefault(update.author_key, []).append(update.message())
+        elif update.chain == "wellbeing" and update.rooms:
+            by_rooms.setdefault(update.rooms, []).append(update.message())
     for author_key, messages in by_author.items():
         emit_frame(author_room(event_id, author_key), messages)
+    for rooms, messages in by_rooms.items():
+        emit_frame(list(rooms), messages)
 
 
 def emit_frame(room, messages):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from . import room_limits
+from . import presence, room_limits
 from .agreement import require_accepted
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
@@ -207,6 +207,9 @@ def record_contribution(change, contribution):
     or a text that has been erased or withdrawn since.
     """
     stored = {"contribution": {"id": contribution.id}}
+    # The waiting and held-back counts may have changed: the room hears at its next presence
+    # tick, never once per post.
+    presence.changed(contribution.event_id)
     if contribution.status in ("approved", "withdrawn"):
         view = contribution_view(contribution, in_room(contribution))
         change.record("contribution", {"contribution": view}, stored=stored)
@@ -290,7 +293,23 @@ def contribution_view(contribution, with_text=True, resonance_count=None):
         "prompt_id": contribution.prompt_id,
         "resonance_count": resonance_count,
         "created_at": contribution.created_at.isoformat(),
+        "held_back_reason": contribution.held_back_reason if with_text else "",
+        "redacted": redacted_labels(contribution),
     }
+
+
+def redacted_labels(contribution):
+    return [label for label in (contribution.redacted or "").split(",") if label]
+
+
+def mine(event, author_key):
+    """The author's own contributions the room does not tell them about by itself: pending,
+    held back (with the reason) and redacted ones (with what was removed)."""
+    return [
+        contribution
+        for contribution in contributions_for(event, author_key=author_key)
+        if contribution.status in ("pending", "rejected") or contribution.redacted
+    ]
 
 
 def contributions_for(event, status=None, author_key=None):

@@ -41,6 +41,7 @@ from . import (
     prompts,
     registrations,
     sketches,
+    support,
 )
 from .extensions import db
 from .harvest import editorial, poem, sharing
@@ -83,6 +84,10 @@ class Reflection:
     outcome: str = "approved"  # approved, featured, rejected (held back) or pending
     anonymous: bool = False
     resonated_by: list[str] = field(default_factory=list)
+    # Held back: a key of moderation.HOLD_BACK_REASONS, or written text (the author sees it).
+    reason: str | None = None
+    # Words a host removed before it was shared, and what they were: ("St Anne's", "place").
+    redact: tuple[str, str] | None = None
 
 
 LAUNCH_PEOPLE = [
@@ -133,6 +138,7 @@ LAUNCH_QUESTIONS = {
             "My number is 07700 900123 if anyone from my old street wants to talk.",
             "Daniel Mensah",
             "rejected",  # held back: it would have put his phone number on a public page
+            reason="identifies",
         ),
     ],
     "What should the network do in its first year?": [
@@ -151,6 +157,7 @@ LAUNCH_QUESTIONS = {
             "The commissioners in our area are a joke and I can name them.",
             "Kwame Asante",
             "rejected",  # held back: a personal attack the hosts would not publish
+            reason="We share ideas here, not criticism of named people: talk to us after.",
         ),
     ],
 }
@@ -216,7 +223,11 @@ NOW_REFLECTIONS = [
         resonated_by=["Maya Okafor", "Fatima Begum", "guest:Robin"],
     ),
     Reflection("Friends who knew me before and stayed.", "Fatima Begum"),
-    Reflection("Giving something back: I run the Tuesday group now.", "guest:Robin"),
+    Reflection(
+        "Giving something back: I run the Tuesday group at St Anne's now.",
+        "guest:Robin",
+        redact=("St Anne's", "place"),
+    ),
     Reflection("Knowing the door is still open if I slip.", "Gareth Lewis", anonymous=True),
     Reflection("Work that fits around meetings, and a boss who knows.", "Siobhan Kelly", "pending"),
     Reflection("A group for parents, with a crèche, in the daytime.", "guest:Lee", "pending"),
@@ -228,6 +239,12 @@ NOW_REFLECTIONS = [
 ]
 NOW_PHRASE = ("We are not a service, we are a community.", "Maya, welcome")
 NOW_BOOKING_DAYS = 10
+NOW_SUPPORT_CONTACTS = (
+    "Samaritans: call 116 123, free, any time, day or night\n"
+    "FRANK (drugs and alcohol): call 0300 123 6600\n"
+    "Or write to the hosts on the video call: a wellbeing host is there throughout"
+)
+NOW_ASKS_FOR_SUPPORT = "Fatima Begum"  # only the wellbeing host (the demo organiser) sees it
 
 TO_BOOK_PEOPLE = [
     Person("Helen Carter", "Helen", "The Kettle Club"),
@@ -456,6 +473,7 @@ def big_conversation_now(organiser, now):
             video_url="https://meet.example.org/big-conversation",
             allow_guests=True,
             room_agreement=agreement.DEFAULT_AGREEMENT,
+            support_contacts=NOW_SUPPORT_CONTACTS,
             description=(
                 "Ninety minutes to carry on where the launch left off. Share a reflection, "
                 "hear others, and help shape the network's next year. Anyone may join the "
@@ -475,6 +493,10 @@ def big_conversation_now(organiser, now):
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
     prompt = prompts.ask_next_prompt(event, organiser)
     post_reflections(event, organiser, prompt, people, NOW_REFLECTIONS)
+    support.set_wellbeing_host(event, organiser, organiser.id, True)
+    support.request_support(
+        event, contributions.author_for_registration(people[NOW_ASKS_FOR_SUPPORT])
+    )
     presenting.create_presenter_link(event)
     return event
 
@@ -601,12 +623,21 @@ def post_reflections(event, host, prompt, people, reflections):
             anonymous=reflection.anonymous,
         )
         made.append(contribution)
+        if reflection.redact:
+            moderation.redact_contribution(event, host, contribution.id, *reflection.redact)
         if reflection.outcome in ("approved", "featured"):
             moderation.approve_contribution(event, host, contribution.id)
         if reflection.outcome == "featured":
             moderation.feature_contribution(event, host, contribution.id)
         if reflection.outcome == "rejected":
-            moderation.reject_contribution(event, host, contribution.id)
+            listed = reflection.reason in moderation.HOLD_BACK_REASONS
+            moderation.reject_contribution(
+                event,
+                host,
+                contribution.id,
+                reason=reflection.reason if listed else ("other" if reflection.reason else None),
+                reason_text=None if listed else reflection.reason,
+            )
         for name in reflection.resonated_by:
             contributions.toggle_resonance(event, author(name).key, contribution.id)
     return made

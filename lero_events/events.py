@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import prompts, registrations, signals
+from . import prompts, registrations, signals, support
 from .accounts import find_organiser, normalise_email
 from .agreement import clean_agreement
 from .discreet import MAX_NEUTRAL_NAME
@@ -63,6 +63,7 @@ class EventData:
     capacity: int | None = None
     video_url: str = ""
     allow_guests: bool = False
+    support_contacts: str = ""
     remind_day_before: bool = True
     remind_hour_before: bool = True
     agenda: list[AgendaItemData] = field(default_factory=list)
@@ -118,6 +119,11 @@ def validate_event(data, event=None):
         data.room_agreement = clean_agreement(data.room_agreement)
     except DomainError as error:
         errors["room_agreement"] = error.message
+    data.support_contacts = support.normalise_contacts(data.support_contacts)
+    if len(data.support_contacts) > support.MAX_CONTACTS:
+        errors["support_contacts"] = (
+            f"Keep the support contacts under {support.MAX_CONTACTS} characters."
+        )
     if data.video_url and not re.match(r"^https://\S+$", data.video_url):
         errors["video_url"] = "The video-call link must start with https://."
     try:
@@ -176,6 +182,7 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        support_contacts=data.support_contacts,
         is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
@@ -212,6 +219,7 @@ def update_event(event, data):
     event.capacity = data.capacity
     event.video_url = data.video_url.strip()
     event.allow_guests = data.allow_guests
+    event.support_contacts = data.support_contacts
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
     event.discreet = data.discreet
@@ -315,6 +323,7 @@ def duplicate_event(event, organiser, starts_at, title=None):
         discreet=event.discreet,
         discreet_name=event.discreet_name,
         room_agreement=event.room_agreement,
+        support_contacts=event.support_contacts,
         agenda=[
             AgendaItemData(item.title, item.kind, moved(item.starts_at), moved(item.ends_at))
             for item in event.agenda_items
@@ -326,7 +335,12 @@ def duplicate_event(event, organiser, starts_at, title=None):
     copy.remind_hour_before = event.remind_hour_before
     for host in event.hosts:
         if host.organiser_id != organiser.id:
-            copy.hosts.append(EventHost(organiser_id=host.organiser_id, role="cohost"))
+            copy.hosts.append(
+                EventHost(organiser_id=host.organiser_id, role="cohost", wellbeing=host.wellbeing)
+            )
+    for host in copy.hosts:
+        if host.organiser_id == organiser.id:
+            host.wellbeing = event.is_wellbeing_host(organiser)
     db.session.commit()
     prompts.copy_prepared_prompts(event, copy)
     return copy

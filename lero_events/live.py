@@ -12,7 +12,17 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import agreement, attendance, contributions, moderation, presence, prompts, room_limits
+from . import (
+    agreement,
+    attendance,
+    contributions,
+    live_pass,
+    moderation,
+    presence,
+    prompts,
+    room_limits,
+    support,
+)
 from .broadcast import (
     DELIVERY_DELAYED,
     NAMESPACE,
@@ -22,6 +32,7 @@ from .broadcast import (
     current_seq,
     everyone_room,
     hosts_room,
+    organiser_room,
     viewers_room,
     visible_updates,
 )
@@ -106,6 +117,9 @@ def admit(sid, event, member, cursors):
     join_room(hosts_room(event.id) if member.role == "host" else crowd_room(event.id))
     if member.role == "viewer":
         join_room(viewers_room(event.id))
+    if member.role == "host":
+        # Wellbeing frames go to the rooms of whoever is a wellbeing host at the change.
+        join_room(organiser_room(event.id, member.organiser_id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
     name = member.author.name if member.author else ""
@@ -141,13 +155,12 @@ def cursor(value):
 
 
 def identify(auth, address_key):
-    """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`.
-
-    Reads only: nothing is written until everything about the connect has been checked.
+    """The event, who is joining it and their cursors (last_seq, own_seq, support_seq), from
+    `auth`. Reads only: nothing is written until everything about the connect has been checked.
     """
     if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str) or unstorable(auth):
         raise DomainError("The live room could not understand how you are joining.")
-    cursors = cursor(auth.get("last_seq")), cursor(auth.get("own_seq"))
+    cursors = tuple(cursor(auth.get(name)) for name in ("last_seq", "own_seq", "support_seq"))
     organiser = current_user if current_user.is_authenticated else None
     try:
         event = get_event(auth["slug"], organiser)
@@ -176,8 +189,8 @@ def identify(auth, address_key):
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
         return event, Member(event.id, "viewer", address_key), cursors
-    if "token" in auth:
-        author = registered_author(event, auth["token"])
+    if "live_pass" in auth or "token" in auth:
+        author = registered_author(event, auth.get("live_pass"), auth.get("token"))
     elif "guest_name" in auth or "guest_key" in auth:
         if not event.allow_guests:
             raise DomainError("This live room is only open to registered participants.")
@@ -193,15 +206,22 @@ def identify(auth, address_key):
     return event, Member(event.id, role, address_key, author=author), cursors
 
 
-def registered_author(event, token):
+def registered_author(event, pass_, token):
+    """A participant: by the live pass a browser page fetched (section 11), or by the private
+    token a program holding the link sends."""
     from .registrations import registration_for_token
 
-    if not isinstance(token, str):
-        raise DomainError("That private link is not valid.")
-    try:
-        registration = registration_for_token(token)
-    except NotFound:
-        raise DomainError("That private link is not valid.") from None
+    if pass_ is not None:
+        if not isinstance(pass_, str):
+            raise DomainError(live_pass.NOT_VALID)
+        registration = live_pass.registration_for_live_pass(pass_, event)
+    else:
+        if not isinstance(token, str):
+            raise DomainError("That private link is not valid.")
+        try:
+            registration = registration_for_token(token)
+        except NotFound:
+            raise DomainError("That private link is not valid.") from None
     if registration is None or registration.event_id != event.id:
         raise DomainError("That private link is not valid.")
     if not holds_place(registration):
@@ -209,7 +229,7 @@ def registered_author(event, token):
     return contributions.author_for_registration(registration)
 
 
-def room_state(event, member, last_seq=0, own_seq=0):
+def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     """The `state` message: the room now, and the tail since the client's cursors when it is
     short, else a snapshot of what the room shows (docs/live-protocol.md section 2)."""
     seq = current_seq(event.id)
@@ -231,6 +251,7 @@ def room_state(event, member, last_seq=0, own_seq=0):
         "prompt": moderation.prompt_view(prompt),
         "contributions_open": event.contributions_open,
         "moderation": event.moderation,
+        **presence.moderation_counts(event.id),
     }
     limit = int(current_app.config["LIVE_TAIL_LIMIT"])
     tail = None
@@ -247,18 +268,19 @@ def room_state(event, member, last_seq=0, own_seq=0):
             contributions.contributions_for(event, status="pending")
         )
         size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
-        state["held_back"] = contributions.views_of(moderation.held_back(event, size))
+        state["held_back_items"] = contributions.views_of(moderation.held_back(event, size))
         state["prepared"] = prompts.prepared_views(event)
+        state["hold_back_reasons"] = moderation.hold_back_reasons()
+        state.update(support.state_for_host(event, host_of(member), support_seq))
     else:
         state["present"] = presence.present_count(event.id)
     if member.role == "viewer":
         state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
         state["own_seq"] = chain_head(event.id, author_key, upto=seq)
-        state["mine"] = contributions.views_of(
-            contributions.contributions_for(event, status="pending", author_key=author_key)
-        )
+        state["mine"] = contributions.views_of(contributions.mine(event, author_key))
         state["resonated"] = contributions.resonated_by(event, author_key)
+        state["support"] = support.state_for_person(event, author_key)
     return state
 
 
@@ -327,7 +349,9 @@ def contribute(event, member, payload):
 def catch_up(event, member, payload):
     """A client saw a gap: the room from the database, as `state` gives it."""
     try:
-        cursors = cursor(payload.get("last_seq")), cursor(payload.get("own_seq"))
+        cursors = tuple(
+            cursor(payload.get(name)) for name in ("last_seq", "own_seq", "support_seq")
+        )
     except DomainError:
         raise DomainError(NOT_UNDERSTOOD) from None
     return room_state(event, member, *cursors)
@@ -367,7 +391,6 @@ def contribution_action(name, action):
 
 
 contribution_action("approve", moderation.approve_contribution)
-contribution_action("reject", moderation.reject_contribution)
 contribution_action("withdraw", moderation.withdraw_contribution)
 contribution_action("restore", moderation.restore_contribution)
 
@@ -378,6 +401,47 @@ def moderate_many(event, member, payload):
         event, host_of(member), payload.get("action"), payload.get("contribution_ids")
     )
     return {"contributions": contributions.views_of(changed), "skipped": skipped}
+
+
+@live_event("reject")
+def reject(event, member, payload):
+    contribution = moderation.reject_contribution(
+        event,
+        host_of(member),
+        payload.get("contribution_id"),
+        reason=payload.get("reason"),
+        reason_text=payload.get("reason_text"),
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("redact")
+def redact(event, member, payload):
+    contribution = moderation.redact_contribution(
+        event,
+        host_of(member),
+        payload.get("contribution_id"),
+        payload.get("text"),
+        payload.get("label"),
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("request_support")
+def request_support(event, member, payload):
+    author = author_of(member)
+    request, created = support.request_support(event, author)
+    return {
+        "request": support.mine_view(request),
+        "contacts": event.support_contacts,
+        "created": created,
+    }
+
+
+@live_event("support_handled")
+def support_handled(event, member, payload):
+    request = support.mark_handled(event, host_of(member), payload.get("request_id"))
+    return {"request": support.request_view(request)}
 
 
 @live_event("feature")

@@ -4,6 +4,8 @@ Each function checks that `host` hosts the event, changes the room in one transa
 its room update, then broadcasts it (lero_events.broadcast.room_change).
 """
 
+import re
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -18,7 +20,7 @@ from .contributions import replay as contributions_replay
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .harvest.poem import drop_lines_no_longer_in
-from .models import Contribution, Phrase, Prompt, utcnow
+from .models import Contribution, Phrase, PoemLine, Prompt, utcnow
 from .visibility import phrase_shown, shown_in_room
 
 MAX_PROMPT = 300
@@ -35,6 +37,22 @@ TRANSITIONS = {
 RESTORED = {"rejected": "pending", "withdrawn": "approved"}
 BULK_ACTIONS = ("approve", "reject")
 MAX_BULK = 100
+# Why a host holds a reflection back, as its author reads it; "other" takes written text.
+HOLD_BACK_REASONS = {
+    "identifies": "It could identify someone.",
+    "distressing": "It could be hard for others to read without support.",
+    "off_topic": "It is not about this conversation.",
+    "repeated": "Someone has said much the same already.",
+}
+MAX_REASON = 200
+# What a host can remove from a reflection, and the marker left in its place.
+REDACTION_LABELS = {
+    "name": "[name removed]",
+    "place": "[place removed]",
+    "detail": "[detail removed]",
+}
+MAX_REDACTION = 200
+MAX_REDACTIONS = 20
 
 
 def require_host(event, host):
@@ -75,9 +93,31 @@ def approve_contribution(event, host, contribution_id):
     return moderate(event, host, contribution_id, "approve")
 
 
-def reject_contribution(event, host, contribution_id):
-    """Keep a waiting contribution out of the room; its author sees it was not published."""
-    return moderate(event, host, contribution_id, "reject")
+def reject_contribution(event, host, contribution_id, reason=None, reason_text=None):
+    """Hold a waiting contribution back from the room; its author sees that it was, and why
+    when the host gave a reason (a key of HOLD_BACK_REASONS, or "other" with written text)."""
+    held_back_reason = hold_back_reason(reason, reason_text)
+    return moderate(event, host, contribution_id, "reject", held_back_reason)
+
+
+def hold_back_reason(reason, reason_text=None):
+    """The reason's text as the author reads it ("" for none), or a clear refusal."""
+    if reason is None or reason == "":
+        return ""
+    if reason == "other":
+        if not isinstance(reason_text, str) or not reason_text.strip():
+            raise DomainError("Choose a reason from the list, or write one.")
+        text = " ".join(reason_text.split())
+        if len(text) > MAX_REASON:
+            raise DomainError(f"Please keep the reason under {MAX_REASON} characters.")
+        return text
+    if not isinstance(reason, str) or reason not in HOLD_BACK_REASONS:
+        raise DomainError("Choose a reason from the list, or write one.")
+    return HOLD_BACK_REASONS[reason]
+
+
+def hold_back_reasons():
+    return [{"key": key, "text": text} for key, text in HOLD_BACK_REASONS.items()]
 
 
 def withdraw_contribution(event, host, contribution_id):
@@ -85,15 +125,15 @@ def withdraw_contribution(event, host, contribution_id):
     return moderate(event, host, contribution_id, "withdraw")
 
 
-def moderate(event, host, contribution_id, action):
+def moderate(event, host, contribution_id, action, held_back_reason=""):
     require_host(event, host)
     with room_change(event) as change:
         contribution = room_contribution(event, contribution_id)
-        apply_action(change, contribution, action)
+        apply_action(change, contribution, action, held_back_reason)
     return contribution
 
 
-def apply_action(change, contribution, action):
+def apply_action(change, contribution, action, held_back_reason=""):
     """Move one contribution as a host action says, inside an open room change.
 
     Refuses (before changing anything) when the contribution is in a state the action does
@@ -105,13 +145,14 @@ def apply_action(change, contribution, action):
             f"That contribution is {contribution.status}, so it cannot be {status}.",
             status=409,
         )
-    set_status(change, contribution, status)
+    set_status(change, contribution, status, held_back_reason)
 
 
-def set_status(change, contribution, status):
+def set_status(change, contribution, status, held_back_reason=""):
     contribution.status = status
     if status != "approved":
         contribution.featured = False
+    contribution.held_back_reason = held_back_reason if status == "rejected" else ""
     contribution.moderated_at = utcnow()
     record_contribution(change, contribution)
 
@@ -185,6 +226,45 @@ def held_back(event, size):
         .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
         .limit(size)
     ).all()
+
+
+def redact_contribution(event, host, contribution_id, text, label):
+    """Remove words (a name, a place, a detail) from a reflection instead of holding it back.
+
+    Every occurrence, ignoring case, becomes a marker such as "[name removed]". The words are
+    not kept anywhere (docs/live-protocol.md section 14 says why); lines of the found poem cut
+    from the reflection change the same way, so they stay its own words in order.
+    """
+    require_host(event, host)
+    if label not in REDACTION_LABELS:
+        raise DomainError("Choose what was removed: a name, a place or a detail.")
+    if not isinstance(text, str) or not text.strip() or len(text.strip()) > MAX_REDACTION:
+        raise DomainError(f"Choose the words to remove (1-{MAX_REDACTION} characters).")
+    words = re.compile(re.escape(text.strip()), re.IGNORECASE)
+    with room_change(event) as change:
+        contribution = room_contribution(event, contribution_id)
+        if contribution.status not in ("pending", "approved"):
+            raise DomainError(
+                f"That contribution is {contribution.status}, so it cannot be redacted.",
+                status=409,
+            )
+        if not words.search(contribution.text):
+            raise DomainError("That text is not in the reflection.")
+        labels = [part for part in contribution.redacted.split(",") if part]
+        if len(labels) >= MAX_REDACTIONS:
+            raise DomainError("This reflection has been redacted too often; hold it back instead.")
+        marker = REDACTION_LABELS[label]
+        redacted = words.sub(marker, contribution.text)
+        if not redacted.replace(marker, "").strip(" \t\n.,;:!?-"):
+            raise DomainError("Removing that would leave nothing of the reflection.")
+        contribution.text = redacted
+        contribution.redacted = ",".join([*labels, label])
+        for line in db.session.scalars(
+            sa.select(PoemLine).where(PoemLine.contribution_id == contribution.id)
+        ):
+            line.text = words.sub(marker, line.text)[:500]
+        record_contribution(change, contribution)
+    return contribution
 
 
 def feature_contribution(event, host, contribution_id, featured=True):

@@ -123,6 +123,22 @@ def connection_closed(sid):
     bookkeeping().leaving.add(sid)
 
 
+def close_connections_of(event_id, person_key):
+    """Erasure: end every open connection of this person in the room, on every worker (through
+    the message queue), and tell the hosts at the next tick that they have gone."""
+    sids = db.session.scalars(
+        sa.delete(LiveConnection)
+        .where(LiveConnection.event_id == event_id, LiveConnection.person_key == person_key)
+        .returning(LiveConnection.sid)
+    ).all()
+    db.session.commit()
+    for sid in sids:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    if sids:
+        start_loops(current_app._get_current_object())
+        changed(event_id)
+
+
 def start_loops(app):
     state = bookkeeping(app)
     with state.lock:
@@ -150,6 +166,8 @@ def keep_telling(app):
     state = bookkeeping(app)
     while serving(app):
         socketio.sleep(interval)
+        if not serving(app):
+            return
         with app.app_context():
             try:
                 drop_leaving(state)
@@ -188,7 +206,7 @@ def drop_leaving(state):
 
 def send_presence(state, event_id):
     hosts_view = presence_for(event_id, hosts=True)
-    crowd_view = {"present": hosts_view["present"]}
+    crowd_view = {"present": hosts_view["present"], **moderation_counts(event_id)}
     for room, view in ((crowd_room(event_id), crowd_view), (hosts_room(event_id), hosts_view)):
         if state.last_sent.get(room) != view:
             state.last_sent[room] = view
@@ -200,6 +218,8 @@ def keep_beating(app):
     interval = float(app.config["LIVE_HEARTBEAT_SECONDS"])
     while serving(app):
         socketio.sleep(interval)
+        if not serving(app):  # replaced while asleep: its database may be gone
+            return
         with app.app_context():
             try:
                 heartbeat(interval)
@@ -232,6 +252,18 @@ def voices_heard(event_id):
     )
 
 
+def moderation_counts(event_id):
+    """How many reflections wait for the hosts and how many were held back: everyone sees the
+    numbers (moderation in the open), never the texts."""
+    rows = db.session.execute(
+        sa.select(Contribution.status, sa.func.count())
+        .where(Contribution.event_id == event_id, Contribution.status.in_(("pending", "rejected")))
+        .group_by(Contribution.status)
+    ).all()
+    counts = dict(rows)
+    return {"waiting": counts.get("pending", 0), "held_back": counts.get("rejected", 0)}
+
+
 def present_count(event_id):
     """Distinct participants and guests connected now, on any worker."""
     return db.session.scalar(
@@ -242,9 +274,9 @@ def present_count(event_id):
 
 
 def presence_for(event_id, hosts=False):
-    """What `presence` carries: a count for everyone; names and voices heard for hosts."""
+    """What `presence` carries: counts for everyone; names and voices heard for hosts."""
     if not hosts:
-        return {"present": present_count(event_id)}
+        return {"present": present_count(event_id), **moderation_counts(event_id)}
     rows = db.session.execute(
         sa.select(LiveConnection.person_key, LiveConnection.name, LiveConnection.role)
         .where(LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES))
@@ -255,4 +287,5 @@ def presence_for(event_id, hosts=False):
         "present": len(people),
         "voices_heard": voices_heard(event_id),
         "people": sorted(people.values(), key=lambda person: person["name"].lower()),
+        **moderation_counts(event_id),
     }

@@ -15,11 +15,41 @@ import time
 import socketio as python_socketio
 
 from .broadcast import DELIVERY_DELAYED, NAMESPACE
+from .config import is_loopback
 from .extensions import socketio
+
+PUBLIC_WITHOUT_ADDRESS = (
+    "LERO_HOST={host} lets other computers reach this server, so it needs the address people "
+    "use for it: set LERO_PUBLIC_BASE_URL (e.g. https://events.example.org) for the links in "
+    "emails and the host names it answers to. To try it on this computer only, leave LERO_HOST "
+    "unset (127.0.0.1)."
+)
+
+
+def check_listening_address(config):
+    """Listening beyond loopback without LERO_PUBLIC_BASE_URL stops here with what to set:
+    links would name an address nobody else can use, and any Host would be one we answer."""
+    host = str(config["HOST"])
+    if not is_loopback(host) and not config.get("PUBLIC_BASE_URL"):
+        raise SystemExit(PUBLIC_WITHOUT_ADDRESS.format(host=host))
 
 
 def no_delay(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def off_the_event_loop(function, *args):
+    """`function(*args)` in a real OS thread while the server's green threads keep answering:
+    for CPU work such as decoding an uploaded image (Pillow lets go of the GIL meanwhile)."""
+    if socketio.async_mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(function, args)
+    if socketio.async_mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(function, *args)
+    return function(*args)
 
 
 def serve(app, host, port, async_mode):

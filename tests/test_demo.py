@@ -144,8 +144,15 @@ def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, star
     assert shown["Knowing the door is still open if I slip."]["author"] == "Anonymous"
     assert "Friends who knew me before and stayed." in shown
 
+    assert "[place removed]" in " ".join(shown), "a host removed a place before sharing"
+    assert "Samaritans" in state["support"]["contacts"] and state["support"]["request"] is None
+    assert (state["waiting"], state["held_back"]) == (2, 1), "one held back: it named someone"
+
     host_auth = {"slug": "big-conversation", "last_seq": 0, "role": "host"}
     host = LiveClient(server, host_auth, host_headers(server, "demo@example.org")).connect()
+    # The demo organiser is the room's wellbeing host: Fatima's quiet request is theirs alone.
+    (asked,) = [u["data"]["request"] for u in host.state["support_updates"]]
+    assert (asked["name"], asked["status"]) == ("Fatima", "open")
     assert [c["text"] for c in host.state["queue"]] == [
         "Work that fits around meetings, and a boss who knows.",
         "A group for parents, with a crèche, in the daytime.",

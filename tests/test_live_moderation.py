@@ -120,7 +120,7 @@ def test_undo_of_reject_and_withdraw_and_the_held_back_list(app, room, start_ser
 
     # A host joining sees what was held back, the latest first, and not in the queue.
     second_host = join(server, room, "host")
-    assert [c["id"] for c in second_host.state["held_back"]] == [later, kept]
+    assert [c["id"] for c in second_host.state["held_back_items"]] == [later, kept]
     assert second_host.state["queue"] == []
 
     # Undo a reject: back in the queue for everyone hosting, and for its author.
@@ -133,7 +133,7 @@ def test_undo_of_reject_and_withdraw_and_the_held_back_list(app, room, start_ser
     alice.wait_for_view(lambda view: statuses(alice, kept)[-1:] == ["pending"])
     third_host = join(server, room, "host")
     assert [c["id"] for c in third_host.state["queue"]] == [kept]
-    assert [c["id"] for c in third_host.state["held_back"]] == [later]
+    assert [c["id"] for c in third_host.state["held_back_items"]] == [later]
 
     # Undo a withdraw: shown again, to the viewer too.
     assert host.call("approve", {"contribution_id": kept})["ok"] is True
@@ -153,7 +153,7 @@ def test_undo_of_reject_and_withdraw_and_the_held_back_list(app, room, start_ser
     assert alice.call("restore", {"contribution_id": later})["ok"] is False
     # The held-back item can also be approved straight from the list.
     assert host.call("approve", {"contribution_id": later})["ok"] is True
-    assert join(server, room, "host").state["held_back"] == []
+    assert join(server, room, "host").state["held_back_items"] == []
 
 
 def test_a_corrected_or_withdrawn_phrase_leaves_the_room_the_replay_and_the_harvest(

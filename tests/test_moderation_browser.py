@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lero_events.extensions import db
 from lero_events.models import Event
 
-from .conftest import create_event
+from .conftest import PASSWORD, create_event
 from .test_live_browser import (
     PHONE,
     WAIT,
@@ -41,6 +41,12 @@ def live_event(app, slug):
 
 def figure(page, key):
     return page.locator(f"#figure-{key} .figure-value").inner_text()
+
+
+def hold_back(item):
+    """Hold a queued reflection back without a reason, as a host does from its "Hold back…"."""
+    item.locator("summary", has_text="Hold back").click()
+    item.get_by_role("button", name="Hold back", exact=True).click()
 
 
 def test_a_host_on_a_phone_approves_several_at_once_and_undoes(app, live_server, chromium):
@@ -81,16 +87,12 @@ def test_a_host_on_a_phone_approves_several_at_once_and_undoes(app, live_server,
         harvest.locator("#figure-contributions .figure-value", has_text="3").wait_for(timeout=WAIT)
 
         # Reject, then undo: back in the queue; reject again: it waits in the held-back list.
-        host.locator("#queue li", has_text="Not for sharing").get_by_role(
-            "button", name="Reject"
-        ).click()
+        hold_back(host.locator("#queue li", has_text="Not for sharing"))
         host.locator("#held-back li", has_text="Not for sharing").wait_for(timeout=WAIT)
         host.locator("#undo-bar").get_by_role("button", name="Undo").click()
         host.locator("#queue li", has_text="Not for sharing").wait_for(timeout=WAIT)
         assert host.locator("#held-back li").count() == 0
-        host.locator("#queue li", has_text="Not for sharing").get_by_role(
-            "button", name="Reject"
-        ).click()
+        hold_back(host.locator("#queue li", has_text="Not for sharing"))
         held = host.locator("#held-back li", has_text="Not for sharing")
         held.wait_for(timeout=WAIT)
         assert second.locator("#stream li", has_text="Not for sharing").count() == 0
@@ -204,9 +206,7 @@ def test_the_host_view_has_no_serious_accessibility_problems(
             participant = open_participant(participant_context, live_server, "axe-host", sam)
             post(participant, f"Waiting at {viewport['width']}")
             post(participant, f"Held back at {viewport['width']}")
-            host.locator("#queue li", has_text=f"Held back at {viewport['width']}").get_by_role(
-                "button", name="Reject"
-            ).click()
+            hold_back(host.locator("#queue li", has_text=f"Held back at {viewport['width']}"))
             host.locator("#held-back li").first.wait_for(timeout=WAIT)
             host.get_by_label("Phrase", exact=True).fill(f"Said at {viewport['width']}")
             host.get_by_role("button", name="Capture").click()
@@ -217,3 +217,25 @@ def test_the_host_view_has_no_serious_accessibility_problems(
         finally:
             host_context.close()
             participant_context.close()
+
+
+def test_the_organiser_dashboard_fits_a_phone(app, live_server, chromium):
+    with app.app_context():
+        for number in range(3):
+            create_event(
+                slug=f"a-long-event-name-that-could-push-a-phone-sideways-{number}",
+                title="A Big Conversation about evidence, money and shared learning " * 2,
+            )
+    context = chromium.new_context(viewport=PHONE)
+    try:
+        page = watched_page(context)
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("Email").fill("organiser@example.org")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/organiser/")
+        assert page.locator("main").inner_text().count("A Big Conversation about evidence") >= 3
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the dashboard scrolls sideways: {width}px"
+    finally:
+        context.close()

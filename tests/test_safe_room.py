@@ -16,15 +16,17 @@ from playwright.sync_api import expect
 
 from lero_events.agreement import AGREEMENT_FIRST, DEFAULT_AGREEMENT
 from lero_events.extensions import db
-from lero_events.models import Contribution, Event, RoomUpdate
+from lero_events.live import TOO_MANY_MESSAGES
+from lero_events.models import Contribution, Event, EventHost, RoomUpdate
 from lero_events.registrations import private_token
 
-from .conftest import create_event, create_registration, login
+from .conftest import create_event, create_organiser, create_registration, login
 from .live_clients import (
     NS,
     LiveClient,
     close_all_clients,
     contribute,
+    host_headers,
     join,
     refused_message,
 )
@@ -303,6 +305,191 @@ def test_the_demo_room_works_from_registration_to_an_approved_reflection_without
         assert page.locator("meta[http-equiv=refresh]").count() == 0
     finally:
         scripted.close()
+
+
+def post_reflection(client, slug, text):
+    room = client.get(f"/events/{slug}/live").get_data(as_text=True)
+    form = {
+        "csrf_token": field_value(room, "csrf_token"),
+        "client_id": field_value(room, "client_id"),
+        "text": text,
+    }
+    return client.post(f"/events/{slug}/live/contribute", data=form)
+
+
+def host_form(host, slug, reflection, action, **fields):
+    """A host's plain form about the queued `reflection`, as the page draws it."""
+    page = host.get(f"/events/{slug}/live/host").get_data(as_text=True)
+    with host.application.app_context():
+        number = db.session.scalar(
+            sa.select(Contribution.id).where(Contribution.text == reflection)
+        )
+    assert f'id="q{number}"' in page
+    data = {"csrf_token": field_value(page, "csrf_token"), "contribution_id": str(number)}
+    return host.post(
+        f"/events/{slug}/live/host/moderate", data={**data, "action": action, **fields}
+    )
+
+
+def test_without_scripts_the_author_sees_reasons_redactions_and_the_counts(app, client):
+    with app.app_context():
+        event = create_event(slug="open", room_agreement="")
+        token = private_token(create_registration(event, display_name="Ada"))
+        other_token = private_token(create_registration(event, "Bo", "bo@example.org"))
+    room = client.get(f"/events/open/live?token={token}", follow_redirects=True)
+    assert token not in room.get_data(as_text=True), "the private token stays out of the page"
+    for text in ("I saw Dave at the Leeds meeting.", "Dave helped me most.", "Off the point."):
+        assert post_reflection(client, "open", text).status_code == 303
+
+    host = app.test_client()
+    login(host)
+    held = host_form(
+        host, "open", "I saw Dave at the Leeds meeting.", "reject", reason="identifies"
+    )
+    assert held.status_code == 303
+    redacted = host_form(host, "open", "Dave helped me most.", "redact", text="dave", label="name")
+    assert redacted.status_code == 303
+    unwritten = host_form(host, "open", "Off the point.", "reject", reason="other", reason_text="")
+    assert unwritten.status_code == 303
+    page = host.get("/events/open/live/host").get_data(as_text=True)
+    assert "Choose a reason from the list, or write one." in page
+    written = host_form(
+        host,
+        "open",
+        "Off the point.",
+        "reject",
+        reason="other",
+        reason_text="Keep to the question.",
+    )
+    assert written.status_code == 303
+    page = host.get("/events/open/live/host").get_data(as_text=True)
+    assert "Everyone sees: 1 waiting · 2 held back" in page
+    assert "[name removed] helped me most." in page
+
+    mine = client.get("/events/open/live").get_data(as_text=True)
+    assert "1 waiting for the hosts · 2 held back" in mine
+    section = re.search(r'<ul class="mine-list".*?</ul>', mine, re.S).group(0)
+    assert "Their reason: It could identify someone." in section
+    assert "Their reason: Keep to the question." in section
+    assert "[name removed] helped me most." in section and "Dave helped" not in section
+    assert "A host removed a name from your reflection (marked in the text)." in section
+    assert token not in mine
+
+    # Everyone else sees the counts, never the texts.
+    other = app.test_client()
+    theirs = other.get(f"/events/open/live?token={other_token}", follow_redirects=True)
+    theirs = theirs.get_data(as_text=True)
+    assert "1 waiting for the hosts · 2 held back" in theirs
+    assert "Dave" not in theirs and "helped me most" not in theirs
+
+
+def test_without_scripts_the_forms_keep_the_sockets_limits_and_erasure(app, client):
+    with app.app_context():
+        event = create_event(slug="kept", room_agreement="")
+        token = private_token(create_registration(event, display_name="Ada"))
+    client.get(f"/events/kept/live?token={token}")
+    app.config["LIVE_MESSAGES_PER_PERSON"] = "3 per 10 seconds"
+    for number in range(3):
+        assert post_reflection(client, "kept", f"Thought {number}").status_code == 303
+    flooded = post_reflection(client, "kept", "One message too many")
+    assert flooded.status_code == 429
+    assert TOO_MANY_MESSAGES in flooded.get_data(as_text=True)
+    assert len(texts(app)) == 3
+    app.config["LIVE_MESSAGES_PER_PERSON"] = "60 per 10 seconds"
+
+    # The page was open when the person erased their data: its form no longer posts.
+    room = client.get("/events/kept/live").get_data(as_text=True)
+    erase_page = client.get(f"/r/{token}/erase").get_data(as_text=True)
+    erased = client.post(
+        f"/r/{token}/erase", data={"csrf_token": field_value(erase_page, "csrf_token")}
+    )
+    assert erased.status_code == 303
+    late = client.post(
+        "/events/kept/live/contribute",
+        data={
+            "csrf_token": field_value(room, "csrf_token"),
+            "client_id": field_value(room, "client_id"),
+            "text": "After erasing",
+        },
+    )
+    assert late.status_code in (403, 404)
+    assert "After erasing" not in texts(app)
+    assert 'id="contribute-form"' not in client.get("/events/kept/live").get_data(as_text=True)
+
+
+def test_support_without_scripts_reaches_only_the_wellbeing_host(app, start_server):
+    with app.app_context():
+        olive = create_organiser()
+        wren = create_organiser("wren@example.org", "Wren Wellbeing")
+        event = create_event(
+            owner=olive, slug="care", room_agreement="", support_contacts="Samaritans: 116 123"
+        )
+        event.hosts.append(EventHost(organiser=wren, role="cohost", wellbeing=True))
+        db.session.commit()
+        token = private_token(
+            create_registration(event, "Sam Rivers", "sam@example.org", display_name="Sam")
+        )
+    server = start_server()
+    room = {"slug": "care", "tokens": {}}
+    wellbeing = LiveClient(
+        server, {"slug": "care", "role": "host"}, host_headers(server, "wren@example.org")
+    ).connect()
+    ordinary = join(server, room, "host")
+    assert wellbeing.view().wellbeing is True and ordinary.view().wellbeing is False
+
+    with requests.Session() as browser:
+        page = browser.get(f"{server.url}/events/care/live?token={token}", timeout=10).text
+        assert token not in page
+        assert "I need support" in page and "Samaritans" in page
+        asked = browser.post(
+            f"{server.url}/events/care/live/support",
+            data={"csrf_token": field_value(page, "csrf_token")},
+            timeout=10,
+        )
+        assert "Received. A wellbeing host will reach you quietly" in asked.text
+        assert '<div id="support-contacts">' in asked.text, "the contacts show once they asked"
+
+    wellbeing.wait_for_view(lambda view: len(view.support) == 1)
+    (request,) = wellbeing.support().values()
+    assert request["name"] == "Sam" and request["status"] == "open"
+    assert request["contact"] == {"name": "Sam Rivers", "email": "sam@example.org"}
+    assert wellbeing.view().held == [] and wellbeing.view().heads["wellbeing"] == 1
+    assert ordinary.support() == {} and ordinary.view().wellbeing is False
+    assert all(update["chain"] != "wellbeing" for update in ordinary.updates())
+
+    # The wellbeing host's page without scripts lists it and marks it handled.
+    with requests.Session() as host_browser:
+        cookie = host_headers(server, "wren@example.org")["Cookie"]
+        host_browser.headers["Cookie"] = cookie
+        listed = host_browser.get(f"{server.url}/events/care/live/host/support", timeout=10)
+        assert "Sam Rivers" in listed.text and "sam@example.org" in listed.text
+        handled = host_browser.post(
+            f"{server.url}/events/care/live/host/support/handled",
+            data={
+                "csrf_token": field_value(listed.text, "csrf_token"),
+                "request_id": str(request["id"]),
+            },
+            timeout=10,
+        )
+        assert "Marked handled." in handled.text
+    with requests.Session() as other_host:
+        other_host.headers["Cookie"] = host_headers(server)["Cookie"]
+        refused = other_host.get(f"{server.url}/events/care/live/host/support", timeout=10)
+        assert refused.status_code == 403 and "sam@example.org" not in refused.text
+
+    wellbeing.wait_for_view(lambda view: view.support[request["id"]]["status"] == "handled")
+    assert wellbeing.support()[request["id"]]["handled_by"] == "Wren Wellbeing"
+    # Coming back with its cursor, the wellbeing host is replayed nothing it has.
+    back = LiveClient(
+        server,
+        {"slug": "care", "role": "host", **wellbeing.cursors()},
+        host_headers(server, "wren@example.org"),
+    ).connect()
+    assert back.state["support_updates"] == [] and back.view().support == {}
+    fresh = LiveClient(
+        server, {"slug": "care", "role": "host"}, host_headers(server, "wren@example.org")
+    ).connect()
+    assert fresh.support()[request["id"]]["status"] == "handled"
 
 
 def texts_in(app, text):

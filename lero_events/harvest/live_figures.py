@@ -10,6 +10,7 @@ section 9.5). Not stored: a viewer's `state` carries them fresh.
 import threading
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .. import signals
 from ..broadcast import NAMESPACE, current_seq, viewers_room
@@ -19,9 +20,20 @@ from .gathering import gather_figures
 
 # The kinds of update that can move a figure (resonance, prompts and settings cannot).
 COUNTED_KINDS = {"contribution", "phrase"}
-_changed = set()
-_started = threading.Lock()
-_loop_running = False
+
+
+class WorkerFigures:
+    """One app's rooms whose figures are due, and which Socket.IO server its loop serves."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.server = None
+        self.changed = set()
+
+
+def bookkeeping(app=None):
+    app = app or current_app._get_current_object()
+    return app.extensions.setdefault("live_figures", WorkerFigures())
 
 
 def figures_message(event):
@@ -33,24 +45,28 @@ def figures_message(event):
 @signals.room_changed.connect
 def room_changed(event, kinds, **_extra):
     if kinds & COUNTED_KINDS:
-        _changed.add(event.id)
+        bookkeeping().changed.add(event.id)
 
 
 def start_loop(app):
-    global _loop_running
-    with _started:
-        if _loop_running:
+    state = bookkeeping(app)
+    with state.lock:
+        if state.server is socketio.server:
             return
-        _loop_running = True
+        state.server = socketio.server
     socketio.start_background_task(keep_telling, app)
 
 
 def keep_telling(app):
+    """Until the shared socketio object serves another app (tests make one per test)."""
     interval = float(app.config["LIVE_PRESENCE_SECONDS"])
-    while True:
+    state = bookkeeping(app)
+    while state.server is socketio.server:
         socketio.sleep(interval)
-        rooms = list(_changed)
-        _changed.difference_update(rooms)
+        if state.server is not socketio.server:
+            return
+        rooms = list(state.changed)
+        state.changed.difference_update(rooms)
         with app.app_context():
             for event_id in rooms:
                 try:
@@ -58,7 +74,7 @@ def keep_telling(app):
                 except Exception:
                     db.session.rollback()
                     app.logger.exception("harvest figures failed; trying again")
-                    _changed.add(event_id)
+                    state.changed.add(event_id)
             db.session.remove()
 
 

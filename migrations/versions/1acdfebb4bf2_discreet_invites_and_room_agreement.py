@@ -1,7 +1,7 @@
 """discreet invites (per event and per booking) and the live room's agreement
 
 Revision ID: 1acdfebb4bf2
-Revises: e41f7c2b9d35
+Revises: e4a7c2d9b815
 Create Date: 2026-12-02 07:18:34
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 import lero_events.models
 
 revision = "1acdfebb4bf2"
-down_revision = "e41f7c2b9d35"
+down_revision = "e4a7c2d9b815"
 branch_labels = None
 depends_on = None
 

@@ -1,9 +1,10 @@
 // The host's view of the live room: the queue waiting for approval (oldest first, several can be
-// selected and approved or rejected at once), what the room sees (newest first) with feature
-// and withdraw, phrases with edit and withdraw, what was held back (restorable), an undo for
-// the last reject or withdraw, the question, pausing, the moderation mode, capturing a phrase,
-// and who is here. Host actions are not queued while offline: a host decides in the moment, so
-// a failure is shown at once instead.
+// selected and approved or held back at once), what the room sees (newest first) with feature
+// and withdraw, holding back with a reason and redacting, phrases with edit and withdraw, what
+// was held back (restorable), an undo for the last hold-back or withdraw, the question,
+// pausing, the moderation mode, capturing a phrase, who is here, and (wellbeing hosts only) the
+// support requests. Host actions are not queued while offline: a host decides in the moment,
+// so a failure is shown at once instead.
 (function () {
   "use strict";
   var L = window.LeroLive;
@@ -46,12 +47,22 @@
   var approveSelected = document.getElementById("approve-selected");
   var rejectSelected = document.getElementById("reject-selected");
   var undoBar = document.getElementById("undo-bar");
+  var roomCounts = document.getElementById("room-counts");
+  var supportSection = document.getElementById("support-section");
+  var supportOpen = document.getElementById("support-open");
+  var supportEmpty = document.getElementById("support-empty");
+  var supportHandled = document.getElementById("support-handled");
+  var supportCount = document.getElementById("support-count");
   var prepared = document.getElementById("prepared");
   var preparedList = document.getElementById("prepared-list");
   var nextPrompt = document.getElementById("next-prompt");
   var nextPromptText = document.getElementById("next-prompt-text");
 
-  var room = { open: true, moderation: "pre", present: 0, voices: 0, people: [] };
+  var room = {
+    open: true, moderation: "pre", present: 0, voices: 0, people: [], reasons: [],
+    wellbeing: false, waiting: 0, heldBack: 0,
+  };
+  var REDACTION_LABELS = [["name", "A name"], ["place", "A place"], ["detail", "Another detail"]];
   var data = sync.data;
   var queueNodes = {};
   var streamNodes = {};
@@ -66,6 +77,7 @@
     data.shown = data.shown || {};
     // When each held-back item was held back, for its order in that list (latest first).
     data.held = data.held || {};
+    data.support = data.support || {};
     if (data.prompt === undefined) {
       data.prompt = null;
     }
@@ -77,8 +89,14 @@
     ensureData();
     room.open = state.contributions_open !== false;
     room.moderation = state.moderation || "pre";
+    room.reasons = state.hold_back_reasons || [];
+    room.wellbeing = state.wellbeing === true;
+    if (!room.wellbeing) {
+      // Not (or no longer) a wellbeing host: keep nothing of anyone's request.
+      data.support = {};
+    }
     data.prompt = state.prompt || null;
-    // `queue` and `held_back` are the whole truth about what is pending and rejected now.
+    // `queue` and `held_back_items` are the whole truth about what is pending and rejected now.
     Object.keys(data.contributions).forEach(function (id) {
       var status = data.contributions[id].status;
       if (status === "pending" || status === "rejected") {
@@ -89,13 +107,14 @@
     (state.queue || []).forEach(function (contribution) {
       data.contributions[contribution.id] = contribution;
     });
-    (state.held_back || []).forEach(function (contribution, index) {
+    (state.held_back_items || []).forEach(function (contribution, index) {
       data.contributions[contribution.id] = contribution;
       data.held[contribution.id] = -(index + 1);
     });
     data.prepared = state.prepared || [];
     showPresence(state);
     renderAll();
+    renderSupport();
   }
 
   function applyUpdate(update, live) {
@@ -120,7 +139,18 @@
     } else if (update.kind === "phrase" && payload.phrase) {
       L.receivePhrase(data, payload.phrase, update.seq);
       renderStream();
+    } else if (update.kind === "support" && payload.request) {
+      receiveSupport(payload.request, live);
     }
+  }
+
+  function receiveSupport(ask, live) {
+    var before = data.support[ask.id];
+    data.support[ask.id] = ask;
+    if (live && ask.status === "open" && !before) {
+      announce(ask.name + " asked for support.");
+    }
+    renderSupport();
   }
 
   function receiveContribution(contribution, seq, live) {
@@ -167,6 +197,12 @@
     }
     if (Array.isArray(message.people)) {
       room.people = message.people;
+    }
+    if (typeof message.waiting === "number") {
+      room.waiting = message.waiting;
+      room.heldBack = message.held_back || 0;
+      roomCounts.textContent = "Everyone sees: " + room.waiting + " waiting · " +
+        room.heldBack + " held back";
     }
     voicesHeard.textContent = L.plural(room.voices, "voice", "voices") + " heard · " +
       L.plural(room.present, "person", "people") + " here";
@@ -284,10 +320,8 @@
               type: "button", className: "secondary",
               onclick: function () { approveAndFeature(id, node); },
             }, ["Approve and feature"]),
-            h("button", {
-              type: "button", className: "secondary",
-              onclick: function () { act("reject", id, node, null, "Held back"); },
-            }, ["Reject"]),
+            holdBackForm(id, function () { return node; }),
+            redactForm(id, function () { return node; }),
           ]),
         ]);
         queueNodes[id] = node;
@@ -297,6 +331,7 @@
       node.querySelector(".select-box").setAttribute("aria-label",
         "Select: " + contribution.text.slice(0, 80));
       node.querySelector(".select-box").checked = Boolean(selected[contribution.id]);
+      noteRedactions(node, contribution);
       return node;
     });
     Object.keys(queueNodes).forEach(function (id) {
@@ -391,6 +426,7 @@
               type: "button", className: "secondary",
               onclick: function () { act("withdraw", id, node, null, "Withdrawn"); },
             }, ["Withdraw"]),
+            redactForm(id, function () { return node; }),
             h("span", { className: "resonance-count" }),
           ]));
         }
@@ -401,6 +437,7 @@
       }
       L.fillItem(node, entry.item, entry.kind);
       if (entry.kind === "contribution") {
+        noteRedactions(node, entry.item);
         node.querySelector(".feature-toggle").setAttribute(
           "aria-pressed", entry.item.featured ? "true" : "false");
         var count = entry.item.resonance_count || 0;
@@ -416,6 +453,153 @@
     });
     keepFocusInList(stream, nodes, function () { L.syncList(stream, nodes); });
     streamEmpty.hidden = nodes.length > 0;
+  }
+
+  function noteRedactions(node, contribution) {
+    var labels = contribution.redacted || [];
+    if (labels.length) {
+      node.querySelector(".byline").append(" · redacted: " + labels.join(", "));
+    }
+  }
+
+  // Holding back: a reason from the server's list, or written, which the author will read.
+  function holdBackForm(id, nodeOf) {
+    var select = h("select", { name: "reason" });
+    var written = h("input", {
+      name: "reason_text", maxlength: "200", autocomplete: "off", hidden: true,
+      "aria-label": "The reason, in your words",
+    });
+    select.addEventListener("change", function () {
+      written.hidden = select.value !== "other";
+      if (!written.hidden) {
+        written.focus();
+      }
+    });
+    var form = h("form", { className: "stack inline-form" }, [
+      h("label", {}, ["Why (the author sees this) ", select]),
+      written,
+      h("button", { type: "submit", className: "secondary" }, ["Hold back"]),
+    ]);
+    form.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      var payload = { reason: select.value || null };
+      if (select.value === "other") {
+        payload.reason_text = written.value.trim();
+      }
+      act("reject", id, nodeOf(), payload, "Held back");
+    });
+    var details = h("details", { className: "item-tool hold-back" }, [
+      h("summary", {}, ["Hold back…"]), form,
+    ]);
+    // The reasons come with the state, which may arrive after the item was drawn.
+    details.addEventListener("toggle", function () {
+      if (details.open && !select.options.length) {
+        select.replaceChildren.apply(select, [h("option", { value: "" }, ["No reason given"])]
+          .concat(room.reasons.map(function (reason) {
+            return h("option", { value: reason.key }, [reason.text]);
+          }))
+          .concat([h("option", { value: "other" }, ["Other: write it"])]));
+      }
+      if (details.open) {
+        select.focus();
+      }
+    });
+    return details;
+  }
+
+  // Redacting: the words to remove (what the host selected in the text, or typed) and what
+  // they were; the author is told, and the words are not kept anywhere.
+  function redactForm(id, nodeOf) {
+    var words = h("input", { name: "text", maxlength: "200", autocomplete: "off" });
+    var label = h("select", { name: "label" }, REDACTION_LABELS.map(function (pair) {
+      return h("option", { value: pair[0] }, [pair[1]]);
+    }));
+    var selected = "";
+    var summary = h("summary", {
+      onmousedown: function () { selected = String(window.getSelection() || "").trim(); },
+    }, ["Redact…"]);
+    var details = h("details", { className: "item-tool redact" }, [summary]);
+    var form = h("form", { className: "stack inline-form" }, [
+      h("label", {}, ["Words to remove", words]),
+      h("label", {}, ["They are", label]),
+      h("button", { type: "submit", className: "secondary" }, ["Remove them"]),
+    ]);
+    details.appendChild(form);
+    details.addEventListener("toggle", function () {
+      if (details.open) {
+        if (selected && !words.value) {
+          words.value = selected;
+        }
+        words.focus();
+      }
+    });
+    form.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      var text = words.value.trim();
+      if (!text) {
+        showError("Choose the words to remove: select them in the text, or type them.");
+        words.focus();
+        return;
+      }
+      act("redact", id, nodeOf(), { text: text, label: label.value }, null, function () {
+        words.value = "";
+        details.open = false;
+      });
+    });
+    return details;
+  }
+
+  // ---- support requests (wellbeing hosts only) ----
+
+  function renderSupport() {
+    supportSection.hidden = !room.wellbeing;
+    if (!room.wellbeing) {
+      supportOpen.replaceChildren();
+      supportHandled.replaceChildren();
+      return;
+    }
+    var asks = Object.keys(data.support).map(function (id) { return data.support[id]; });
+    asks.sort(function (a, b) { return a.id - b.id; });
+    var open = asks.filter(function (ask) { return ask.status === "open"; });
+    var handled = asks.filter(function (ask) { return ask.status !== "open"; });
+    supportOpen.replaceChildren.apply(supportOpen, open.map(supportItem));
+    supportHandled.replaceChildren.apply(supportHandled, handled.reverse().map(supportItem));
+    supportEmpty.hidden = open.length > 0;
+    supportCount.textContent = "(" + open.length + ")";
+  }
+
+  function supportItem(ask) {
+    var time = L.formatTime(ask.created_at);
+    var who = [h("strong", {}, [ask.name]), ask.guest ? " (guest)" : null];
+    var lines = [h("p", { className: "support-who" }, who)];
+    if (ask.contact) {
+      lines.push(h("p", { className: "support-contact" }, [
+        "Booked as " + ask.contact.name + ": ",
+        h("a", { href: "mailto:" + ask.contact.email }, [ask.contact.email]),
+      ]));
+    } else {
+      lines.push(h("p", { className: "hint" }, [ask.guest ?
+        "A guest: no contact details, only the name they gave." : "No contact details."]));
+    }
+    lines.push(h("p", { className: "byline" }, ask.status === "open" ?
+      ["Asked at ", h("time", { datetime: ask.created_at }, [time])] :
+      ["Handled" + (ask.handled_by ? " by " + ask.handled_by : "") + " · asked at " +
+        time]));
+    var node = h("li", { className: "stream-item support-request", dataset: { id: ask.id } },
+      lines);
+    if (ask.status === "open") {
+      var button = h("button", {
+        type: "button",
+        onclick: function () {
+          request("support_handled", { request_id: ask.id }, function (ack) {
+            receiveSupport(ack.request, false);
+            sync.save();
+          }, [button]);
+        },
+      }, ["Mark handled"]);
+      node.appendChild(h("div", { className: "item-actions" }, [button]));
+    }
+    return node;
   }
 
   // When the item holding focus leaves a list (approved, rejected, withdrawn), move focus to
@@ -483,8 +667,9 @@
     });
   }
 
-  // `undoLabel`: the action can be undone ("restore"), and the undo bar offers it.
-  function act(name, id, node, extra, undoLabel) {
+  // `undoLabel`: the action can be undone ("restore"), and the undo bar offers it; `done`
+  // runs with the server's answer.
+  function act(name, id, node, extra, undoLabel, done) {
     var payload = { contribution_id: id };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     request(name, payload, function (ack) {
@@ -493,6 +678,9 @@
       if (undoLabel) {
         offerUndo(undoLabel, ack.contribution.text, "restore", { contribution_id: id },
           function (restored) { receiveContribution(restored.contribution, null, false); });
+      }
+      if (done) {
+        done(ack);
       }
     }, node.querySelectorAll("button"));
   }
@@ -674,7 +862,7 @@
   ensureData();
   renderAll();
   var socket = L.openRoom(slug, sync, status, {
-    identity: function () { return { role: "host" }; },
+    identity: function (send) { send({ role: "host" }); },
     applyState: applyState,
     applyUpdate: applyUpdate,
     applySnapshot: function (snapshot) {

@@ -127,8 +127,8 @@
   }
 
   L.openRoom(slug, store, status, {
-    identity: function () {
-      return key ? { role: "viewer", presenter_secret: key } : { role: "viewer" };
+    identity: function (send) {
+      send(key ? { role: "viewer", presenter_secret: key } : { role: "viewer" });
     },
     applyState: function (state) {
       ensureData().prompt = state.prompt || null;

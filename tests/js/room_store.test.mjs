@@ -148,7 +148,36 @@ test("hosts follow the room's own seq, every update in turn", () => {
   assert.equal(timers.pending().length, 1, "7 is missing for a host even if 8 is public");
   store.receiveUpdates([own(7, 0)]);
   assert.deepEqual(page.applied, [6, 7, 8]);
-  assert.deepEqual(plain(store.cursors()), { last_seq: 8 });
+  assert.deepEqual(plain(store.cursors()), { last_seq: 8, support_seq: 0 });
+});
+
+const care = (seq, prev) => ({ seq, prev, chain: "wellbeing", kind: "support", data: {} });
+
+test("wellbeing hosts follow their own chain beside the room's seq", () => {
+  const { store, page, timers } = room("host");
+  store.receiveState({
+    seq: 5, updates: [], wellbeing: true, support_seq: 2,
+    support_updates: [{ seq: 1, chain: "wellbeing", data: {} }, { seq: 2, chain: "wellbeing", data: {} }],
+  });
+  assert.deepEqual(page.applied, [1, 2]);
+  // Support 3 and room 6 arrive together: neither numbering waits for the other.
+  store.receiveUpdates([care(3, 2), pub(6, 0)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6]);
+  assert.deepEqual(plain(store.cursors()), { last_seq: 6, support_seq: 3 });
+  // Support 5 overtook 4: held, then a catch_up asks from support_seq 3.
+  store.receiveUpdates([care(5, 4)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6]);
+  timers.fireAll();
+  assert.deepEqual(plain(page.asked), [{ last_seq: 6, support_seq: 3 }]);
+  store.receiveUpdates([care(4, 3), care(3, 2)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6, 4, 5], "3 again is old; 4 then 5");
+  // A state that says the host is no longer a wellbeing host starts that chain afresh.
+  store.receiveState({ seq: 6, updates: [], wellbeing: false });
+  assert.deepEqual(plain(store.cursors()), { last_seq: 6, support_seq: 0 });
+  // A wellbeing chain behind what we hold (a restored database) resets the store.
+  const other = room("host");
+  other.store.receiveState({ seq: 1, updates: [], wellbeing: true, support_seq: 4, support_updates: [] });
+  assert.equal(other.store.receiveState({ seq: 1, wellbeing: true, support_seq: 2 }), false);
 });
 
 test("updates before the state are held, and the tail and the state decide", () => {
