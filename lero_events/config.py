@@ -40,6 +40,10 @@ DEFAULTS = {
     "MAIL_USE_SSL": False,
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
+    # Discreet emails go From this display name (same address as MAIL_DEFAULT_SENDER), or
+    # from LERO_DISCREET_MAIL_SENDER when set, e.g. "Bookings <bookings@neutral.example>".
+    "DISCREET_SENDER_NAME": "Bookings",
+    "DISCREET_MAIL_SENDER": None,
     "PUBLIC_BASE_URL": None,
     # The host names we answer to (LERO_TRUSTED_HOSTS='["events.example.org"]'); unset: the
     # public address's host and the one `python app.py` listens on (trusted_hosts below).

@@ -55,6 +55,8 @@ class RegistrationData:
     display_name: str = ""
     access_needs: str = ""
     consent: bool = False
+    # Neutral invites and emails for this person (lero_events.discreet).
+    discreet: bool = False
 
 
 @dataclass
@@ -204,6 +206,7 @@ def register_attendee(event, data):
                 organisation=data.organisation,
                 display_name=data.display_name,
                 access_needs=data.access_needs,
+                discreet=data.discreet,
                 status="waitlisted" if full else "confirmed",
                 consent_at=now,
                 consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
@@ -213,6 +216,8 @@ def register_attendee(event, data):
             db.session.flush()
             signals.registered.send(registration)
         else:
+            # Asking for discretion only ever adds it: nobody can undo it with a second form.
+            existing.discreet = existing.discreet or data.discreet
             signals.registered.send(existing, already_registered=True)
     if existing is not None:
         return Registered(existing, already_registered=True)
