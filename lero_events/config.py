@@ -16,7 +16,10 @@ DEFAULTS = {
     "PORT": 5000,
     # The embedded default applies migrations at start-up so a new user never runs a step.
     "AUTO_MIGRATE": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # A pooled connection idle longer than this is pinged before use (database.py says why
+    # not every time); None: never.
+    "DATABASE_PING_AFTER_IDLE_SECONDS": 2.0,
     "SOCKETIO_MESSAGE_QUEUE": None,
     "SOCKETIO_CHANNEL": "lero-events",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
