@@ -2,18 +2,25 @@
 
 The async mode is chosen before anything else is imported, because gevent and eventlet must
 patch the standard library first. gevent is the default; LERO_ASYNC_MODE=eventlet still works.
+Under gevent, WebSocket is spoken by simple-websocket unless LERO_WEBSOCKET_SERVER=gevent-websocket
+(lero_events/serving.py), chosen here too: before python-engineio is first imported.
 `flask --app app ...` commands import this module without patching: they need no green threads.
 """
 
 import os
+import sys
 
 ASYNC_MODE = os.environ.get("LERO_ASYNC_MODE", "gevent")
+WEBSOCKET_SERVER = os.environ.get("LERO_WEBSOCKET_SERVER", "simple-websocket")
 
 if __name__ == "__main__":
     if ASYNC_MODE == "gevent":
         from gevent import monkey
 
         monkey.patch_all()
+        if WEBSOCKET_SERVER != "gevent-websocket":
+            # python-engineio speaks WebSocket with gevent-websocket whenever that imports.
+            sys.modules["geventwebsocket"] = None
     elif ASYNC_MODE == "eventlet":
         import eventlet
 

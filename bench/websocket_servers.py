@@ -2,24 +2,28 @@
 
     .venv/bin/python bench/websocket_servers.py [--clients 300] [--rates 5,10,25] [--rounds 2]
 
-Both servers are our app under gevent's pywsgi with TCP_NODELAY, on one SQLite file; the only
-difference is which library speaks WebSocket: gevent-websocket's handler (what `python app.py`
-used), or plain pywsgi with python-engineio's simple-websocket driver (engineio picks
-gevent-websocket whenever it can be imported, so the simple server hides it first). The load
-is bench/live_room.py's: N Node socket.io-client participants join one post-moderated room,
-posters send at rising rates; printed per server: join time, idle ack, delivery latency,
-delivered fraction, CPU and RSS. Rounds alternate the servers, so a busy machine hurts both.
+Every server is our app under gevent's pywsgi with TCP_NODELAY, on one SQLite file; what
+differs is who speaks WebSocket: simple-websocket as `python app.py` runs it (the default,
+declining permessage-deflate), gevent-websocket (LERO_WEBSOCKET_SERVER=gevent-websocket), and
+simple-websocket accepting the clients' permessage-deflate offer (as it does out of the box,
+and as this bench first measured it). The load is bench/live_room.py's: N Node
+socket.io-client participants (which offer permessage-deflate, as browsers do) join one
+post-moderated room, posters send at rising rates; printed per server: join time, idle ack,
+delivery latency, delivered fraction, CPU and RSS. Rounds alternate the servers, so a busy
+machine hurts each of them.
 """
 
 import sys
+
+KINDS = ("simple-websocket", "gevent-websocket", "simple-websocket-deflate")
 
 if __name__ == "__main__" and "--serve" in sys.argv:
     from gevent import monkey
 
     monkey.patch_all()
     KIND = sys.argv[sys.argv.index("--serve") + 1]
-    if KIND == "simple-websocket":
-        # python-engineio uses gevent-websocket whenever it imports; hide it.
+    if KIND != "gevent-websocket":
+        # As app.py does: python-engineio uses gevent-websocket whenever it imports.
         sys.modules["geventwebsocket"] = None
 
 import argparse  # noqa: E402
@@ -33,8 +37,6 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-KINDS = ("gevent-websocket", "simple-websocket")
-
 
 def serve(kind, port):
     from gevent import pywsgi
@@ -42,8 +44,8 @@ def serve(kind, port):
     from lero_events import create_app
     from lero_events.serving import no_delay, serve
 
-    app = create_app()
-    if kind == "gevent-websocket":
+    if kind != "simple-websocket-deflate":
+        app = create_app({"WEBSOCKET_SERVER": kind})
         serve(app, "127.0.0.1", port, "gevent")
         return
 
@@ -52,6 +54,7 @@ def serve(kind, port):
             no_delay(self.socket)
             super().handle()
 
+    app = create_app()
     server = pywsgi.WSGIServer(("127.0.0.1", port), app, handler_class=NoDelayHandler, log=None)
     server.serve_forever()
 
@@ -66,6 +69,10 @@ def start(kind, database_uri, instance):
         "LERO_INSTANCE_PATH": str(instance),
         "LERO_AUTO_MIGRATE": "false",
         "LERO_LIVE_RATE_LIMIT_COUNT": "1000000",
+        # Every Node client comes from 127.0.0.1: lift the per-address caps and limits.
+        "LERO_LIVE_CONNECTIONS_PER_ADDRESS": "1000000",
+        "LERO_LIVE_MESSAGES_PER_ADDRESS": "1000000 per 10 seconds",
+        "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "1000000 per 30 seconds",
         "SECRET_KEY": "bench-secret",
     }
     process = subprocess.Popen(

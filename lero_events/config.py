@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 DEFAULTS = {
     "ASYNC_MODE": "gevent",
+    # Who speaks WebSocket under gevent: simple-websocket (maintained), or the opt-in
+    # gevent-websocket (unmaintained since 2017). Read by app.py too (serving.py says why).
+    "WEBSOCKET_SERVER": "simple-websocket",
     "HOST": "127.0.0.1",
     "PORT": 5000,
     # The embedded default applies migrations at start-up so a new user never runs a step.

@@ -110,7 +110,8 @@ def connect(auth=None):
 
 
 def admit(sid, event, member, cursors):
-    """Join the rooms, write the presence row, build the state, commit: in that order."""
+    """Join the rooms, write the presence row, build the state, check the caps counting the
+    new row (under their locks), commit: in that order."""
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
@@ -129,6 +130,7 @@ def admit(sid, event, member, cursors):
     if member.author is not None and member.author.registration_id is not None:
         attendance.note_live_room_join(member.author.registration_id)
     state = room_state(event, member, *cursors)
+    presence.refuse_if_full(member.person_key, member.address_key, opened=True)
     db.session.commit()
     return state
 

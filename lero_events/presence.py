@@ -64,12 +64,18 @@ def worker_id():
     return _worker[pid]
 
 
-def refuse_if_full(person_key, address_key):
+def refuse_if_full(person_key, address_key, opened=False):
     """Refuse one more connection for a person or an address that has its share open.
 
     Counted over every worker, leaving out this worker's connections that are already
-    closing (a reload must not be refused by the tab it replaces).
+    closing (a reload must not be refused by the tab it replaces). Asked twice per connect:
+    first before anything is written or built, a cheap refusal; then with `opened`, once the
+    connection's own row is written and just before its commit, under the caps' locks
+    (`lock_caps`) and counting that row, so that counting and writing are one step and
+    connects arriving at the same moment cannot all find room under a cap.
     """
+    if opened:
+        lock_caps(person_key, address_key)
     leaving = list(bookkeeping().leaving)
     config = current_app.config
     for column, value, limit, refusal in (
@@ -91,8 +97,26 @@ def refuse_if_full(person_key, address_key):
         query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
         if leaving:
             query = query.where(LiveConnection.sid.not_in(leaving))
-        if db.session.scalar(query) >= int(limit):
+        if db.session.scalar(query) > int(limit) - (0 if opened else 1):
             raise DomainError(refusal, status=429)
+
+
+def lock_caps(person_key, address_key):
+    """Hold the person's and the address's cap until this transaction ends.
+
+    PostgreSQL: transaction-scoped advisory locks (an address spans rooms, so no room row
+    would do), always the person's before the address's, so two connects never wait on each
+    other in a circle. SQLite: the connection's row, already written, holds the database's
+    write lock until the commit, so no other connect can write in between.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    for kind, value in (("person", person_key), ("address", address_key)):
+        if value is not None:
+            connection.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"live {kind} {value}")))
+            )
 
 
 def connection_opened(sid, event_id, role, person_key=None, name="", address_key=None):

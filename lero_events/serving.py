@@ -4,6 +4,10 @@ Socket.IO frames are small and often sent back to back (an ack, then the tick's 
 Nagle's algorithm on, the second waits for the client's delayed ACK, about 40 ms on Linux. So
 every accepted socket gets TCP_NODELAY, under gevent (the default) and eventlet alike.
 
+Under gevent, WebSocket is spoken by simple-websocket (maintained) unless
+LERO_WEBSOCKET_SERVER=gevent-websocket (unmaintained since 2017); unless that is chosen,
+app.py hides gevent-websocket from python-engineio, which prefers it whenever it imports.
+
 A client that cannot keep up (a phone on a bad network) must not hold a room's memory or its
 sender: once more than LIVE_SEND_QUEUE_LIMIT packets wait for it, the room skips it and drops
 the connection; it reconnects with its cursors and catches up from the database.
@@ -18,6 +22,13 @@ from .broadcast import DELIVERY_DELAYED, NAMESPACE
 from .config import is_loopback
 from .extensions import socketio
 
+SIMPLE_WEBSOCKET = "simple-websocket"
+GEVENT_WEBSOCKET = "gevent-websocket"
+WEBSOCKET_SERVERS = (SIMPLE_WEBSOCKET, GEVENT_WEBSOCKET)
+UNKNOWN_WEBSOCKET_SERVER = (
+    "LERO_WEBSOCKET_SERVER={choice} is not one we know: leave it unset for simple-websocket, "
+    "or set it to gevent-websocket."
+)
 PUBLIC_WITHOUT_ADDRESS = (
     "LERO_HOST={host} lets other computers reach this server, so it needs the address people "
     "use for it: set LERO_PUBLIC_BASE_URL (e.g. https://events.example.org) for the links in "
@@ -52,18 +63,49 @@ def off_the_event_loop(function, *args):
     return function(*args)
 
 
+def without_websocket_compression(wsgi_app):
+    """Decline the client's permessage-deflate offer (simple-websocket accepts it, with no
+    setting to refuse): compressing every small frame cost a fifth more CPU and 200 KB of
+    zlib state per connection (docs/performance.md), and compressing secrets beside text an
+    attacker chose is a side channel we do not need."""
+
+    def serve_uncompressed(environ, start_response):
+        environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+        return wsgi_app(environ, start_response)
+
+    return serve_uncompressed
+
+
+def gevent_server(app, host, port):
+    """gevent's pywsgi, with the WebSocket library LERO_WEBSOCKET_SERVER names."""
+    from engineio.async_drivers import gevent as engineio_gevent
+    from gevent import pywsgi
+
+    choice = app.config["WEBSOCKET_SERVER"]
+    if choice not in WEBSOCKET_SERVERS:
+        raise SystemExit(UNKNOWN_WEBSOCKET_SERVER.format(choice=choice))
+    if (engineio_gevent.SimpleWebSocketWSGI is None) != (choice == GEVENT_WEBSOCKET):
+        raise SystemExit(f"python-engineio was imported before choosing {choice}: start app.py")
+    if choice == GEVENT_WEBSOCKET:
+        from geventwebsocket.handler import WebSocketHandler as Handler
+
+        wsgi_app = app
+    else:
+        Handler = pywsgi.WSGIHandler
+        wsgi_app = without_websocket_compression(app)
+
+    class NoDelayHandler(Handler):
+        def handle(self):
+            no_delay(self.socket)
+            super().handle()
+
+    return pywsgi.WSGIServer((host, port), wsgi_app, handler_class=NoDelayHandler, log=None)
+
+
 def serve(app, host, port, async_mode):
     """Run the app's server until the process stops."""
     if async_mode == "gevent":
-        from gevent import pywsgi
-        from geventwebsocket.handler import WebSocketHandler
-
-        class NoDelayHandler(WebSocketHandler):
-            def handle(self):
-                no_delay(self.socket)
-                super().handle()
-
-        server = pywsgi.WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None)
+        server = gevent_server(app, host, port)
         socketio.wsgi_server = server  # what socketio.stop() stops
         server.serve_forever()
     elif async_mode == "eventlet":

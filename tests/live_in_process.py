@@ -1,6 +1,8 @@
 """The live room in the test process: Flask-SocketIO's test client, which runs every handler
 synchronously in the calling thread, so a test can drive exact sequences and contexts."""
 
+import threading
+
 from lero_events.extensions import socketio
 
 NS = "/live"
@@ -11,12 +13,32 @@ class InProcessClient:
 
     refusals = {}
 
-    def __init__(self, app, auth, http=None):
+    def __init__(self, app, auth, http=None, barrier=None):
         self.client = socketio.test_client(app, flask_test_client=http or app.test_client())
         record_refusals()
+        self.messages = []
+        self.refused = None
+        if barrier is None:
+            self.connect(auth)
+        else:
+            self.connect_at = lambda: (barrier.wait(), self.connect(auth))
+
+    def connect(self, auth):
         self.client.connect(NS, auth=auth)
         self.refused = self.refusals.pop(self.client.eio_sid, None)
-        self.messages = []
+
+    @classmethod
+    def all_at_once(cls, app, auths):
+        """One client per `auth`, connecting at the same moment from threads of their own (the
+        clients are made first: making one re-patches the shared server)."""
+        barrier = threading.Barrier(len(auths))
+        clients = [cls(app, auth, barrier=barrier) for auth in auths]
+        threads = [threading.Thread(target=client.connect_at) for client in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return clients
 
     @property
     def connected(self):

@@ -342,6 +342,12 @@ def test_figures_count_what_they_say(app, client):
         add_phrase(event, "another", attribution="Participant on Zoom")
         add_phrase(event, "an unattributed phrase")
         set_event(slug, harvest_published=True)
+    # While booking is open, the figures that bookings move would say who is booked.
+    open_page = client.get(f"/events/{slug}/harvest").get_data(as_text=True)
+    assert open_page.count("counted when booking closes") == 2
+    with app.app_context():
+        ended = datetime.now(UTC) - timedelta(days=1)
+        set_event(slug, starts_at=ended - timedelta(hours=2), ends_at=ended)
     page = client.get(f"/events/{slug}/harvest").get_data(as_text=True)
 
     def figure(name):

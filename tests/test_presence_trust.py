@@ -172,6 +172,23 @@ def test_one_person_opens_at_most_their_share_of_connections(app, room):
     wait_for_rows(app, ["participant"] * 3)
 
 
+def test_connects_at_the_same_moment_never_pass_the_caps(app, room):
+    """Counting the open connections and writing the new one are one step (under a lock), so
+    a burst of connects at once cannot all see room under a cap and all get in."""
+    app.config["LIVE_CONNECTIONS_PER_PERSON"] = 3
+    alice = {"slug": room["slug"], "token": room["tokens"]["alice"]}
+    tabs = InProcessClient.all_at_once(app, [alice] * 12)
+    assert sum(tab.connected for tab in tabs) == 3
+    assert {tab.refused for tab in tabs if not tab.connected} == {TOO_MANY_FOR_PERSON}
+    assert connection_rows(app) == ["participant"] * 3
+
+    app.config["LIVE_CONNECTIONS_PER_ADDRESS"] = 7  # alice's three, and four new guests
+    guests = InProcessClient.all_at_once(app, [guest(room, n) for n in range(12)])
+    assert sum(one.connected for one in guests) == 4
+    assert {one.refused for one in guests if not one.connected} == {TOO_MANY_FOR_ADDRESS}
+    assert connection_rows(app) == ["guest"] * 4 + ["participant"] * 3
+
+
 def test_a_token_on_five_connections_gets_one_persons_message_limit(app, room):
     host = InProcessClient(app, {"slug": room["slug"], "role": "host"}, http=logged_in(app))
     said = post(InProcessClient(app, guest(room, 1)), "Worth resonating with")

@@ -21,6 +21,7 @@ from ..models import (
     SketchNote,
 )
 from ..naming import author_name
+from ..registrations import registration_problem
 from ..visibility import heard_prompts, phrase_shown, shared_count, shown_in_harvest
 from .editorial import Editorial, editorial_of
 from .words import Word, gather_words
@@ -72,10 +73,17 @@ class ShownPoemLine:
     original: str
 
 
+# Figures a stranger moves by booking a new address and not by booking one already booked:
+# while the event takes bookings they would tell who is booked (docs/security.md, finding 1).
+BOOKING_FIGURES = {"signed_up", "organisations"}
+COUNTED_WHEN_BOOKING_CLOSES = "counted when booking closes"
+
+
 @dataclass
 class Figures:
     """The day in numbers, with the evidence's definitions beside them. The harvest is shared
-    beyond the hosts, so counts of people below `threshold` read "fewer than N"."""
+    beyond the hosts, so counts of people below `threshold` read "fewer than N", and the
+    figures that bookings move wait until booking closes."""
 
     signed_up: int
     took_part: int
@@ -85,6 +93,7 @@ class Figures:
     phrases: int
     organisations: int
     threshold: int
+    booking_open: bool = False
 
     SHOWN = (
         "signed_up",
@@ -102,6 +111,8 @@ class Figures:
         for key in self.SHOWN:
             f = counting.figure(key, getattr(self, key))
             value = shared_count(f.value, self.threshold) if f.counts_people else f.value
+            if self.booking_open and key in BOOKING_FIGURES:
+                value = COUNTED_WHEN_BOOKING_CLOSES
             rows.append((key, f.label, value, f.definition))
         return rows
 
@@ -342,6 +353,7 @@ def gather_figures(event):
         phrases=counting.phrase_count(event),
         organisations=len(counting.organisation_keys(event)),
         threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),
+        booking_open=registration_problem(event) is None,
     )
 
 

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from .. import registrations
+from .. import places, registrations
 from ..events import get_event
 from ..extensions import limiter
 from ..registrations import FIELD_LIMITS, RegistrationData, RegistrationInvalid
@@ -95,14 +95,18 @@ class RegistrationForm(FlaskForm):
             getattr(self, name).errors = [*getattr(self, name).errors, message]
 
 
+def public_places(event):
+    """Places as the public sees them: a band (places.availability), never the exact figure."""
+    if event.capacity is None:
+        return None
+    return places.availability(event.capacity, registrations.seats_left(event))
+
+
 @bp.app_template_global()
 def registration_summary(event):
-    """What the event page says about booking: open or not, and seats left."""
+    """What the event page says about booking: open or not, and how many places (a band)."""
     problem = registrations.registration_problem(event)
-    return {
-        "open": problem is None,
-        "seats_left": registrations.seats_left(event) if problem is None else None,
-    }
+    return {"open": problem is None, "places": public_places(event) if problem is None else None}
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
@@ -129,7 +133,7 @@ def register(slug):
         "registration/register.html",
         form=form,
         event=event,
-        seats_left=registrations.seats_left(event),
+        places=public_places(event),
         owner=next((host.organiser for host in event.hosts if host.role == "owner"), None),
     ), 400 if form.errors else 200
 
