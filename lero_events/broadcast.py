@@ -34,8 +34,13 @@ def hosts_room(event_id):
 
 
 def crowd_room(event_id):
-    """Everyone but the hosts: they get the public frames and the short form of presence."""
+    """Participants and guests: they get the public frames and the short form of presence."""
     return f"live:{event_id}:crowd"
+
+
+def viewers_room(event_id):
+    """The harvest page following the room: public frames as the harvest may show them."""
+    return f"live:{event_id}:viewers"
 
 
 def author_room(event_id, author_key):
@@ -49,19 +54,24 @@ class Update:
     kind: str
     data: dict
     author_key: str | None = None
+    # What the harvest may show of it (consent.py), when that differs from `data`.
+    harvest_data: dict | None = None
+    # The session has ended: participants and guests get the harvest's view too.
+    crowd_sees_harvest: bool = False
 
     @property
     def public(self):
         return self.author_key is None
 
-    def message(self):
+    def message(self, as_harvest=False):
         chain = "public" if self.public else "own"
+        data = self.harvest_data if as_harvest and self.harvest_data is not None else self.data
         return {
             "seq": self.seq,
             "prev": self.prev,
             "chain": chain,
             "kind": self.kind,
-            "data": self.data,
+            "data": data,
         }
 
 
@@ -84,11 +94,21 @@ class RoomChange:
         self.event = event
         self.updates = []
 
-    def record(self, kind, data, audience=PUBLIC, author_key=None, stored=None):
+    def record(
+        self,
+        kind,
+        data,
+        audience=PUBLIC,
+        author_key=None,
+        stored=None,
+        harvest_data=None,
+        crowd_sees_harvest=False,
+    ):
         """Store an update under the room's next sequence number; it is sent after commit.
 
         `stored` is what is kept for replay when it differs from what is sent now (a
-        contribution is kept by id and shown as it is at replay time).
+        contribution is kept by id and shown as it is at replay time). `harvest_data` is what
+        viewers get instead (and, with `crowd_sees_harvest`, participants and guests too).
         """
         chain_author = author_key if audience == OWN else None
         prev = chain_head(self.event.id, chain_author)
@@ -110,7 +130,9 @@ class RoomChange:
             )
         )
         db.session.flush()
-        self.updates.append(Update(seq, prev, kind, data, chain_author))
+        self.updates.append(
+            Update(seq, prev, kind, data, chain_author, harvest_data, crowd_sees_harvest)
+        )
         return seq
 
 
@@ -195,16 +217,29 @@ def sender_for(event_id):
 
 
 def send_frames(event_id, updates):
-    """One frame for the hosts (everything), one for the crowd (public), one per author."""
+    """One frame per author (their own chain), one for the hosts (everything), one for the
+    crowd and one for viewers (public).
+
+    Authors first: hosts react to what they see (approving a pending contribution), and with
+    several workers that reaction is published after this frame, so it never reaches the
+    author before their own update does.
+    """
     updates = sorted(updates, key=lambda update: update.seq)
-    emit_frame(hosts_room(event_id), [update.message() for update in updates])
-    emit_frame(crowd_room(event_id), [u.message() for u in updates if u.public])
     by_author = {}
     for update in updates:
         if not update.public:
             by_author.setdefault(update.author_key, []).append(update.message())
     for author_key, messages in by_author.items():
         emit_frame(author_room(event_id, author_key), messages)
+    emit_frame(hosts_room(event_id), [update.message() for update in updates])
+    public = [update for update in updates if update.public]
+    crowd = [update.message(update.crowd_sees_harvest) for update in public]
+    viewers = [update.message(as_harvest=True) for update in public]
+    if crowd == viewers:
+        emit_frame([crowd_room(event_id), viewers_room(event_id)], crowd)
+    else:
+        emit_frame(crowd_room(event_id), crowd)
+        emit_frame(viewers_room(event_id), viewers)
 
 
 def emit_frame(room, messages):

@@ -30,6 +30,7 @@ AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_CAPACITY = 100_000
 MAX_CANCEL_MESSAGE = 2000
+MAX_RETENTION_DAYS = 3650
 
 
 class EventInvalid(DomainError):
@@ -63,6 +64,8 @@ class EventData:
     allow_guests: bool = False
     remind_day_before: bool = True
     remind_hour_before: bool = True
+    # None: the site's RETENTION_DAYS (retention.py).
+    retention_days: int | None = None
     agenda: list[AgendaItemData] = field(default_factory=list)
     is_demo: bool = False
 
@@ -106,6 +109,10 @@ def validate_event(data, event=None):
             errors["slug"] = f"The web address '{data.slug}' is taken by another event."
     if data.capacity is not None and not 1 <= data.capacity <= MAX_CAPACITY:
         errors["capacity"] = f"Capacity must be between 1 and {MAX_CAPACITY}, or left empty."
+    if data.retention_days is not None and not 0 <= data.retention_days <= MAX_RETENTION_DAYS:
+        errors["retention_days"] = (
+            f"Keep personal data between 0 and {MAX_RETENTION_DAYS} days, or leave it empty."
+        )
     if data.video_url and not re.match(r"^https://\S+$", data.video_url):
         errors["video_url"] = "The video-call link must start with https://."
     try:
@@ -167,6 +174,7 @@ def create_event(owner, data):
         is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
+        retention_days=data.retention_days,
         status="draft",
         ical_uid=f"{uuid.uuid4()}@lero-events",
         agenda_items=agenda,
@@ -197,6 +205,7 @@ def update_event(event, data):
     event.allow_guests = data.allow_guests
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
+    event.retention_days = data.retention_days
     keep_agenda_items(event, agenda)
     if moved:
         # Confirmed attendees get the invite again, with the higher SEQUENCE.
@@ -292,6 +301,7 @@ def duplicate_event(event, organiser, starts_at, title=None):
         capacity=event.capacity,
         video_url=event.video_url,
         allow_guests=event.allow_guests,
+        retention_days=event.retention_days,
         agenda=[
             AgendaItemData(item.title, item.kind, moved(item.starts_at), moved(item.ends_at))
             for item in event.agenda_items

@@ -20,7 +20,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from .accounts import MIN_PASSWORD_LENGTH
-from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
+from .events import (
+    AGENDA_KINDS,
+    MAX_CANCEL_MESSAGE,
+    MAX_RETENTION_DAYS,
+    AgendaItemData,
+    EventData,
+    timezone_names,
+)
 from .messages import AUDIENCES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -87,6 +94,15 @@ class EventForm(FlaskForm):
         "Email confirmed attendees a reminder an hour before, with the video-call link",
         default=True,
     )
+    retention_days = IntegerField(
+        "Keep attendees' personal data for (days after the event)",
+        validators=[Optional(), NumberRange(min=0, max=MAX_RETENTION_DAYS)],
+        description=(
+            "Then names, email addresses, live-room names and access needs are removed, and so "
+            "are the emails sent and the live room's log; the numbers stay. Leave empty for "
+            "the site's default."
+        ),
+    )
     agenda = FieldList(FormField(AgendaItemForm), min_entries=3)
 
     def to_data(self):
@@ -102,6 +118,7 @@ class EventForm(FlaskForm):
             allow_guests=self.allow_guests.data,
             remind_day_before=self.remind_day_before.data,
             remind_hour_before=self.remind_hour_before.data,
+            retention_days=self.retention_days.data,
             agenda=[
                 AgendaItemData(
                     title=row.form.title.data or "",

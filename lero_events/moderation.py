@@ -12,7 +12,7 @@ from .contributions import clean_text, record_contribution, room_contribution, v
 from .errors import DomainError, Forbidden
 from .extensions import db
 from .models import Contribution, Phrase, Prompt, utcnow
-from .visibility import phrase_shown, shown_in_room
+from .visibility import phrase_shown, shown_in_harvest, shown_in_room
 
 MAX_PROMPT = 300
 MAX_PHRASE = 500
@@ -145,10 +145,12 @@ def settings_view(event):
     return {"contributions_open": event.contributions_open, "moderation": event.moderation}
 
 
-def room_stream(event, size):
+def room_stream(event, size, as_harvest=False):
     """What the room shows now, newest first: the newest `size` approved contributions (and
-    every featured one) and phrases, as a joining client's snapshot carries them."""
-    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_room())
+    every featured one) and phrases, as a joining client's snapshot carries them; with
+    `as_harvest`, as the harvest shows them (docs/live-protocol.md section 9)."""
+    shown = shown_in_harvest() if as_harvest else shown_in_room()
+    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown)
     newest = db.session.scalars(
         approved.options(selectinload(Contribution.registration))
         .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
@@ -169,7 +171,9 @@ def room_stream(event, size):
     ).all()
     entries = [
         (contribution.moderated_at or contribution.created_at, {"contribution": view})
-        for contribution, view in zip(contributions, views_of(contributions), strict=True)
+        for contribution, view in zip(
+            contributions, views_of(contributions, as_harvest), strict=True
+        )
     ]
     entries += [(phrase.created_at, {"phrase": phrase_view(phrase)}) for phrase in phrases]
     entries.sort(key=lambda entry: entry[0], reverse=True)

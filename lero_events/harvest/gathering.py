@@ -1,5 +1,6 @@
-"""What the harvest page shows: only approved contributions and visible phrases, under the
-name each author chose (or Anonymous), with the day's figures and the sketch notes."""
+"""What the harvest page shows: only approved contributions their authors let into the harvest
+and visible phrases, named only where the author chose it (naming.harvest_name), with the
+day's figures and the sketch notes."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from ..models import (
     Resonance,
     SketchNote,
 )
-from ..naming import author_name
+from ..naming import harvest_name
 from ..places import holding_place
 from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
 from .words import Word, gather_words
@@ -165,7 +166,7 @@ def show_contribution(contribution, prompts, resonances):
     return ShownContribution(
         id=contribution.id,
         text=contribution.text,
-        author=author_name(contribution),
+        author=harvest_name(contribution),
         prompt=prompts.get(contribution.prompt_id, ""),
         resonances=resonances.get(contribution.id, 0),
         featured=contribution.featured,

@@ -10,6 +10,7 @@ def register_blueprints(app):
         live,
         messages,
         organiser,
+        privacy,
         public,
         questions,
         registration,
@@ -24,4 +25,5 @@ def register_blueprints(app):
     app.register_blueprint(live.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(questions.bp)

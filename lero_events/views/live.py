@@ -146,7 +146,9 @@ def present(slug):
         return redirect(url_for(".present", slug=slug))
     key = session.get("presenter_keys", {}).get(slug)
     access = presenter_access(event, current_user, key)
-    stream = moderation.room_stream(event, 50)
+    # A shared screen can be recorded: it shows the room as the harvest may (consent.py), as
+    # its live connection (a viewer) does.
+    stream = moderation.room_stream(event, 50, as_harvest=True)
     shown = [entry["contribution"] for entry in stream if "contribution" in entry]
     address = presenting.join_address(event)
     return render_template(

@@ -185,6 +185,7 @@ def event_form_data(event):
         "allow_guests": event.allow_guests,
         "remind_day_before": event.remind_day_before,
         "remind_hour_before": event.remind_hour_before,
+        "retention_days": event.retention_days,
         "agenda": [
             {
                 "title": item.title,
