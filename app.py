@@ -20,11 +20,12 @@ if __name__ == "__main__":
         eventlet.monkey_patch()
 
 from lero_events import create_app, tasks  # noqa: E402
-from lero_events.serving import serve  # noqa: E402
+from lero_events.serving import check_listening_address, serve  # noqa: E402
 
 app = create_app()
 
 if __name__ == "__main__":
+    check_listening_address(app.config)
     host, port = app.config["HOST"], int(app.config["PORT"])
     if app.config["TASK_WORKER_IN_PROCESS"]:
         tasks.start_worker_in_process()

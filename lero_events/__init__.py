@@ -23,12 +23,6 @@ def create_app(config=None):
     if instance_path:
         app.instance_path = instance_path
     load_config(app, config)
-    proxies = int(app.config["PROXY_COUNT"])
-    if proxies:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
@@ -37,11 +31,23 @@ def create_app(config=None):
 
     # Socket handlers register on the shared socketio object before init_app, for every app;
     # notifications subscribes to the domain's signals.
-    from . import cli, errors, live, logs, notifications, security, tasks, times, views  # noqa: F401
+    from . import (  # noqa: F401
+        cli,
+        errors,
+        live,
+        logs,
+        notifications,
+        security,
+        tasks,
+        times,
+        views,
+        writing,
+    )
     from .serving import client_manager
 
     logs.init_app(app)
     times.init_app(app)
+    writing.init_app(app)
     tasks.init_app(app)
     security.init_url_converters(app)
     views.register_blueprints(app)
@@ -56,6 +62,14 @@ def create_app(config=None):
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
     )
     app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
+    app.wsgi_app = security.RefuseUnknownHosts(app.wsgi_app, app.config)
+    proxies = int(app.config["PROXY_COUNT"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outside the Socket.IO middleware, so live connections see the real client address
+        # too (the live room's limits per address), not only the pages.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     if app.config["AUTO_MIGRATE"]:
         from flask_migrate import upgrade

@@ -7,7 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from .errors import DomainError
 from .extensions import db
-from .models import Organiser
+from .models import Organiser, new_session_key
 
 password_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -41,9 +41,17 @@ def create_organiser(email, name, password):
 
 
 def set_password(organiser, password):
+    """A new password ends every session logged in with the old one (a stolen cookie too)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(f"Use a password of at least {MIN_PASSWORD_LENGTH} characters.")
     organiser.password_hash = password_hasher.hash(password)
+    organiser.session_key = new_session_key()
+    db.session.commit()
+
+
+def end_sessions(organiser):
+    """Log the organiser out everywhere: every session cookie made so far stops working."""
+    organiser.session_key = new_session_key()
     db.session.commit()
 
 

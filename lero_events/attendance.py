@@ -9,16 +9,20 @@ from .models import Registration, utcnow
 from .places import holds_place
 
 
-def record_live_room_join(registration):
-    """Note the time of a confirmed person's first join; later joins change nothing.
-
-    One conditional UPDATE, so several workers and reconnects keep the earliest time.
-    """
+def note_live_room_join(registration_id):
+    """Note the time of a confirmed person's first join in the open transaction; later joins
+    change nothing. One conditional UPDATE, so several workers and reconnects keep the
+    earliest time. The live room commits it with the connection's presence row."""
     db.session.execute(
         sa.update(Registration)
-        .where(Registration.id == registration.id, Registration.attended_at.is_(None))
+        .where(Registration.id == registration_id, Registration.attended_at.is_(None))
         .values(attended_at=utcnow())
     )
+
+
+def record_live_room_join(registration):
+    """A first join, committed on its own (the demo's story)."""
+    note_live_room_join(registration.id)
     db.session.commit()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from . import registrations, signals
 from .errors import DomainError, NotFound
+from .evidence.counting import organisation_key
 from .extensions import db
 from .harvest.exports import csv_cell
 from .models import Contribution, Registration
@@ -88,14 +89,14 @@ def matching(attendees, search="", status=""):
 
 def organisation_breakdown(attendees):
     """People holding or waiting for a place, per organisation (ignoring case and spaces, as
-    the harvest's figure does), largest first; the most used spelling names each one."""
+    the evidence and the harvest do), largest first; the most used spelling names each one."""
     groups = {}
     spellings = {}
     for attendee in attendees:
-        name = attendee.registration.organisation.strip()
+        name = " ".join(attendee.registration.organisation.split())
         if attendee.status not in ACTIVE:
             continue
-        key = name.casefold()
+        key = organisation_key(name)
         spellings.setdefault(key, Counter())[name] += 1
         group = groups.setdefault(key, OrganisationCount(name))
         setattr(group, attendee.status, getattr(group, attendee.status) + 1)

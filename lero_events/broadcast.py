@@ -16,10 +16,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from . import signals
 from .extensions import db, socketio
 from .models import Event, RoomUpdate
 
 NAMESPACE = "/live"
+# What a worker that lost the message queue tells its clients (live-protocol.md 10.5).
+DELIVERY_DELAYED = {
+    "live": False,
+    "message": "Live updates from the rest of the room are delayed. What you send is still saved.",
+}
 PUBLIC = "all"
 OWN = "hosts"
 logger = logging.getLogger(__name__)
@@ -39,12 +45,18 @@ def crowd_room(event_id):
 
 
 def viewers_room(event_id):
-    """The harvest page following the room: public frames as the harvest may show them."""
+    """The harvest page following the room: public frames as the harvest may show them
+    (consent.py), and the day's figures."""
     return f"live:{event_id}:viewers"
 
 
 def author_room(event_id, author_key):
     return f"live:{event_id}:author:{author_key}"
+
+
+def organiser_room(event_id, organiser_id):
+    """One host's connections: wellbeing frames go to the rooms of the wellbeing hosts."""
+    return f"live:{event_id}:host:{organiser_id}"
 
 
 @dataclass
@@ -54,6 +66,10 @@ class Update:
     kind: str
     data: dict
     author_key: str | None = None
+    # "public", "own" (hosts and one author) or "wellbeing" (numbered on its own chain).
+    chain: str = "public"
+    # For a wellbeing update: the rooms of the wellbeing hosts at the time of the change.
+    rooms: tuple = ()
     # What the harvest may show of it (consent.py), when that differs from `data`.
     harvest_data: dict | None = None
     # The session has ended: participants and guests get the harvest's view too.
@@ -61,15 +77,14 @@ class Update:
 
     @property
     def public(self):
-        return self.author_key is None
+        return self.chain == "public"
 
     def message(self, as_harvest=False):
-        chain = "public" if self.public else "own"
         data = self.harvest_data if as_harvest and self.harvest_data is not None else self.data
         return {
             "seq": self.seq,
             "prev": self.prev,
-            "chain": chain,
+            "chain": self.chain,
             "kind": self.kind,
             "data": data,
         }
@@ -101,17 +116,31 @@ class RoomChange:
         audience=PUBLIC,
         author_key=None,
         stored=None,
+        replaces=None,
         harvest_data=None,
         crowd_sees_harvest=False,
     ):
         """Store an update under the room's next sequence number; it is sent after commit.
 
         `stored` is what is kept for replay when it differs from what is sent now (a
-        contribution is kept by id and shown as it is at replay time). `harvest_data` is what
-        viewers get instead (and, with `crowd_sees_harvest`, participants and guests too).
+        contribution is kept by id and shown as it is at replay time). With `replaces` (a
+        field of `data`), stored updates of this kind with the same value there are deleted:
+        the new one says all they said. `prev` is taken first, so chains are unaffected.
+        `harvest_data` is what viewers get instead (and, with `crowd_sees_harvest`,
+        participants and guests too).
         """
         chain_author = author_key if audience == OWN else None
         prev = chain_head(self.event.id, chain_author)
+        if replaces is not None:
+            db.session.execute(
+                sa.delete(RoomUpdate)
+                .where(
+                    RoomUpdate.event_id == self.event.id,
+                    RoomUpdate.kind == kind,
+                    RoomUpdate.payload[replaces].as_integer() == data[replaces],
+                )
+                .execution_options(synchronize_session=False)
+            )
         seq = db.session.execute(
             sa.update(Event)
             .where(Event.id == self.event.id)
@@ -130,9 +159,37 @@ class RoomChange:
             )
         )
         db.session.flush()
+        chain = "public" if chain_author is None else "own"
         self.updates.append(
-            Update(seq, prev, kind, data, chain_author, harvest_data, crowd_sees_harvest)
+            Update(
+                seq,
+                prev,
+                kind,
+                data,
+                chain_author,
+                chain,
+                harvest_data=harvest_data,
+                crowd_sees_harvest=crowd_sees_harvest,
+            )
         )
+        return seq
+
+    def record_wellbeing(self, kind, data, organiser_ids):
+        """An update only the wellbeing hosts `organiser_ids` hear, sent after commit.
+
+        It is numbered on the wellbeing chain (Event.support_seq), never with the room's seq,
+        so nobody else sees even a gap where it was. The caller stores what it changed with
+        the returned seq, which is what a reconnecting wellbeing host is replayed from.
+        """
+        seq = db.session.execute(
+            sa.update(Event)
+            .where(Event.id == self.event.id)
+            .values(support_seq=Event.support_seq + 1)
+            .returning(Event.support_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar_one()
+        rooms = tuple(organiser_room(self.event.id, oid) for oid in organiser_ids)
+        self.updates.append(Update(seq, seq - 1, kind, data, chain="wellbeing", rooms=rooms))
         return seq
 
 
@@ -160,6 +217,8 @@ def room_change(event):
         ).one()
         change = RoomChange(event)
         yield change
+        if change.updates:
+            signals.room_changed.send(event, kinds={update.kind for update in change.updates})
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -217,22 +276,27 @@ def sender_for(event_id):
 
 
 def send_frames(event_id, updates):
-    """One frame per author (their own chain), one for the hosts (everything), one for the
-    crowd and one for viewers (public).
+    """One frame per author (their own chain), one for the hosts (the room's updates), one
+    for the crowd and one for viewers (public), and the wellbeing updates to the wellbeing
+    hosts of the moment only.
 
     Authors first: hosts react to what they see (approving a pending contribution), and with
     several workers that reaction is published after this frame, so it never reaches the
     author before their own update does.
     """
     updates = sorted(updates, key=lambda update: update.seq)
+    room_updates = [update for update in updates if update.chain != "wellbeing"]
     by_author = {}
+    by_rooms = {}
     for update in updates:
-        if not update.public:
+        if update.chain == "own":
             by_author.setdefault(update.author_key, []).append(update.message())
+        elif update.chain == "wellbeing" and update.rooms:
+            by_rooms.setdefault(update.rooms, []).append(update.message())
     for author_key, messages in by_author.items():
         emit_frame(author_room(event_id, author_key), messages)
-    emit_frame(hosts_room(event_id), [update.message() for update in updates])
-    public = [update for update in updates if update.public]
+    emit_frame(hosts_room(event_id), [update.message() for update in room_updates])
+    public = [update for update in room_updates if update.public]
     crowd = [update.message(update.crowd_sees_harvest) for update in public]
     viewers = [update.message(as_harvest=True) for update in public]
     if crowd == viewers:
@@ -240,6 +304,8 @@ def send_frames(event_id, updates):
     else:
         emit_frame(crowd_room(event_id), crowd)
         emit_frame(viewers_room(event_id), viewers)
+    for rooms, messages in by_rooms.items():
+        emit_frame(list(rooms), messages)
 
 
 def emit_frame(room, messages):

@@ -4,9 +4,11 @@ Plain names (SECRET_KEY, DATABASE_URL, REDIS_URL, MAIL_*) are read as operators 
 anything else can be set with the LERO_ prefix, e.g. LERO_PORT=8000 or LERO_ASYNC_MODE=eventlet.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULTS = {
     "ASYNC_MODE": "gevent",
@@ -39,6 +41,9 @@ DEFAULTS = {
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
     "PUBLIC_BASE_URL": None,
+    # The host names we answer to (LERO_TRUSTED_HOSTS='["events.example.org"]'); unset: the
+    # public address's host and the one `python app.py` listens on (trusted_hosts below).
+    "TRUSTED_HOSTS": None,
     # How long the emailed links for joining as a co-host and resetting a password work.
     "INVITATION_MAX_AGE_SECONDS": 7 * 24 * 3600,
     "PASSWORD_RESET_MAX_AGE_SECONDS": 3600,
@@ -60,8 +65,10 @@ DEFAULTS = {
     "HARVEST_SHOWN_PER_PROMPT": 20,
     "HARVEST_SHOWN_PHRASES": 50,
     "HARVEST_PAGE_SIZE": 200,
+    # Counts below this, in anything shared beyond the hosts, read "fewer than N".
+    "SMALL_NUMBER_THRESHOLD": 5,
     "SKETCH_MAX_BYTES": 8 * 1024 * 1024,
-    "SKETCH_MAX_PIXELS": 40_000_000,
+    "SKETCH_MAX_PIXELS": 25_000_000,
     # Registration: attempts per client, and when the video-call link appears on the private page.
     "REGISTRATION_RATE_LIMIT": "10 per minute",
     "VIDEO_LINK_OPENS_MINUTES_BEFORE": 15,
@@ -70,6 +77,18 @@ DEFAULTS = {
     "LIVE_RATE_LIMIT_COUNT": 5,
     "LIVE_RATE_LIMIT_SECONDS": 30,
     "LIVE_GRACE_MINUTES": 30,
+    # Limits per person and per client address, never per connection (live-protocol.md 10).
+    "LIVE_CONNECTIONS_PER_PERSON": 5,
+    "LIVE_CONNECTIONS_PER_ADDRESS": 100,
+    "LIVE_MESSAGES_PER_PERSON": "60 per 10 seconds",
+    "LIVE_MESSAGES_PER_ADDRESS": "600 per 10 seconds",
+    "LIVE_CONTRIBUTIONS_PER_ADDRESS": "60 per 30 seconds",
+    # A browser's pass into the live room (live_pass.py) works this long; it gets a new one
+    # before every connect.
+    "LIVE_PASS_SECONDS": 120,
+    # New "I need support" requests per person (asking again while one is open is free).
+    "LIVE_SUPPORT_LIMIT_COUNT": 3,
+    "LIVE_SUPPORT_LIMIT_SECONDS": 600,
     # How often each worker vouches for its live connections (presence across workers).
     "LIVE_HEARTBEAT_SECONDS": 30,
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (nginx in
@@ -133,6 +152,8 @@ def load_config(app, overrides=None):
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
         )
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if app.config["TASK_WORKER_IN_PROCESS"] is None:
@@ -141,6 +162,41 @@ def load_config(app, overrides=None):
         app.config["AUTO_MIGRATE"] = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     app.config.setdefault("OUTBOX_DIR", str(instance / "outbox"))
     app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+
+
+# Names for this very computer: no other site can make a browser send them to us, so a
+# forged Host cannot be one of them (DNS rebinding needs the attacker's own name).
+LOOPBACK_NAMES = ["localhost", "127.0.0.1"]
+
+
+def is_loopback(host):
+    """True when `host` (what LERO_HOST binds) is reachable from this computer only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_every_address(host):
+    try:
+        return ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
+
+
+def trusted_hosts(config):
+    """The Host headers we answer to by default: the public address's host, the host we
+    listen on (unless it is every address, 0.0.0.0, or IPv6, which Werkzeug cannot match)
+    and this computer's own names."""
+    hosts = []
+    if config.get("PUBLIC_BASE_URL"):
+        hosts.append(urlsplit(config["PUBLIC_BASE_URL"]).hostname)
+    host = str(config["HOST"])
+    if host and ":" not in host and not is_every_address(host):
+        hosts.append(host)
+    return list(dict.fromkeys([*hosts, *LOOPBACK_NAMES]))
 
 
 def database_uri(url, instance):
@@ -158,6 +214,13 @@ def instance_secret_key(instance):
     """A random key made once and kept in instance/, so sessions survive restarts."""
     path = instance / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # Readable by us only from the moment it exists; a worker starting at the same
+        # moment that made it first wins, and both read the same key.
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
     return path.read_text().strip()

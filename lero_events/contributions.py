@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from . import consent
+from . import consent, presence, room_limits
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -36,6 +36,8 @@ class Author:
     name: str
     registration_id: int | None = None
     guest_name: str | None = None
+    # The client address (a keyed hash) it is connected from, for the limit per address.
+    address_key: str | None = None
 
 
 def author_for_registration(registration):
@@ -103,6 +105,10 @@ def submit_contribution(
         raise DomainError("anonymous must be true or false.")
     sharing = consent.clean_sharing(sharing)
     text = clean_text(text, MAX_TEXT)
+    # Asked before the room's lock is taken (room_limits says why), counted after the commit.
+    address_full = author.address_key is not None and not (
+        room_limits.contribution_allowed_from(author.address_key)
+    )
 
     with room_change(event) as change:
         existing = contribution_by_client_id(event, client_id)
@@ -119,7 +125,7 @@ def submit_contribution(
             # A prepared question is part of the room only once a host has asked it.
             if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(event, author)
+        check_rate_limit(event, author, address_full)
 
         contribution = Contribution(
             event_id=event.id,
@@ -148,6 +154,8 @@ def submit_contribution(
                 raise DomainError("That client_id is already used; make a new one.") from None
             return existing, False
         record_contribution(change, contribution)
+    if author.address_key is not None:
+        room_limits.count_contribution_from(author.address_key)
     return contribution, True
 
 
@@ -176,8 +184,9 @@ def check_still_registered(author):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
-def check_rate_limit(event, author):
-    """Refuse flooding: counted in the database so it holds across workers and restarts."""
+def check_rate_limit(event, author, address_full=False):
+    """Refuse flooding: per person in the database, so it holds across workers and restarts,
+    and per client address in the rate-limit store, so new guest keys do not multiply it."""
     count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
     seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
     recent = db.session.scalar(
@@ -187,7 +196,7 @@ def check_rate_limit(event, author):
             Contribution.created_at > utcnow() - timedelta(seconds=seconds),
         )
     )
-    if recent >= count:
+    if recent >= count or address_full:
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
             status=429,
@@ -202,6 +211,9 @@ def record_contribution(change, contribution):
     harvest allows (consent.py), for the harvest page and, after the session, the room.
     """
     stored = {"contribution": {"id": contribution.id}}
+    # The waiting and held-back counts may have changed: the room hears at its next presence
+    # tick, never once per post.
+    presence.changed(contribution.event_id)
     if contribution.status in ("approved", "withdrawn"):
         public = in_room(contribution)
         count = resonance_counts([contribution.id]).get(contribution.id, 0)
@@ -239,7 +251,12 @@ def toggle_resonance(event, participant_key, contribution_id):
             db.session.delete(mark)
         db.session.flush()
         count = resonance_counts([contribution.id]).get(contribution.id, 0)
-        change.record("resonance", {"contribution_id": contribution.id, "count": count})
+        # Only the latest count is kept for replay: toggles never pile up (protocol 10.4).
+        change.record(
+            "resonance",
+            {"contribution_id": contribution.id, "count": count},
+            replaces="contribution_id",
+        )
     return mark is None, count
 
 
@@ -276,7 +293,7 @@ def resonated_by(event, participant_key):
 def contribution_view(contribution, with_text=True, resonance_count=None, as_harvest=False):
     """A contribution as the protocol shows it; without its text once it is not public.
 
-    `as_harvest`: as the harvest may show it (docs/live-protocol.md section 9): under the
+    `as_harvest`: as the harvest may show it (docs/live-protocol.md section 16): under the
     harvest's name rule, and `hidden` (no text, no name) when its author kept it to the room.
     """
     if resonance_count is None:
@@ -297,7 +314,23 @@ def contribution_view(contribution, with_text=True, resonance_count=None, as_har
         "prompt_id": contribution.prompt_id,
         "resonance_count": resonance_count,
         "created_at": contribution.created_at.isoformat(),
+        "held_back_reason": contribution.held_back_reason if with_text else "",
+        "redacted": redacted_labels(contribution),
     }
+
+
+def redacted_labels(contribution):
+    return [label for label in (contribution.redacted or "").split(",") if label]
+
+
+def mine(event, author_key):
+    """The author's own contributions the room does not tell them about by itself: pending,
+    held back (with the reason) and redacted ones (with what was removed)."""
+    return [
+        contribution
+        for contribution in contributions_for(event, author_key=author_key)
+        if contribution.status in ("pending", "rejected") or contribution.redacted
+    ]
 
 
 def contributions_for(event, status=None, author_key=None):

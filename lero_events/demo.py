@@ -2,14 +2,15 @@
 
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
-- a launch three weeks ago: bookings (some cancelled, some still on the waitlist), attendance,
-  reflections approved and held back, each shared as its author chose (named, anonymous or
-  kept to the room), phrases captured from speakers, a found poem, a sketch note and a
-  published harvest; afterwards one attendee took a reflection down and one corrected their
-  access needs from their private links;
+- a launch three weeks ago: bookings over the weeks before (some cancelled, some still on the
+  waitlist), attendance, reflections approved and held back, each shared as its author chose
+  (named, anonymous or kept to the room), phrases captured from speakers, an introduction, a
+  poem someone wrote, a found poem, a sketch note, a published harvest and the evidence it adds
+  up to; afterwards one attendee took a reflection down and one corrected their access needs
+  from their private links;
 - a Big Conversation happening now: the live room open to guests, prepared questions (the
-  first one up), reflections in the room and more waiting for the hosts, and a presenter
-  link for the shared screen;
+  first one up), reflections in the room, more waiting for the hosts and one they held back,
+  and a presenter link for the shared screen;
 - a winter gathering still to book.
 
 Each part of the story is one function, so a new feature adds its own part (or a few lines to
@@ -42,9 +43,10 @@ from . import (
     registrations,
     self_service,
     sketches,
+    support,
 )
 from .extensions import db
-from .harvest import poem, sharing
+from .harvest import editorial, poem, sharing
 from .models import Event, OutgoingEmail, Registration, SketchNote, utcnow
 from .times import date_label
 
@@ -84,6 +86,10 @@ class Reflection:
     # In the published harvest: "anonymous" (the default), "named" or "room" (consent.py).
     sharing: str = "anonymous"
     resonated_by: list[str] = field(default_factory=list)
+    # Held back: a key of moderation.HOLD_BACK_REASONS, or written text (the author sees it).
+    reason: str | None = None
+    # Words a host removed before it was shared, and what they were: ("St Anne's", "place").
+    redact: tuple[str, str] | None = None
 
 
 LAUNCH_PEOPLE = [
@@ -108,6 +114,7 @@ LAUNCH_PEOPLE = [
 LAUNCH_CANCELLED = ["Lewis Grant", "Owen Burke"]  # their seats go to Rosa and Kwame
 LAUNCH_CAPACITY = 12
 LAUNCH_ONLY_ON_THE_CALL = ["Nadia Kowalski"]  # came, said nothing in the room: marked by a host
+LAUNCH_BOOKING_DAYS = 24  # bookings came in over the weeks before, as the evidence page shows
 
 LAUNCH_QUESTIONS = {
     "What helped your recovery take hold?": [
@@ -139,6 +146,7 @@ LAUNCH_QUESTIONS = {
             "My number is 07700 900123 if anyone from my old street wants to talk.",
             "Daniel Mensah",
             "rejected",  # held back: it would have put his phone number on a public page
+            reason="identifies",
         ),
     ],
     "What should the network do in its first year?": [
@@ -158,6 +166,7 @@ LAUNCH_QUESTIONS = {
             "The commissioners in our area are a joke and I can name them.",
             "Kwame Asante",
             "rejected",  # held back: a personal attack the hosts would not publish
+            reason="We share ideas here, not criticism of named people: talk to us after.",
         ),
     ],
 }
@@ -179,6 +188,27 @@ LAUNCH_POEM = [
     (2, "and being trusted with both", "A kettle, a key to the building"),
     (2, "Recovery is something we do together", "Recovery is something we do together"),
 ]
+
+LAUNCH_INTRODUCTION = (
+    "Sixty people from across the region came to launch the network: people in recovery, "
+    "the groups they run, and a few commissioners brave enough to listen.\n\n"
+    "What follows is what was said in the room and on the call, in the words of those who "
+    "said it, and a poem one of us wrote on the train home."
+)
+LAUNCH_WRITTEN_POEM = editorial.Editorial(
+    poem_title="On the train home",
+    poem=(
+        "I came in expecting a meeting\n"
+        "and found a kitchen table\n"
+        "the size of a region.\n"
+        "\n"
+        "Someone had been there before me.\n"
+        "Someone said so out loud.\n"
+        "That was the whole of it,\n"
+        "and it was enough."
+    ),
+    poem_credit="Rosa Martin",
+)
 
 NOW_PEOPLE = [
     Person("Maya Okafor", "Maya", "Northern Recovery Collective"),
@@ -205,12 +235,28 @@ NOW_REFLECTIONS = [
         resonated_by=["Maya Okafor", "Fatima Begum", "guest:Robin"],
     ),
     Reflection("Friends who knew me before and stayed.", "Fatima Begum"),
-    Reflection("Giving something back: I run the Tuesday group now.", "guest:Robin"),
+    Reflection(
+        "Giving something back: I run the Tuesday group at St Anne's now.",
+        "guest:Robin",
+        redact=("St Anne's", "place"),
+    ),
     Reflection("Knowing the door is still open if I slip.", "Gareth Lewis", anonymous=True),
     Reflection("Work that fits around meetings, and a boss who knows.", "Siobhan Kelly", "pending"),
     Reflection("A group for parents, with a crèche, in the daytime.", "guest:Lee", "pending"),
+    Reflection(
+        "My key worker at the council let me down, ask me and I'll tell you who.",
+        "guest:Lee",
+        "rejected",  # held back: it names someone; the hosts can restore it to the queue
+    ),
 ]
 NOW_PHRASE = ("We are not a service, we are a community.", "Maya, welcome")
+NOW_BOOKING_DAYS = 10
+NOW_SUPPORT_CONTACTS = (
+    "Samaritans: call 116 123, free, any time, day or night\n"
+    "FRANK (drugs and alcohol): call 0300 123 6600\n"
+    "Or write to the hosts on the video call: a wellbeing host is there throughout"
+)
+NOW_ASKS_FOR_SUPPORT = "Fatima Begum"  # only the wellbeing host (the demo organiser) sees it
 
 TO_BOOK_PEOPLE = [
     Person("Helen Carter", "Helen", "The Kettle Club"),
@@ -260,6 +306,7 @@ def tour(demo, now=None):
                 stops.append((f"{held}, its harvest shared", f"/events/{event.slug}/harvest"))
             else:
                 stops.append((held, f"/events/{event.slug}"))
+            stops.append(("  and its evidence, for its hosts", f"/events/{event.slug}/evidence"))
         else:
             when = date_label(event.local_starts_at)
             stops.append((f"To book, on {when}", f"/events/{event.slug}"))
@@ -312,6 +359,7 @@ def launch_three_weeks_ago(organiser, now):
     said = launch_room(event, organiser, people)
     launch_attendance(event, organiser, people)
     events.update_event(event, data)
+    spread_bookings(people.values(), event.starts_at, days=LAUNCH_BOOKING_DAYS)
     launch_harvest(event, said)
     launch_self_service(people, said)
     return event
@@ -370,15 +418,15 @@ def launch_room(event, host, people):
 def launch_attendance(event, host, people):
     """Who came: those who wrote in the live room joined it; the hosts mark who was only on the
     video call."""
-    writers = {r.by for reflections in LAUNCH_QUESTIONS.values() for r in reflections}
-    for name in writers:
-        attendance.record_live_room_join(people[name])
+    joined_the_room(people, [r for rs in LAUNCH_QUESTIONS.values() for r in rs])
     for name in LAUNCH_ONLY_ON_THE_CALL:
         attendance.mark_attended(people[name], host)
 
 
 def launch_harvest(event, said):
-    """The found poem, a sketch note of the day, and the harvest shared with everyone."""
+    """An introduction, a poem someone wrote, the found poem, a sketch note of the day, and the
+    harvest shared with everyone."""
+    editorial.save_editorial(event, replace(LAUNCH_WRITTEN_POEM, introduction=LAUNCH_INTRODUCTION))
     for stanza, fragment, source_start in LAUNCH_POEM:
         source = next(ids for text, ids in said.items() if text.startswith(source_start))
         poem.add_poem_line(event, text=fragment, stanza=stanza, **source)
@@ -445,6 +493,7 @@ def big_conversation_now(organiser, now):
             capacity=60,
             video_url="https://meet.example.org/big-conversation",
             allow_guests=True,
+            support_contacts=NOW_SUPPORT_CONTACTS,
             description=(
                 "Ninety minutes to carry on where the launch left off. Share a reflection, "
                 "hear others, and help shape the network's next year. Anyone may join the "
@@ -458,10 +507,16 @@ def big_conversation_now(organiser, now):
         ),
     )
     people = book(event, NOW_PEOPLE)
+    spread_bookings(people.values(), event.starts_at, days=NOW_BOOKING_DAYS)
+    joined_the_room(people, NOW_REFLECTIONS)
     prepare_questions(event, organiser)
     moderation.capture_phrase(event, organiser, *NOW_PHRASE)
     prompt = prompts.ask_next_prompt(event, organiser)
     post_reflections(event, organiser, prompt, people, NOW_REFLECTIONS)
+    support.set_wellbeing_host(event, organiser, organiser.id, True)
+    support.request_support(
+        event, contributions.author_for_registration(people[NOW_ASKS_FOR_SUPPORT])
+    )
     presenting.create_presenter_link(event)
     return event
 
@@ -539,6 +594,27 @@ def book(event, people):
     return booked
 
 
+def joined_the_room(people, reflections):
+    """Record the live-room join of every booked person who writes or resonates below."""
+    names = {r.by for r in reflections} | {n for r in reflections for n in r.resonated_by}
+    for name in sorted(names):
+        if not name.startswith("guest:"):
+            attendance.record_live_room_join(people[name])
+
+
+def spread_bookings(booked, starts_at, days):
+    """Date the story's bookings over the `days` before the start, in booking order, as if
+    they had come in over those weeks (the demo makes them all at once). The order, and with
+    it who got a seat, stays as it was."""
+    booked = sorted(booked, key=lambda r: (r.created_at, r.id))
+    for number, registration in enumerate(booked):
+        ago = timedelta(days=days) * (len(booked) - number) / len(booked)
+        registration.created_at = registration.consent_at = starts_at - ago
+        if registration.cancelled_at is not None:
+            registration.cancelled_at = starts_at - ago / 2
+    db.session.commit()
+
+
 def post_reflections(event, host, prompt, people, reflections):
     """Each reflection sent from its author's device, then moderated and resonated with;
     returns the contributions made."""
@@ -565,12 +641,21 @@ def post_reflections(event, host, prompt, people, reflections):
             sharing=reflection.sharing,
         )
         made.append(contribution)
+        if reflection.redact:
+            moderation.redact_contribution(event, host, contribution.id, *reflection.redact)
         if reflection.outcome in ("approved", "featured"):
             moderation.approve_contribution(event, host, contribution.id)
         if reflection.outcome == "featured":
             moderation.feature_contribution(event, host, contribution.id)
         if reflection.outcome == "rejected":
-            moderation.reject_contribution(event, host, contribution.id)
+            listed = reflection.reason in moderation.HOLD_BACK_REASONS
+            moderation.reject_contribution(
+                event,
+                host,
+                contribution.id,
+                reason=reflection.reason if listed else ("other" if reflection.reason else None),
+                reason_text=None if listed else reflection.reason,
+            )
         for name in reflection.resonated_by:
             contributions.toggle_resonance(event, author(name).key, contribution.id)
     return made

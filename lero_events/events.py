@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
 
-from . import prompts, registrations, signals
+from . import prompts, registrations, signals, support
 from .accounts import find_organiser, normalise_email
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -62,6 +62,7 @@ class EventData:
     capacity: int | None = None
     video_url: str = ""
     allow_guests: bool = False
+    support_contacts: str = ""
     remind_day_before: bool = True
     remind_hour_before: bool = True
     # None: the site's RETENTION_DAYS (retention.py).
@@ -112,6 +113,11 @@ def validate_event(data, event=None):
     if data.retention_days is not None and not 0 <= data.retention_days <= MAX_RETENTION_DAYS:
         errors["retention_days"] = (
             f"Keep personal data between 0 and {MAX_RETENTION_DAYS} days, or leave it empty."
+        )
+    data.support_contacts = support.normalise_contacts(data.support_contacts)
+    if len(data.support_contacts) > support.MAX_CONTACTS:
+        errors["support_contacts"] = (
+            f"Keep the support contacts under {support.MAX_CONTACTS} characters."
         )
     if data.video_url and not re.match(r"^https://\S+$", data.video_url):
         errors["video_url"] = "The video-call link must start with https://."
@@ -171,6 +177,7 @@ def create_event(owner, data):
         capacity=data.capacity,
         video_url=data.video_url.strip(),
         allow_guests=data.allow_guests,
+        support_contacts=data.support_contacts,
         is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
@@ -203,6 +210,7 @@ def update_event(event, data):
     event.capacity = data.capacity
     event.video_url = data.video_url.strip()
     event.allow_guests = data.allow_guests
+    event.support_contacts = data.support_contacts
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
     event.retention_days = data.retention_days
@@ -302,6 +310,7 @@ def duplicate_event(event, organiser, starts_at, title=None):
         video_url=event.video_url,
         allow_guests=event.allow_guests,
         retention_days=event.retention_days,
+        support_contacts=event.support_contacts,
         agenda=[
             AgendaItemData(item.title, item.kind, moved(item.starts_at), moved(item.ends_at))
             for item in event.agenda_items
@@ -313,7 +322,12 @@ def duplicate_event(event, organiser, starts_at, title=None):
     copy.remind_hour_before = event.remind_hour_before
     for host in event.hosts:
         if host.organiser_id != organiser.id:
-            copy.hosts.append(EventHost(organiser_id=host.organiser_id, role="cohost"))
+            copy.hosts.append(
+                EventHost(organiser_id=host.organiser_id, role="cohost", wellbeing=host.wellbeing)
+            )
+    for host in copy.hosts:
+        if host.organiser_id == organiser.id:
+            host.wellbeing = event.is_wellbeing_host(organiser)
     db.session.commit()
     prompts.copy_prepared_prompts(event, copy)
     return copy

@@ -29,6 +29,7 @@ from .events import (
     timezone_names,
 )
 from .messages import AUDIENCES
+from .writing import plain_lines
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
@@ -87,6 +88,15 @@ class EventForm(FlaskForm):
         description="Shown only to confirmed attendees, shortly before the start.",
     )
     allow_guests = BooleanField("Let people join the live room as named guests")
+    support_contacts = TextAreaField(
+        "Support contacts for the live room",
+        validators=[Length(max=1000)],
+        description=(
+            "Shown to anyone who asks for support in the live room, e.g. "
+            "“Samaritans: call 116 123, free, day or night”. One per line."
+        ),
+        render_kw={"rows": 3},
+    )
     remind_day_before = BooleanField(
         "Email confirmed attendees a reminder a day before", default=True
     )
@@ -109,13 +119,14 @@ class EventForm(FlaskForm):
         return EventData(
             title=self.title.data or "",
             slug=self.slug.data or "",
-            description=self.description.data or "",
+            description=plain_lines(self.description.data),
             timezone=(self.timezone.data or "").strip(),
             starts_at=self.starts_at.data,
             ends_at=self.ends_at.data,
             capacity=self.capacity.data,
             video_url=self.video_url.data or "",
             allow_guests=self.allow_guests.data,
+            support_contacts=self.support_contacts.data or "",
             remind_day_before=self.remind_day_before.data,
             remind_hour_before=self.remind_hour_before.data,
             retention_days=self.retention_days.data,

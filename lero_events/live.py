@@ -6,16 +6,24 @@ errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
 """
 
 import functools
-import time
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
-from . import attendance, contributions, moderation, presence, prompts
+from . import (
+    attendance,
+    contributions,
+    live_pass,
+    moderation,
+    presence,
+    prompts,
+    room_limits,
+    support,
+)
 from .broadcast import (
+    DELIVERY_DELAYED,
     NAMESPACE,
     author_room,
     chain_head,
@@ -23,6 +31,7 @@ from .broadcast import (
     current_seq,
     everyone_room,
     hosts_room,
+    organiser_room,
     viewers_room,
     visible_updates,
 )
@@ -30,12 +39,15 @@ from .contributions import Author
 from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
+from .harvest import live_figures
 from .models import Event, Organiser, Prompt
 from .places import holds_place
 from .security import unstorable
 from .visibility import harvest_access, presenter_access, sees_room_as_harvest
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
+TOO_MANY_MESSAGES = "Too many messages at once: please slow down."
+COULD_NOT_LET_IN = "The live room could not let you in just now; please try again."
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,7 @@ class Member:
 
     event_id: int
     role: str
+    address_key: str
     author: Author | None = None
     organiser_id: int | None = None
 
@@ -51,50 +64,75 @@ class Member:
     def counted(self):
         return self.role in presence.COUNTED_ROLES
 
+    @property
+    def person_key(self):
+        """Whom the caps and limits count: the author, the organiser, or no one (a viewer)."""
+        if self.author is not None:
+            return self.author.key
+        return f"o:{self.organiser_id}" if self.organiser_id else None
+
 
 # Connections held by this worker, by Socket.IO sid.
 members = {}
-# When each connection's recent messages arrived, for the per-connection flood limit.
-recent_messages = {}
-MESSAGES_PER_WINDOW = 60
-WINDOW_SECONDS = 10
 
 
 @socketio.on("connect", namespace=NAMESPACE)
 def connect(auth=None):
-    try:
-        event, member, cursors = identify(auth)
-    except DomainError as error:
-        raise ConnectionRefusedError(error.message) from None
+    """Validate everything, then count the connection in the one commit that follows its
+    `state`: a connect that fails at any step leaves no presence row and no attendance."""
     sid = request.sid
+    try:
+        event, member, cursors = identify(auth, room_limits.address_key(request.remote_addr))
+        presence.refuse_if_full(member.person_key, member.address_key)
+        state = admit(sid, event, member, cursors)
+    except DomainError as error:
+        db.session.rollback()
+        raise ConnectionRefusedError(error.message) from None
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("live room connect failed")
+        raise ConnectionRefusedError(COULD_NOT_LET_IN) from None
+    members[sid] = member
+    emit("state", state)
+    live_figures.start_loop(current_app._get_current_object())
+    if not message_queue_live():
+        emit("delivery", DELIVERY_DELAYED)
+    if member.counted:
+        presence.changed(event.id)
+
+
+def admit(sid, event, member, cursors):
+    """Join the rooms, write the presence row, build the state, commit: in that order."""
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
     join_room({"host": hosts_room, "viewer": viewers_room}.get(member.role, crowd_room)(event.id))
+    if member.role == "host":
+        # Wellbeing frames go to the rooms of whoever is a wellbeing host at the change.
+        join_room(organiser_room(event.id, member.organiser_id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
     name = member.author.name if member.author else ""
-    author_key = member.author.key if member.author else None
-    presence.connection_opened(sid, event.id, member.role, author_key, name)
-    members[sid] = member
-    emit("state", room_state(event, member, *cursors))
-    if member.counted:
-        presence.changed(event.id)
+    presence.connection_opened(
+        sid, event.id, member.role, member.person_key, name, member.address_key
+    )
+    if member.author is not None and member.author.registration_id is not None:
+        attendance.note_live_room_join(member.author.registration_id)
+    state = room_state(event, member, *cursors)
+    db.session.commit()
+    return state
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def disconnect(reason=None):
     member = members.pop(request.sid, None)
-    recent_messages.pop(request.sid, None)
-    try:
-        event_id = presence.connection_closed(request.sid)
-    except Exception:
-        # The heartbeat drops the row later; a disconnect must never take the worker down.
-        db.session.rollback()
-        current_app.logger.exception("live room disconnect could not drop its presence row")
-        return
-    if member is not None and member.counted and event_id is not None:
-        presence.changed(event_id)
+    if member is not None:
+        presence.connection_closed(request.sid)
+
+
+def message_queue_live():
+    """False while this worker cannot reach the message queue (docs/live-protocol.md 10.5)."""
+    return getattr(socketio.server.manager, "queue_live", True)
 
 
 def cursor(value):
@@ -106,11 +144,13 @@ def cursor(value):
     return value
 
 
-def identify(auth):
-    """The event, who is joining it and their cursors (last_seq, own_seq), from `auth`."""
+def identify(auth, address_key):
+    """The event, who is joining it and their cursors (last_seq, own_seq, support_seq), from
+    `auth`. Reads only: nothing is written until everything about the connect has been checked.
+    """
     if not isinstance(auth, dict) or not isinstance(auth.get("slug"), str) or unstorable(auth):
         raise DomainError("The live room could not understand how you are joining.")
-    cursors = cursor(auth.get("last_seq")), cursor(auth.get("own_seq"))
+    cursors = tuple(cursor(auth.get(name)) for name in ("last_seq", "own_seq", "support_seq"))
     organiser = current_user if current_user.is_authenticated else None
     try:
         event = get_event(auth["slug"], organiser)
@@ -123,52 +163,61 @@ def identify(auth):
     if role == "host":
         if not event.is_hosted_by(organiser):
             raise DomainError("Only this event's hosts can host the live room.")
-        return event, Member(event.id, "host", organiser_id=organiser.id), cursors
+        host = Member(event.id, "host", address_key, organiser_id=organiser.id)
+        return event, host, cursors
     if role == "viewer" and "presenter_secret" in auth:
         secret = auth["presenter_secret"] if isinstance(auth["presenter_secret"], str) else None
         try:
             presenter_access(event, organiser, secret)
         except NotFound as error:
             raise DomainError(error.message) from None
-        return event, Member(event.id, "viewer"), cursors
+        return event, Member(event.id, "viewer", address_key), cursors
     if role == "viewer":
         secret = auth.get("harvest_secret")
         try:
             harvest_access(event, organiser, secret if isinstance(secret, str) else None)
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
-        return event, Member(event.id, "viewer"), cursors
-    if "token" in auth:
-        author = registered_author(event, auth["token"])
-        return event, Member(event.id, "participant", author=author), cursors
-    if "guest_name" in auth or "guest_key" in auth:
+        return event, Member(event.id, "viewer", address_key), cursors
+    if "live_pass" in auth or "token" in auth:
+        author = registered_author(event, auth.get("live_pass"), auth.get("token"))
+    elif "guest_name" in auth or "guest_key" in auth:
         if not event.allow_guests:
             raise DomainError("This live room is only open to registered participants.")
         author = contributions.author_for_guest(
             event, auth.get("guest_name"), auth.get("guest_key")
         )
-        return event, Member(event.id, "guest", author=author), cursors
-    raise DomainError("The live room could not understand how you are joining.")
+    else:
+        raise DomainError("The live room could not understand how you are joining.")
+    author = replace(author, address_key=address_key)
+    role = "guest" if author.registration_id is None else "participant"
+    return event, Member(event.id, role, address_key, author=author), cursors
 
 
-def registered_author(event, token):
+def registered_author(event, pass_, token):
+    """A participant: by the live pass a browser page fetched (section 11), or by the private
+    token a program holding the link sends."""
     from .registrations import registration_for_token
 
-    if not isinstance(token, str):
-        raise DomainError("That private link is not valid.")
-    try:
-        registration = registration_for_token(token)
-    except NotFound:
-        raise DomainError("That private link is not valid.") from None
+    if pass_ is not None:
+        if not isinstance(pass_, str):
+            raise DomainError(live_pass.NOT_VALID)
+        registration = live_pass.registration_for_live_pass(pass_, event)
+    else:
+        if not isinstance(token, str):
+            raise DomainError("That private link is not valid.")
+        try:
+            registration = registration_for_token(token)
+        except NotFound:
+            raise DomainError("That private link is not valid.") from None
     if registration is None or registration.event_id != event.id:
         raise DomainError("That private link is not valid.")
     if not holds_place(registration):
         raise DomainError("This registration is not confirmed, so it cannot join the live room.")
-    attendance.record_live_room_join(registration)
     return contributions.author_for_registration(registration)
 
 
-def room_state(event, member, last_seq=0, own_seq=0):
+def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     """The `state` message: the room now, and the tail since the client's cursors when it is
     short, else a snapshot of what the room shows (docs/live-protocol.md section 2)."""
     seq = current_seq(event.id)
@@ -192,13 +241,14 @@ def room_state(event, member, last_seq=0, own_seq=0):
         "prompt": moderation.prompt_view(prompt),
         "contributions_open": event.contributions_open,
         "moderation": event.moderation,
+        **presence.moderation_counts(event.id),
     }
     limit = int(current_app.config["LIVE_TAIL_LIMIT"])
     tail = None
     if 0 < last_seq <= seq:
         tail = visible_updates(event.id, seq, member.role, last_seq, author_key, own_seq, limit)
     if tail is not None and len(tail) <= limit:
-        state["updates"] = contributions.replay(tail, member.role, author_key, as_harvest)
+        state["updates"] = moderation.replay(tail, member.role, author_key, as_harvest)
     else:
         size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
         state["snapshot"] = {"stream": moderation.room_stream(event, size, as_harvest)}
@@ -207,15 +257,20 @@ def room_state(event, member, last_seq=0, own_seq=0):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
+        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
+        state["held_back_items"] = contributions.views_of(moderation.held_back(event, size))
         state["prepared"] = prompts.prepared_views(event)
+        state["hold_back_reasons"] = moderation.hold_back_reasons()
+        state.update(support.state_for_host(event, host_of(member), support_seq))
     else:
         state["present"] = presence.present_count(event.id)
+    if member.role == "viewer":
+        state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
         state["own_seq"] = chain_head(event.id, author_key, upto=seq)
-        state["mine"] = contributions.views_of(
-            contributions.contributions_for(event, status="pending", author_key=author_key)
-        )
+        state["mine"] = contributions.views_of(contributions.mine(event, author_key))
         state["resonated"] = contributions.resonated_by(event, author_key)
+        state["support"] = support.state_for_person(event, author_key)
     return state
 
 
@@ -228,8 +283,8 @@ def live_event(name):
             member = members.get(request.sid)
             if member is None:
                 return {"ok": False, "error": "Please reconnect to the live room."}
-            if flooding(request.sid):
-                return {"ok": False, "error": "Too many messages at once: please slow down."}
+            if not room_limits.allow_message(member.person_key or request.sid, member.address_key):
+                return {"ok": False, "error": TOO_MANY_MESSAGES}
             if not isinstance(payload, dict) or unstorable(payload):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
@@ -247,22 +302,6 @@ def live_event(name):
         return handler
 
     return register
-
-
-def flooding(sid):
-    """True when this connection sent more messages than anyone typing or clicking could.
-
-    Kept in this worker's memory: a connection lives on one worker. Contributions have their
-    own, stricter limit per person in the database (contributions.check_rate_limit).
-    """
-    now = time.monotonic()
-    arrivals = recent_messages.setdefault(sid, deque())
-    while arrivals and arrivals[0] <= now - WINDOW_SECONDS:
-        arrivals.popleft()
-    if len(arrivals) >= MESSAGES_PER_WINDOW:
-        return True
-    arrivals.append(now)
-    return False
 
 
 def host_of(member):
@@ -301,7 +340,9 @@ def contribute(event, member, payload):
 def catch_up(event, member, payload):
     """A client saw a gap: the room from the database, as `state` gives it."""
     try:
-        cursors = cursor(payload.get("last_seq")), cursor(payload.get("own_seq"))
+        cursors = tuple(
+            cursor(payload.get(name)) for name in ("last_seq", "own_seq", "support_seq")
+        )
     except DomainError:
         raise DomainError(NOT_UNDERSTOOD) from None
     return room_state(event, member, *cursors)
@@ -341,8 +382,57 @@ def contribution_action(name, action):
 
 
 contribution_action("approve", moderation.approve_contribution)
-contribution_action("reject", moderation.reject_contribution)
 contribution_action("withdraw", moderation.withdraw_contribution)
+contribution_action("restore", moderation.restore_contribution)
+
+
+@live_event("moderate_many")
+def moderate_many(event, member, payload):
+    changed, skipped = moderation.moderate_many(
+        event, host_of(member), payload.get("action"), payload.get("contribution_ids")
+    )
+    return {"contributions": contributions.views_of(changed), "skipped": skipped}
+
+
+@live_event("reject")
+def reject(event, member, payload):
+    contribution = moderation.reject_contribution(
+        event,
+        host_of(member),
+        payload.get("contribution_id"),
+        reason=payload.get("reason"),
+        reason_text=payload.get("reason_text"),
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("redact")
+def redact(event, member, payload):
+    contribution = moderation.redact_contribution(
+        event,
+        host_of(member),
+        payload.get("contribution_id"),
+        payload.get("text"),
+        payload.get("label"),
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("request_support")
+def request_support(event, member, payload):
+    author = author_of(member)
+    request, created = support.request_support(event, author)
+    return {
+        "request": support.mine_view(request),
+        "contacts": event.support_contacts,
+        "created": created,
+    }
+
+
+@live_event("support_handled")
+def support_handled(event, member, payload):
+    request = support.mark_handled(event, host_of(member), payload.get("request_id"))
+    return {"request": support.request_view(request)}
 
 
 @live_event("feature")
@@ -359,6 +449,29 @@ def capture_phrase(event, member, payload):
         event, host_of(member), payload.get("text"), payload.get("attribution", "")
     )
     return {"phrase": moderation.phrase_view(phrase)}
+
+
+@live_event("edit_phrase")
+def edit_phrase(event, member, payload):
+    phrase = moderation.edit_phrase(
+        event,
+        host_of(member),
+        payload.get("phrase_id"),
+        payload.get("text"),
+        payload.get("attribution", ""),
+    )
+    return {"phrase": moderation.phrase_view(phrase)}
+
+
+def phrase_action(name, action):
+    @live_event(name)
+    def handle(event, member, payload):
+        phrase = action(event, host_of(member), payload.get("phrase_id"))
+        return {"phrase": moderation.phrase_view(phrase)}
+
+
+phrase_action("withdraw_phrase", moderation.withdraw_phrase)
+phrase_action("restore_phrase", moderation.restore_phrase)
 
 
 @live_event("set_contributions_open")

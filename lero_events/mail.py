@@ -5,6 +5,7 @@ SMTPS, MAIL_USERNAME/MAIL_PASSWORD log in. Nothing here decides what to say or w
 notifications.py writes the emails and outbox.py delivers them.
 """
 
+import os
 import smtplib
 import ssl
 import uuid
@@ -68,6 +69,13 @@ def write_to_file(message):
     outbox.mkdir(parents=True, exist_ok=True)
     # Microseconds in the name, so a listing sorts in the order the emails were written.
     path = outbox / f"{datetime.now(UTC):%Y%m%dT%H%M%S.%fZ}-{uuid.uuid4().hex[:8]}.eml"
-    path.write_bytes(bytes(message))
-    path.chmod(0o600)
+    write_private_file(path, bytes(message))
     return path
+
+
+def write_private_file(path, data):
+    """Create `path` readable by this user only from its first byte (never world-readable,
+    not even for a moment before a chmod), and refuse to reuse a file already there."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)

@@ -1,5 +1,6 @@
 """Database models. Times are stored in UTC; an event carries its IANA zone for display."""
 
+import secrets
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,10 @@ from .extensions import db
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def new_session_key():
+    return secrets.token_urlsafe(24)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -36,9 +41,15 @@ class Organiser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # Part of every session's user id (get_id); a new one ends every session made before it.
+    session_key: Mapped[str] = mapped_column(sa.String(64), default=new_session_key)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     hosting: Mapped[list["EventHost"]] = relationship(back_populates="organiser")
+
+    def get_id(self):
+        """What Flask-Login keeps in the session cookie: the id and the current session key."""
+        return f"{self.id}.{self.session_key}"
 
 
 class EventHost(db.Model):
@@ -47,6 +58,8 @@ class EventHost(db.Model):
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
     organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"), primary_key=True)
     role: Mapped[str] = mapped_column(sa.String(16), default="cohost")
+    # Sees the live room's support requests (names and contacts); set by the event's owner.
+    wellbeing: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     event: Mapped["Event"] = relationship(back_populates="hosts")
     organiser: Mapped[Organiser] = relationship(back_populates="hosting")
@@ -78,10 +91,21 @@ class Event(db.Model):
     )
     # The last sequence number handed out for this event's room updates.
     live_seq: Mapped[int] = mapped_column(default=0)
+    # Support during the session: what the person asking is shown, and the last number on
+    # the wellbeing hosts' own chain (numbered apart from live_seq, so the room's sequence
+    # shows no trace of a request).
+    support_contacts: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    support_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The harvest page.
     harvest_published: Mapped[bool] = mapped_column(default=False)
     harvest_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # What hosts write for the harvest: an introduction, and a poem someone wrote from the
+    # session (their own words and line breaks, credited), beside or instead of the found poem.
+    harvest_introduction: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    written_poem_title: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    written_poem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    written_poem_credit: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     # The presenter link for whoever shares the screen (lero_events/presenting.py).
     presenter_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.
@@ -118,6 +142,12 @@ class Event(db.Model):
     def is_hosted_by(self, organiser):
         return organiser is not None and any(
             host.organiser_id == getattr(organiser, "id", None) for host in self.hosts
+        )
+
+    def is_wellbeing_host(self, organiser):
+        return organiser is not None and any(
+            host.organiser_id == getattr(organiser, "id", None) and host.wellbeing
+            for host in self.hosts
         )
 
 
@@ -204,6 +234,11 @@ class Contribution(db.Model):
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When its author took it down from their private page (status "taken_down").
     taken_down_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a host held it back, as its author is told (empty: no reason given).
+    held_back_reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # What hosts removed from the text, comma-separated labels ("name,place"); the removed
+    # words themselves are not kept anywhere.
+    redacted: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     registration: Mapped[Registration | None] = relationship()
     prompt: Mapped[Prompt | None] = relationship()
@@ -243,6 +278,33 @@ class RoomUpdate(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SupportRequest(db.Model):
+    """A quiet "I need support" from the live room, seen only by the event's wellbeing hosts.
+
+    `seq` is the number of its latest change on the wellbeing chain (Event.support_seq): a
+    reconnecting wellbeing host gets every request whose seq is past its cursor, as it is now.
+    """
+
+    # Finds what changed after a wellbeing host's cursor (and serves lookups by event).
+    __table_args__ = (sa.Index("ix_support_request_chain", "event_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"))
+    author_key: Mapped[str] = mapped_column(sa.String(64))
+    registration_id: Mapped[int | None] = mapped_column(sa.ForeignKey("registration.id"))
+    guest_name: Mapped[str | None] = mapped_column(sa.String(80))
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    seq: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", name="fk_support_request_handled_by")
+    )
+
+    registration: Mapped[Registration | None] = relationship()
+    handled_by: Mapped[Organiser | None] = relationship()
+
+
 class LiveConnection(db.Model):
     """One open Socket.IO connection to a live room, shared by every worker to count presence."""
 
@@ -251,7 +313,10 @@ class LiveConnection(db.Model):
     # host:port of the worker holding it, so a restarted worker can drop what it left behind.
     worker: Mapped[str] = mapped_column(sa.String(120), index=True)
     role: Mapped[str] = mapped_column(sa.String(16))
-    person_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # The person (registration, guest key or organiser) and the client address (a keyed hash,
+    # room_limits.address_key), each capped in open connections over every worker.
+    person_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    address_key: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     name: Mapped[str] = mapped_column(sa.String(80), default="")
     connected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Refreshed by the worker's heartbeat; rows of a worker that stopped beating are dropped.

@@ -200,6 +200,8 @@ def forget_registration(registration):
             email.status = "dropped"
         email.to_address = ""
         email.body = ""
+        # An SMTP refusal quotes the address ("550 <name@example.org>: no such mailbox").
+        email.last_error = ""
         if email.file_path:
             Path(email.file_path).unlink(missing_ok=True)
             email.file_path = None

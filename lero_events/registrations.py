@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from . import signals
+from . import contributions, presence, signals
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
@@ -124,7 +124,7 @@ def booking_and_seats_taken(event, email):
             sa.func.max(Registration.id).filter(
                 Registration.email == email, Registration.status.in_(ACTIVE)
             ),
-            sa.func.count().filter(Registration.status == "confirmed"),
+            sa.func.count().filter(holding_place()),
         ).where(Registration.event_id == event.id)
     ).one()
     return row[0], row[1]
@@ -229,6 +229,26 @@ def private_token(registration):
     return f"{registration.id}.{registration.token}"
 
 
+def link_fingerprint(registration):
+    """A keyed hash naming the registration's private link without revealing it: safe in a
+    session cookie or a live pass, and different once the link is replaced (erasure)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"link:{private_token(registration)}".encode(), "sha256")
+    return digest.hexdigest()[:32]
+
+
+def registration_for_fingerprint(registration_id, fingerprint):
+    """The registration whose current private link has this fingerprint, or None."""
+    registration = None
+    if isinstance(registration_id, int) and 0 < registration_id < 2**63:
+        registration = db.session.get(Registration, registration_id)
+    if registration is None or not isinstance(fingerprint, str):
+        return None
+    if not hmac.compare_digest(fingerprint.encode(), link_fingerprint(registration).encode()):
+        return None
+    return registration
+
+
 def registration_for_token(token):
     """The registration a private link's token belongs to, or NotFound (a clear 404 page)."""
     number, _, secret = (token or "").partition(".")
@@ -302,6 +322,10 @@ def erase_registration(registration):
         registration.token = secrets.token_urlsafe(32)
         registration.erased_at = utcnow()
         signals.registration_erased.send(registration)
+    # After the commit, so a reconnect is already refused: their live connections end and the
+    # hosts' "Here now" list drops them.
+    person_key = contributions.author_for_registration(registration).key
+    presence.close_connections_of(registration.event_id, person_key)
     return promoted
 
 

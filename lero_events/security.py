@@ -5,12 +5,16 @@ number beyond 64 bits: SQLite overflows) gets a clear 400 or 404 here, before an
 instead of a 500 and a traceback in the log.
 """
 
+import hmac
 import logging
 import pkgutil
 import re
 
+import sqlalchemy as sa
 from flask import current_app, g, request
+from werkzeug.exceptions import SecurityError
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import get_host
 
 from .errors import DomainError
 from .extensions import db, login_manager
@@ -32,8 +36,18 @@ CONTENT_SECURITY_POLICY = (
 
 
 @login_manager.user_loader
-def load_organiser(organiser_id):
-    return db.session.get(Organiser, int(organiser_id))
+def load_organiser(user_id):
+    """The organiser a session names, if its session key is still theirs: logging out and
+    changing the password make a new key, so a copied cookie from before stops working."""
+    number, _, session_key = user_id.partition(".")
+    if not number.isdigit() or len(number) > 18 or not session_key:
+        return None
+    organiser = db.session.get(Organiser, int(number))
+    if organiser is None or not hmac.compare_digest(
+        session_key.encode(), organiser.session_key.encode()
+    ):
+        return None
+    return organiser
 
 
 # The secret in /r/<token>, /reset-password/<token> and /invitations/<token> links.
@@ -146,13 +160,56 @@ class LimitPollingPosts:
         return self.wsgi_app(environ, start_response)
 
 
+class RefuseUnknownHosts:
+    """WSGI middleware, outermost: a request naming a host we are not (TRUSTED_HOSTS) gets 400.
+
+    Flask checks TRUSTED_HOSTS for pages too, but Socket.IO answers before Flask sees the
+    request; here one check covers both, so a site that points its own name at our address
+    (DNS rebinding) reaches neither the pages nor the live room.
+    """
+
+    def __init__(self, wsgi_app, config):
+        self.wsgi_app = wsgi_app
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        trusted = self.config["TRUSTED_HOSTS"]
+        if trusted:
+            try:
+                get_host(environ, trusted)
+            except SecurityError:
+                start_response(
+                    "400 Bad Request",
+                    [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")],
+                )
+                return [UNKNOWN_HOST.encode()]
+        return self.wsgi_app(environ, start_response)
+
+
+UNKNOWN_HOST = (
+    "This server does not answer to that address. Use the site's own address; its operator "
+    "lists the names it answers to in LERO_TRUSTED_HOSTS or LERO_PUBLIC_BASE_URL."
+)
+
+
 def init_url_converters(app):
     """Before any blueprint: the routes' <int:...> parts are compiled when they are added."""
     app.url_map.converters["int"] = StoredIntegerConverter
 
 
+def overwrite_deleted_data(connection, record):
+    """SQLite keeps deleted and overwritten values in the file's free space until reused:
+    secure_delete zeroes them, so an erased address is gone from the file too."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
 def init_app(app):
     app.before_request(refuse_unstorable_input)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", overwrite_deleted_data)
     redacting = RedactPersonalData()
     for name in our_loggers():
         logging.getLogger(name).addFilter(redacting)

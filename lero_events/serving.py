@@ -10,14 +10,46 @@ the connection; it reconnects with its cursors and catches up from the database.
 """
 
 import socket
+import time
 
 import socketio as python_socketio
 
+from .broadcast import DELIVERY_DELAYED, NAMESPACE
+from .config import is_loopback
 from .extensions import socketio
+
+PUBLIC_WITHOUT_ADDRESS = (
+    "LERO_HOST={host} lets other computers reach this server, so it needs the address people "
+    "use for it: set LERO_PUBLIC_BASE_URL (e.g. https://events.example.org) for the links in "
+    "emails and the host names it answers to. To try it on this computer only, leave LERO_HOST "
+    "unset (127.0.0.1)."
+)
+
+
+def check_listening_address(config):
+    """Listening beyond loopback without LERO_PUBLIC_BASE_URL stops here with what to set:
+    links would name an address nobody else can use, and any Host would be one we answer."""
+    host = str(config["HOST"])
+    if not is_loopback(host) and not config.get("PUBLIC_BASE_URL"):
+        raise SystemExit(PUBLIC_WITHOUT_ADDRESS.format(host=host))
 
 
 def no_delay(sock):
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def off_the_event_loop(function, *args):
+    """`function(*args)` in a real OS thread while the server's green threads keep answering:
+    for CPU work such as decoding an uploaded image (Pillow lets go of the GIL meanwhile)."""
+    if socketio.async_mode == "gevent":
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(function, args)
+    if socketio.async_mode == "eventlet":
+        from eventlet import tpool
+
+        return tpool.execute(function, *args)
+    return function(*args)
 
 
 def serve(app, host, port, async_mode):
@@ -81,13 +113,67 @@ class BoundedManager(BoundedQueues, python_socketio.Manager):
 
 
 class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager):
-    """Several workers sharing Redis."""
+    """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 10.5).
+
+    While Redis does not answer, a change is still saved and acked and this worker's own
+    clients still get its frames (python-socketio delivers locally before publishing), but
+    frames between workers are lost. So the worker tells its clients `delivery` live: false
+    at once, and when it hears Redis again, tells every client of every worker live: true,
+    on which they catch up from the database. This overrides python-socketio's private
+    `_publish` and `_redis_listen_with_retries` (re-check them when upgrading it): upstream
+    retries with a back-off of up to a minute and tells no one.
+    """
+
+    queue_live = True
+    retry_seconds = 1.0
+
+    def _publish(self, data):
+        if not self.queue_live:
+            return  # lost anyway: the catch-up after `delivery` live: true brings it
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return self.redis.publish(self.channel, self.json.dumps(data))
+        except Exception:
+            self.connected = False
+            self.queue_lost()
+            if self.pubsub is not None:
+                # Make the listener reconnect too: its success is what says "back".
+                self.pubsub.close()
+
+    def _redis_listen_with_retries(self):
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                self.queue_back()
+                yield from self.pubsub.listen()
+            except Exception:
+                self.queue_lost()
+            time.sleep(self.retry_seconds)
+
+    def queue_lost(self):
+        if self.queue_live:
+            self.queue_live = False
+            self._get_logger().warning("live room: the message queue is not answering")
+            self.emit("delivery", DELIVERY_DELAYED, namespace=NAMESPACE, ignore_queue=True)
+
+    def queue_back(self):
+        if not self.queue_live:
+            self.queue_live = True
+            self._get_logger().warning("live room: the message queue answers again")
+            self.emit("delivery", {"live": True}, namespace=NAMESPACE)
 
 
 def client_manager(config):
     url = config["SOCKETIO_MESSAGE_QUEUE"]
     if url:
-        manager = BoundedRedisManager(url, channel=config["SOCKETIO_CHANNEL"])
+        manager = BoundedRedisManager(
+            url,
+            channel=config["SOCKETIO_CHANNEL"],
+            # A Redis host that vanishes must not hold a send for long.
+            redis_options={"socket_connect_timeout": 2, "socket_keepalive": True},
+        )
     else:
         manager = BoundedManager()
     manager.queue_limit = int(config["LIVE_SEND_QUEUE_LIMIT"])

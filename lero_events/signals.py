@@ -25,3 +25,5 @@ event_cancelled = _signals.signal("event-cancelled")
 message_composed = _signals.signal("message-composed")
 # sender: Event. `kind` is "day" or "hour"; `recipients` are its confirmed registrations.
 reminder_due = _signals.signal("reminder-due")
+# sender: Event, whose live room recorded updates. `kinds` is the set of their kinds.
+room_changed = _signals.signal("room-changed")

@@ -3,6 +3,7 @@
 An upload is untrusted: its name, extension and declared type say nothing. Pillow decodes it,
 refuses anything but PNG, JPEG and WebP within the byte and pixel limits, and re-encodes the
 pixels only, so metadata such as the GPS position in a phone photo never reaches the page.
+The decoding runs off the server's event loop (serving.off_the_event_loop).
 """
 
 import io
@@ -17,9 +18,12 @@ from PIL import Image, ImageOps
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import SketchNote
+from .serving import off_the_event_loop
 
 MAX_BYTES = 8 * 1024 * 1024
-MAX_PIXELS = 40_000_000
+# A phone photo is 12 to 24 megapixels. Above this the upload is refused from its header
+# alone, before any decoding: 40 megapixels took a second of CPU to decode.
+MAX_PIXELS = 25_000_000
 MAX_ALT_TEXT = 500
 FORMATS = {
     "PNG": ("png", "image/png"),
@@ -104,8 +108,10 @@ def save_sketch_note(
         )
     if len(alt_text) > MAX_ALT_TEXT:
         raise SketchRejected(f"Keep the alt text to {MAX_ALT_TEXT} characters.")
-    encoded, (width, height), image_format = clean_image(
-        read_limited(stream, max_bytes), max_pixels
+    # Decoding takes CPU for up to a second: in a thread of its own, so the server keeps
+    # answering everyone else (the live room included) meanwhile.
+    encoded, (width, height), image_format = off_the_event_loop(
+        clean_image, read_limited(stream, max_bytes), max_pixels
     )
 
     extension = FORMATS[image_format][0]

@@ -12,6 +12,7 @@ and the evidence.
 - A question is part of the room (and the harvest) once it is asked: one typed live at once,
   a prepared one when a host asks it.
 - Who may open the harvest at all: `harvest_access`; the presenter view: `presenter_access`.
+- Counts shared beyond the hosts hide small numbers: `shared_count`.
 """
 
 import hmac
@@ -115,3 +116,12 @@ def presenter_access(event, viewer=None, key=None):
     ):
         return "secret"
     raise NotFound(PRESENTER_LINK_GONE)
+
+
+def shared_count(value, threshold):
+    """A count as anything shared beyond the hosts shows it (the harvest, the downloads, the
+    printable evidence): below `threshold`, but not nothing, it reads "fewer than N" so no one
+    can be picked out."""
+    if 0 < value < threshold:
+        return f"fewer than {threshold}"
+    return value

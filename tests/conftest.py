@@ -93,10 +93,34 @@ def fresh_app(tmp_path, database_url, **settings):
         db.drop_all()
         db.create_all()
     yield app
+    stop_live_loops(app)
     with app.app_context():
         db.session.remove()
-        db.drop_all()
+        drop_tables()
         db.engine.dispose()
+
+
+def stop_live_loops(app):
+    """The presence and figures loops of `app` end at their next tick (they check whom the
+    shared socketio object serves), so none starts a query on the tables about to go."""
+    for name in ("live_presence", "live_figures"):
+        loops = app.extensions.get(name)
+        if loops is not None:
+            loops.server = None
+
+
+def drop_tables(attempts=5):
+    """drop_all, again if PostgreSQL chose it as a deadlock's victim: a loop's last query may
+    still hold a table the DROP needs (it finishes within a tick, then the loop stops)."""
+    for attempt in range(attempts):
+        try:
+            db.drop_all()
+            return
+        except sa.exc.OperationalError:
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture

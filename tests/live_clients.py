@@ -42,7 +42,7 @@ class LiveClient:
         self.websocket = None
         self.lock = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
-        for name in ("state", "presence"):
+        for name in ("state", "presence", "figures", "delivery"):
             self.sio.on(name, self.recorder(name), namespace=NS)
         self.sio.on("updates", self.record_frame, namespace=NS)
         self.sio.on("connect_error", self.on_refused, namespace=NS)
@@ -249,7 +249,11 @@ class RoomView:
         elif update["kind"] == "resonance" and data["contribution_id"] in self.shown:
             self.shown[data["contribution_id"]]["resonance_count"] = data["count"]
         elif update["kind"] == "phrase":
-            self.phrases[data["phrase"]["id"]] = data["phrase"]
+            phrase = data["phrase"]
+            if phrase.get("withdrawn"):
+                self.phrases.pop(phrase["id"], None)
+            else:
+                self.phrases[phrase["id"]] = phrase
 
 
 def refused_message(server, auth, headers=None):

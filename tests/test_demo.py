@@ -90,6 +90,26 @@ def test_the_past_launch_has_bookings_and_a_published_harvest(app, demo, client)
         assert image.headers["Content-Type"] == "image/png" and image.data[:4] == b"\x89PNG"
 
 
+def test_the_launch_evidence_reads_well_and_adds_up(app, demo, client):
+    assert re.search(r"and its evidence, for its hosts: \S+/recovery-voices-launch/evidence", demo)
+    password = re.search(r"password: (\S+)", demo).group(1)
+    client.post(
+        "/login",
+        data={"email": "demo@example.org", "password": password, "csrf_token": csrf(client)},
+    )
+    page = client.get("/events/recovery-voices-launch/evidence").get_data(as_text=True)
+    assert (
+        "16 people signed up, 12 took part, 11 shared a reflection, from 6 organisations." in page
+    )
+    assert DEMO_BANNER in page
+    weeks = re.findall(r"<th scope=\"row\">Week of [^<]+</th><td>(\d+)</td>", page)
+    assert len(weeks) >= 3 and sum(map(int, weeks)) == 16, "bookings came in over weeks"
+    across = client.get("/evidence").get_data(as_text=True)
+    # The launch: 12 took part. Now: 5 booked people in the room and 2 guests (Robin, Lee).
+    assert "2 events run, reaching 19 people from 6 organisations" in across
+    assert "2 people came back for more than one." in across, "Maya and Gareth"
+
+
 def test_the_event_to_book_takes_a_booking(app, demo, client):
     page = client.get("/events/winter-gathering").get_data(as_text=True)
     assert DEMO_BANNER in page and "37 places left." in page
@@ -126,8 +146,15 @@ def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, star
     assert shown["Knowing the door is still open if I slip."]["author"] == "Anonymous"
     assert "Friends who knew me before and stayed." in shown
 
+    assert "[place removed]" in " ".join(shown), "a host removed a place before sharing"
+    assert "Samaritans" in state["support"]["contacts"] and state["support"]["request"] is None
+    assert (state["waiting"], state["held_back"]) == (2, 1), "one held back: it named someone"
+
     host_auth = {"slug": "big-conversation", "last_seq": 0, "role": "host"}
     host = LiveClient(server, host_auth, host_headers(server, "demo@example.org")).connect()
+    # The demo organiser is the room's wellbeing host: Fatima's quiet request is theirs alone.
+    (asked,) = [u["data"]["request"] for u in host.state["support_updates"]]
+    assert (asked["name"], asked["status"]) == ("Fatima", "open")
     assert [c["text"] for c in host.state["queue"]] == [
         "Work that fits around meetings, and a boss who knows.",
         "A group for parents, with a crèche, in the daytime.",

@@ -323,22 +323,25 @@ def test_only_what_authors_allowed_is_shown(app, client):
 
 
 def test_figures_count_what_they_say(app, client):
+    app.config["SMALL_NUMBER_THRESHOLD"] = 1  # exact here; tests/test_evidence.py hides them
     slug = make_event(app)
     with app.app_context():
         event = db.session.scalar(sa.select(Event))
         a = add_registration(event, "A", organisation="Recovery Connect")
         b = add_registration(event, "B", organisation=" recovery connect ")
         c = add_registration(event, "C", organisation="Sober Futures")
+        for came in (a, b, c):
+            came.attended_at = datetime.now(UTC)
         add_registration(event, "D", organisation="Waiting Org", status="waitlisted")
         add_registration(event, "E", organisation="Gone Org", status="cancelled")
-        add_registration(event, "F", organisation="Erased Org", erased=True)
+        add_registration(event, "", status="cancelled", erased=True)  # as erasure leaves it
         add_contribution(event, "one", registration=a)
         add_contribution(event, "two", registration=a)
         add_contribution(event, "three", registration=b)
         add_contribution(event, "not shown", registration=c, status="rejected")
         add_contribution(event, "guest words", guest_name="Gail")
         add_phrase(event, "a spoken phrase", attribution="Panellist Pat")
-        add_phrase(event, "another", attribution="panellist pat")
+        add_phrase(event, "another", attribution="Participant on Zoom")
         add_phrase(event, "an unattributed phrase")
         set_event(slug, harvest_published=True)
     page = client.get(f"/events/{slug}/harvest").get_data(as_text=True)
@@ -350,11 +353,13 @@ def test_figures_count_what_they_say(app, client):
         return int(match.group(1))
 
     assert figure("signed_up") == 6, "every registration, whatever became of it"
-    assert figure("took_part") == 4, "a, b, c (rejected but took part) and the guest"
+    assert figure("took_part") == 3, "a, b and c came; the guest is counted on their own"
+    assert figure("guests") == 1
     assert figure("contributions") == 4
-    assert figure("voices_heard") == 4, "a, b, the guest, and one named speaker"
-    assert figure("organisations") == 2, "confirmed, not erased, case and spaces ignored"
-    assert "everyone who registered, including the waiting list" in page
+    assert figure("voices_heard") == 3, "a, b and the guest: an attribution is not a voice"
+    assert figure("phrases") == 3
+    assert figure("organisations") == 2, "holding a place, case and spaces ignored"
+    assert "everyone who booked, including the waiting list" in page
 
 
 def test_words_that_came_up_most_leave_out_stop_words(app, client):
@@ -745,7 +750,5 @@ def test_open_graph_tags_describe_and_escape(app, client):
     )
     assert f'<meta property="og:url" content="http://localhost/events/{slug}/harvest">' in page
     assert '<meta name="twitter:card" content="summary">' in page
-    assert (
-        'property="og:description" content="1 contribution and 0 phrases we heard, from 1 voice.">'
-        in page
-    )
+    description = "1 contribution from fewer than 5 voices, and 0 phrases we heard."
+    assert f'property="og:description" content="{description}">' in page

@@ -10,6 +10,7 @@ from PIL import Image
 
 from lero_events import sketches
 from lero_events.extensions import db
+from lero_events.harvest import editorial
 from lero_events.models import Event, PoemLine, Prompt
 
 from .conftest import PASSWORD, create_event
@@ -183,6 +184,16 @@ def test_harvest_pages_have_no_serious_accessibility_problems(
         db.session.commit()
         sketches.save_sketch_note(
             event, io.BytesIO(png_bytes()), "A sketch of the room", app.config["UPLOAD_DIR"]
+        )
+        editorial.save_editorial(
+            event,
+            editorial.Editorial(
+                introduction="We met online.\n\nThis is what we heard.",
+                poem_title="After",
+                poem="A long line that has to wrap on a phone without scrolling sideways\n"
+                "and a short one",
+                poem_credit="Jo",
+            ),
         )
 
     # add_script_tag inserts an inline script, which the pages' CSP rightly blocks; only the

@@ -140,7 +140,8 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
     assert eve.state["prompt"] == prompt
     # Alice, back from before the rejection, hears of it on her own chain.
     alice_again = join(server, room, "alice", **alice_before)
-    assert alice_again.state["mine"] == []
+    # Her held-back reflection stays in `mine`, so the page can say so after a reload too.
+    assert [(c["id"], c["status"]) for c in alice_again.state["mine"]] == [(third, "rejected")]
     rejected = [
         u["data"]["contribution"]
         for u in alice_again.state["updates"]
@@ -495,7 +496,7 @@ def test_presence_counts_people_not_tabs_and_hosts_see_voices_heard(app, room, s
     ]
     assert latest["voices_heard"] == 0
     crowd = alice.wait_for("presence", lambda p: p["present"] == 2)
-    assert set(crowd) == {"present"}, "names and voices are for hosts only"
+    assert set(crowd) == {"present", "waiting", "held_back"}, "names and voices: hosts only"
     assert bob.state["present"] == 2 and "people" not in bob.state
 
     contribute(alice_phone, "First voice")

@@ -219,6 +219,8 @@ def test_two_workers_through_redis_every_client_ends_with_the_databases_room(
         "LERO_SOCKETIO_CHANNEL": channel,
         "LERO_RATELIMIT_KEY_PREFIX": channel,
         "LERO_LIVE_RATE_LIMIT_COUNT": 1000,
+        "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "1000 per 30 seconds",
+        "LERO_LIVE_MESSAGES_PER_PERSON": "1000 per 10 seconds",
     }
     workers = [start_server(**settings), start_server(**settings)]
     hosts = [join(worker, room, "host") for worker in workers]

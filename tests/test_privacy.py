@@ -15,7 +15,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from lero_events import presence, retention, tasks, team
+from lero_events import retention, tasks, team
 from lero_events.extensions import db, socketio
 from lero_events.harvest.gathering import gather_figures
 from lero_events.models import (
@@ -50,11 +50,8 @@ WORDS = {
 
 
 @pytest.fixture
-def app(tmp_path, database_url, monkeypatch):
-    # Frames go out at once, so an in-process client has them when its emit returns. The
-    # presence loops would outlive this test's app (they start once per process), and
-    # presence is not what these tests are about: this process never starts them.
-    monkeypatch.setattr(presence, "_loops_running", True)
+def app(tmp_path, database_url):
+    # Frames go out at once, so an in-process client has them when its emit returns.
     with fresh_app(tmp_path, database_url, LIVE_TICK_SECONDS=0) as app:
         yield app
 

@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-import sqlalchemy as sa
 
+from lero_events import attendance
+from lero_events.errors import DomainError
 from lero_events.extensions import db
-from lero_events.models import Event, Registration
+from lero_events.models import Registration
 from lero_events.registrations import private_token
 
 from .conftest import create_event, create_organiser, create_registration
@@ -82,8 +83,8 @@ def test_a_name_reads_the_same_in_the_live_room_the_harvest_and_every_export(
 
 
 def test_a_confirmed_row_that_was_erased_holds_no_place_anywhere(app, start_server):
-    """The retention purge may leave a confirmed status on an erased row: it still gets in
-    nowhere, the same rule answering the live room, its page, attendance and the figures."""
+    """The retention purge may leave a confirmed status on an erased row. It gets in nowhere,
+    as one rule answers the live room, its page and attendance marks."""
     with app.app_context():
         organiser = create_organiser()
         event = create_event(owner=organiser)
@@ -100,12 +101,5 @@ def test_a_confirmed_row_that_was_erased_holds_no_place_anywhere(app, start_serv
     assert LiveClient(server, {"slug": slug, "token": kept_token}).connect().state["you"]
     page = app.test_client().get(f"/events/{slug}/live?token={token}")
     assert page.status_code == 403 and "not confirmed" in text_of(page)
-    with app.app_context():
-        from lero_events import attendance
-        from lero_events.errors import DomainError
-        from lero_events.harvest.gathering import gather_figures
-
-        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
-        with pytest.raises(DomainError):
-            attendance.mark_attended(db.session.get(Registration, gone_id), organiser)
-        assert gather_figures(event).organisations == 1
+    with app.app_context(), pytest.raises(DomainError, match="Only confirmed people"):
+        attendance.mark_attended(db.session.get(Registration, gone_id), organiser)

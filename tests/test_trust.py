@@ -6,17 +6,21 @@ database and, where it matters, a real server process.
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from lero_events.config import instance_secret_key
 from lero_events.extensions import db
 from lero_events.models import Event, Registration
 
-from .conftest import create_event, free_port, fresh_app, run_tasks
+from .conftest import ROOT, create_event, create_organiser, free_port, fresh_app, login, run_tasks
 from .live_clients import close_all_clients, contribute, join, make_room, refused_message
 from .test_registration import register
 
@@ -250,3 +254,151 @@ def test_one_https_switch_makes_cookies_secure_and_sends_hsts(tmp_path, database
         response = app.test_client().get("/login")
         assert "Strict-Transport-Security" not in response.headers
         assert "; Secure" not in response.headers["Set-Cookie"]
+
+
+def copy_of_session(app, client):
+    """Another browser holding a copy of `client`'s session cookie, as a thief would."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value, domain="localhost")
+    return thief
+
+
+def test_logging_out_ends_a_copied_session_cookie_too(app, client):
+    with app.app_context():
+        create_organiser()
+    assert login(client).status_code == 302
+    thief = copy_of_session(app, client)
+    assert "Your events" in thief.get("/organiser/").get_data(as_text=True)
+
+    page = client.get("/organiser/").get_data(as_text=True)
+    logged_out = client.post("/logout", data={"csrf_token": csrf_token_in(page)})
+    assert logged_out.status_code == 302
+
+    stolen = thief.get("/organiser/")
+    assert stolen.status_code == 302
+    assert stolen.headers["Location"].startswith("/login")
+    # Logging in again makes a session that works, and the old copy still does not.
+    assert login(client).status_code == 302
+    assert client.get("/organiser/").status_code == 200
+    assert thief.get("/organiser/").status_code == 302
+
+
+def test_a_new_password_ends_every_session_made_with_the_old_one(app, client, runner):
+    with app.app_context():
+        create_organiser()
+    assert login(client).status_code == 302
+    thief = copy_of_session(app, client)
+    assert thief.get("/organiser/").status_code == 200
+
+    result = runner.invoke(
+        args=["set-password", "organiser@example.org"],
+        input="a brand new password\na brand new password\n",
+    )
+    assert result.exit_code == 0, result.output
+    for browser in (client, thief):
+        refused = browser.get("/organiser/")
+        assert refused.status_code == 302
+        assert refused.headers["Location"].startswith("/login")
+    assert login(app.test_client(), password="a brand new password").status_code == 302
+
+
+def test_a_session_cookie_from_before_session_keys_is_refused(app, client):
+    """Cookies made before the upgrade named the organiser by id alone."""
+    with app.app_context():
+        organiser_id = create_organiser().id
+    with client.session_transaction() as session:
+        session["_user_id"] = str(organiser_id)
+        session["_fresh"] = True
+    assert client.get("/organiser/").status_code == 302
+
+
+def test_only_our_own_host_names_are_answered_pages_and_live_room(tmp_path, database_url):
+    """Without LERO_PUBLIC_BASE_URL: the host `python app.py` listens on, and loopback names."""
+    with fresh_app(
+        tmp_path, database_url, PUBLIC_BASE_URL=None, SERVER_NAME=None, HOST="10.1.2.3"
+    ) as app:
+        client = app.test_client()
+        for address in ("http://10.1.2.3:5000", "http://localhost:5000", "http://127.0.0.1"):
+            assert "Log in" in client.get("/login", base_url=address).get_data(as_text=True)
+        for address in ("http://evil.example", "http://10.1.2.3.evil.example:5000"):
+            for path in ("/login", "/socket.io/?EIO=4&transport=polling"):
+                refused = client.get(path, base_url=address)
+                assert refused.status_code == 400
+                assert "does not answer to that address" in refused.get_data(as_text=True)
+
+
+def test_a_real_server_refuses_a_forged_host_and_answers_its_own(app, start_server):
+    server = start_server()
+    for path in ("/", "/socket.io/?EIO=4&transport=polling"):
+        forged = requests.get(server.url + path, headers={"Host": "evil.example"}, timeout=10)
+        assert forged.status_code == 400
+        assert "does not answer to that address" in forged.text
+    opened = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=10)
+    assert opened.status_code == 200 and '"sid"' in opened.text
+
+
+def test_the_public_address_and_listed_hosts_are_answered(tmp_path, database_url):
+    with fresh_app(
+        tmp_path, database_url, PUBLIC_BASE_URL="https://events.example.org", SERVER_NAME=None
+    ) as app:
+        client = app.test_client()
+        assert client.get("/login", base_url="https://events.example.org").status_code == 200
+        assert client.get("/login", base_url="https://other.example.org").status_code == 400
+    with fresh_app(tmp_path, database_url, TRUSTED_HOSTS=["other.example.org"]) as app:
+        client = app.test_client()
+        assert client.get("/login", base_url="https://other.example.org").status_code == 200
+        assert client.get("/login", base_url="https://events.example.org").status_code == 400
+
+
+def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
+    environment = {
+        **os.environ,
+        "LERO_HOST": "0.0.0.0",  # noqa: S104 (the start is refused)
+        "LERO_PORT": str(free_port()),
+        "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'refused.sqlite'}",
+    }
+    environment.pop("LERO_PUBLIC_BASE_URL", None)
+    started = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert "LERO_HOST=0.0.0.0 lets other computers reach this server" in started.stderr
+    assert "set LERO_PUBLIC_BASE_URL" in started.stderr
+    assert "Traceback" not in started.stderr
+
+
+CHMODS = []
+
+
+def record_chmods(event, args):
+    if event == "os.chmod":
+        CHMODS.append(str(args[0]))
+
+
+sys.addaudithook(record_chmods)
+
+
+def test_outbox_files_and_the_secret_key_are_private_from_their_first_byte(
+    app, client, event, tmp_path
+):
+    """Created with mode 0600, never created open and chmod-ed afterwards: even with a umask
+    that lets everyone read new files."""
+    previous = os.umask(0)
+    try:
+        assert register(client, **PERSONAL).status_code == 303
+        run_tasks(app)
+        key_folder = tmp_path / "keys"
+        key_folder.mkdir()
+        instance_secret_key(key_folder)
+    finally:
+        os.umask(previous)
+    [eml] = (tmp_path / "instance" / "outbox").glob("*.eml")
+    for path in (eml, key_folder / "secret_key"):
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert str(path) not in CHMODS

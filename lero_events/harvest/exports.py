@@ -5,6 +5,8 @@ import io
 import json
 import re
 
+from ..writing import paragraphs, stanzas
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#|~&!])")
 
@@ -16,10 +18,20 @@ def markdown_text(text):
     return re.sub(r"^([-+=]|\d+[.)])", r"\\\1", text)
 
 
-def harvest_as_markdown(harvest, url):
+def harvest_as_markdown(harvest, url, sketch_url):
+    """`sketch_url(note)`: the absolute address of a sketch note's image."""
     event = harvest.event
+    editorial = harvest.editorial
     out = [f"# {markdown_text(event.title)}: the harvest", ""]
     out += [f"{event.local_starts_at:%A %d %B %Y}. Shared from <{url}>.", ""]
+    for paragraph in paragraphs(editorial.introduction):
+        out += ["  \n".join(markdown_text(line) for line in paragraph.split("\n")), ""]
+    if editorial.poem:
+        out += [f"## {markdown_text(editorial.poem_title or 'A poem from the session')}", ""]
+        for stanza in stanzas(editorial.poem):
+            out += [markdown_text(line) + "  " for line in stanza]
+            out.append("")
+        out += [f"By {markdown_text(editorial.poem_credit)}", ""]
     if harvest.poem:
         out += ["## The found poem", ""]
         for stanza in harvest.poem:
@@ -54,9 +66,14 @@ def harvest_as_markdown(harvest, url):
     out.append("")
     if harvest.sketch_notes:
         out += ["## Sketch notes", ""]
-        out += [f"- {markdown_text(note.alt_text)}" for note in harvest.sketch_notes]
-        out.append("")
+        for note in harvest.sketch_notes:
+            out += [f"![{markdown_text(note.alt_text)}]({markdown_url(sketch_url(note))})", ""]
     return "\n".join(out)
+
+
+def markdown_url(url):
+    """An address inside Markdown's (...): characters that would end or break it, escaped."""
+    return re.sub(r"[()<>\s]", lambda match: f"%{ord(match.group()):02X}", url)
 
 
 def csv_cell(value):
@@ -69,6 +86,17 @@ def harvest_as_csv(harvest):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "prompt", "text", "author", "resonances", "time", "stanza"])
+    editorial = harvest.editorial
+    if editorial.introduction:
+        writer.writerow(map(csv_cell, ["introduction", "", editorial.introduction, "", "", "", ""]))
+    if editorial.poem:
+        writer.writerow(
+            map(
+                csv_cell,
+                ["written poem", editorial.poem_title, editorial.poem, editorial.poem_credit]
+                + ["", "", ""],
+            )
+        )
     for stanza_number, stanza in enumerate(harvest.poem, 1):
         for line in stanza:
             writer.writerow(map(csv_cell, ["poem", "", line.text, "", "", "", stanza_number]))
@@ -108,7 +136,7 @@ def harvest_as_csv(harvest):
     return buffer.getvalue()
 
 
-def harvest_as_data(harvest, url):
+def harvest_as_data(harvest, url, sketch_url):
     def contribution(c):
         return {
             "id": c.id,
@@ -130,6 +158,8 @@ def harvest_as_data(harvest, url):
             "timezone": event.timezone,
             "url": url,
         },
+        "introduction": paragraphs(harvest.editorial.introduction),
+        "written_poem": written_poem_data(harvest.editorial),
         "poem": [[line.text for line in stanza] for stanza in harvest.poem],
         "prompts": [
             {"text": s.text, "contributions": [contribution(c) for c in s.contributions]}
@@ -142,11 +172,24 @@ def harvest_as_data(harvest, url):
         "most_resonant": [contribution(c) for c in harvest.most_resonant],
         "words": [{"word": w.word, "count": w.count} for w in harvest.words],
         "figures": {key: value for key, _label, value, _meaning in harvest.figures.rows()},
-        "sketch_notes": [{"alt_text": n.alt_text} for n in harvest.sketch_notes],
+        "sketch_notes": [
+            {"alt_text": n.alt_text, "url": sketch_url(n), "width": n.width, "height": n.height}
+            for n in harvest.sketch_notes
+        ],
     }
 
 
-def harvest_as_json(harvest, url):
+def written_poem_data(editorial):
+    if not editorial.poem:
+        return None
+    return {
+        "title": editorial.poem_title,
+        "stanzas": stanzas(editorial.poem),
+        "credit": editorial.poem_credit,
+    }
+
+
+def harvest_as_json(harvest, url, sketch_url):
     """JSON with <, > and & escaped as \\u sequences, so no consumer can mistake it for HTML."""
-    text = json.dumps(harvest_as_data(harvest, url), ensure_ascii=False, indent=1)
+    text = json.dumps(harvest_as_data(harvest, url, sketch_url), ensure_ascii=False, indent=1)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

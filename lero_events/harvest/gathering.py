@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound
+from ..evidence import counting
 from ..extensions import db
 from ..models import (
     Contribution,
@@ -16,13 +18,12 @@ from ..models import (
     Phrase,
     PoemLine,
     Prompt,
-    Registration,
     Resonance,
     SketchNote,
 )
 from ..naming import harvest_name
-from ..places import holding_place
-from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
+from ..visibility import heard_prompts, phrase_shown, shared_count, shown_in_harvest
+from .editorial import Editorial, editorial_of
 from .words import Word, gather_words
 
 MOST_RESONANT = 5
@@ -74,39 +75,39 @@ class ShownPoemLine:
 
 @dataclass
 class Figures:
-    """The day in numbers; DEFINITIONS says what each counts, on the page and in exports."""
+    """The day in numbers, with the evidence's definitions beside them. The harvest is shared
+    beyond the hosts, so counts of people below `threshold` read "fewer than N"."""
 
     signed_up: int
     took_part: int
+    guests: int
     contributions: int
     voices_heard: int
+    phrases: int
     organisations: int
+    threshold: int
 
-    DEFINITIONS = {
-        "signed_up": (
-            "Signed up",
-            "everyone who registered, including the waiting list and those who later cancelled",
-        ),
-        "took_part": (
-            "Took part",
-            "people who posted at least one contribution in the live room, shown or not",
-        ),
-        "contributions": ("Contributions", "approved by the hosts and shared here"),
-        "voices_heard": (
-            "Voices heard",
-            "people whose contributions are shown, plus the named speakers of captured phrases",
-        ),
-        "organisations": (
-            "Organisations represented",
-            "different organisations named by people holding a place",
-        ),
-    }
+    SHOWN = (
+        "signed_up",
+        "took_part",
+        "guests",
+        "contributions",
+        "voices_heard",
+        "phrases",
+        "organisations",
+    )
 
     def rows(self):
-        return [
-            (key, label, getattr(self, key), meaning)
-            for key, (label, meaning) in self.DEFINITIONS.items()
-        ]
+        """(key, label, value as shown, meaning) for each figure."""
+        rows = []
+        for key in self.SHOWN:
+            f = counting.figure(key, getattr(self, key))
+            value = shared_count(f.value, self.threshold) if f.counts_people else f.value
+            rows.append((key, f.label, value, f.definition))
+        return rows
+
+    def shown(self, key):
+        return next(value for name, _label, value, _meaning in self.rows() if name == key)
 
 
 @dataclass
@@ -120,25 +121,28 @@ class Harvest:
     words: list[Word]
     figures: Figures
     sketch_notes: list[SketchNote] = field(default_factory=list)
+    editorial: Editorial = field(default_factory=Editorial)
 
     @property
     def summary(self):
         """One sentence for link previews and search results."""
         f = self.figures
         return (
-            f"{plural(f.contributions, 'contribution')} and "
-            f"{plural(self.phrase_total, 'phrase')} we heard, from "
-            f"{plural(f.voices_heard, 'voice')}."
+            f"{plural(f.contributions, 'contribution')} from "
+            f"{plural(f.shown('voices_heard'), 'voice')}, and "
+            f"{plural(self.phrase_total, 'phrase')} we heard."
         )
 
     @property
     def is_empty(self):
-        return not (self.phrases or self.poem or self.sketch_notes) and not any(
+        writing = self.editorial.introduction or self.editorial.poem
+        return not (self.phrases or self.poem or self.sketch_notes or writing) and not any(
             section.total for section in self.sections
         )
 
 
 def plural(count, word):
+    """`count` words; a hidden count ("fewer than 5") takes the plural."""
     return f"{count} {word if count == 1 else word + 's'}"
 
 
@@ -328,48 +332,17 @@ def gather_poem(event):
 
 
 def gather_figures(event):
-    def count(query):
-        return db.session.scalar(query) or 0
-
-    approved_authors = count(
-        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event.id, shown_in_harvest()
-        )
-    )
-    speakers = {
-        attribution.strip().casefold()
-        for attribution in db.session.scalars(
-            sa.select(Phrase.attribution).where(Phrase.event_id == event.id, phrase_shown())
-        )
-        if attribution.strip()
-    }
-    organisations = {
-        organisation.strip().casefold()
-        for organisation in db.session.scalars(
-            sa.select(Registration.organisation).where(
-                Registration.event_id == event.id, holding_place()
-            )
-        )
-        if organisation.strip()
-    }
+    """The day's figures, counted as the evidence counts them (lero_events.evidence)."""
+    authors = counting.author_keys(event)
     return Figures(
-        signed_up=count(
-            sa.select(sa.func.count())
-            .select_from(Registration)
-            .where(Registration.event_id == event.id)
-        ),
-        took_part=count(
-            sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-                Contribution.event_id == event.id
-            )
-        ),
-        contributions=count(
-            sa.select(sa.func.count())
-            .select_from(Contribution)
-            .where(Contribution.event_id == event.id, shown_in_harvest())
-        ),
-        voices_heard=approved_authors + len(speakers),
-        organisations=len(organisations),
+        signed_up=sum(counting.status_counts(event).values()),
+        took_part=counting.took_part_count(event),
+        guests=counting.guest_count(event, authors),
+        contributions=counting.contribution_totals(event)[1],
+        voices_heard=counting.voices_heard(event),
+        phrases=counting.phrase_count(event),
+        organisations=len(counting.organisation_keys(event)),
+        threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),
     )
 
 
@@ -394,6 +367,7 @@ def gather_harvest(event, shown_per_prompt=None, shown_phrases=None):
         words=gather_words(event),
         figures=gather_figures(event),
         sketch_notes=sketch_notes_of(event),
+        editorial=editorial_of(event),
     )
 
 

@@ -95,6 +95,15 @@ def add_poem_line(event, contribution_id=None, phrase_id=None, text=None, stanza
     return line
 
 
+def drop_lines_no_longer_in(phrase):
+    """After a phrase is corrected, the poem lines cut from it that are not its words any more
+    go (in the caller's transaction): the poem may only hold what was said as it stands."""
+    lines = db.session.scalars(sa.select(PoemLine).where(PoemLine.phrase_id == phrase.id))
+    for line in lines:
+        if normalise(line.text) not in normalise(phrase.text):
+            db.session.delete(line)
+
+
 @dataclass
 class PoemLineEdit:
     """A host's arrangement of one line: where it goes, its trimmed text, or its removal."""

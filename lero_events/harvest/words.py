@@ -72,11 +72,14 @@ WORD_CACHE_SIZE = 64
 
 
 def words_fingerprint(event):
-    """Changes whenever a contribution or phrase joins or leaves the harvest."""
+    """Changes whenever a contribution or phrase joins or leaves the harvest, or a host
+    redacts one (its list of redactions only grows, so the sum of their lengths moves)."""
     contributions = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Contribution.id), 0)).where(
-            Contribution.event_id == event.id, shown_in_harvest()
-        )
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(Contribution.id), 0),
+            sa.func.coalesce(sa.func.sum(sa.func.length(Contribution.redacted)), 0),
+        ).where(Contribution.event_id == event.id, shown_in_harvest())
     ).one()
     phrases = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Phrase.id), 0)).where(

@@ -6,6 +6,7 @@ def register_blueprints(app):
         attendees,
         auth,
         calendar,
+        evidence,
         harvest,
         live,
         messages,
@@ -26,4 +27,5 @@ def register_blueprints(app):
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(privacy.bp)
+    app.register_blueprint(evidence.bp)
     app.register_blueprint(questions.bp)

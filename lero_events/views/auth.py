@@ -3,10 +3,10 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import team
-from ..accounts import authenticate, set_password
+from ..accounts import authenticate, end_sessions, set_password
 from ..errors import DomainError
 from ..extensions import limiter
 from ..forms import AcceptInvitationForm, ForgotPasswordForm, LoginForm, NewPasswordForm
@@ -43,6 +43,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # A copy of this session's cookie (a shared computer, a stolen cookie) dies with it.
+    end_sessions(current_user._get_current_object())
     logout_user()
     flash("You are logged out.", "success")
     return redirect(url_for("public.index"))

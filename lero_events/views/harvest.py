@@ -14,10 +14,10 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import events, sketches
+from .. import events, moderation, sketches
 from ..errors import DomainError
 from ..extensions import limiter
-from ..harvest import exports, gathering, poem, sharing
+from ..harvest import editorial, exports, gathering, poem, sharing
 from ..invites import public_url
 from ..security import page_number
 from ..visibility import harvest_access
@@ -109,15 +109,20 @@ MEDIA_TYPES = {
 @limiter.limit("30 per minute")
 def export(slug, extension):
     """The whole harvest (nothing collapsed) as a download."""
-    event, _access, _key = open_harvest(slug)
+    event, _access, key = open_harvest(slug)
     gathered = gathering.gather_harvest(event)
     url = public_url("harvest.show", slug=slug)
+
+    def sketch_url(note):
+        # With the secret link's key when it came through one: the file opens where the page did.
+        return public_url("harvest.sketch_image", slug=slug, filename=note.filename, key=key)
+
     if extension == "md":
-        body = exports.harvest_as_markdown(gathered, url)
+        body = exports.harvest_as_markdown(gathered, url, sketch_url)
     elif extension == "csv":
         body = exports.harvest_as_csv(gathered)
     else:
-        body = exports.harvest_as_json(gathered, url)
+        body = exports.harvest_as_json(gathered, url, sketch_url)
     return Response(
         body,
         content_type=MEDIA_TYPES[extension],
@@ -150,7 +155,9 @@ def hosted(slug):
     return events.get_hosted_event(slug, current_user)
 
 
-def render_edit(event, status=200, sketch_error=None, alt_text=""):
+def render_edit(
+    event, status=200, sketch_error=None, alt_text="", writing=None, writing_error=None
+):
     search = request.args.get("q", "")
     contributions, phrases = poem.poem_candidates(event, search)
     secret_url = (
@@ -170,6 +177,10 @@ def render_edit(event, status=200, sketch_error=None, alt_text=""):
         sketch_notes=gathering.sketch_notes_of(event),
         sketch_error=sketch_error,
         alt_text=alt_text,
+        writing=writing or editorial.editorial_of(event),
+        phrases=moderation.phrases_of(event),
+        writing_error=writing_error,
+        limits=editorial,
         max_megabytes=current_app.config["SKETCH_MAX_BYTES"] // (1024 * 1024),
     ), status
 
@@ -269,6 +280,64 @@ def arrange_poem(slug):
     else:
         flash("The poem is saved.", "success")
     return back_to_edit(slug, "#poem")
+
+
+@bp.post("/events/<slug>/harvest/writing")
+@login_required
+def save_writing(slug):
+    event = hosted(slug)
+    writing = editorial.Editorial(
+        introduction=request.form.get("introduction", ""),
+        poem_title=request.form.get("poem_title", ""),
+        poem=request.form.get("poem", ""),
+        poem_credit=request.form.get("poem_credit", ""),
+    )
+    try:
+        editorial.save_editorial(event, writing)
+    except DomainError as error:
+        # Shown again with everything as typed, so nothing written is lost.
+        return render_edit(event, 400, writing=writing, writing_error=error.message)
+    flash("The introduction and the written poem are saved.", "success")
+    return back_to_edit(slug, "#writing")
+
+
+@bp.post("/events/<slug>/harvest/phrases/<int:phrase_id>")
+@login_required
+def edit_phrase(slug, phrase_id):
+    """The live room's correction, after the event: the room hears it too."""
+    event = hosted(slug)
+    try:
+        moderation.edit_phrase(
+            event,
+            current_user,
+            phrase_id,
+            request.form.get("text", ""),
+            request.form.get("attribution", ""),
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("The phrase is corrected.", "success")
+    return back_to_edit(slug, f"#phrase-{phrase_id}")
+
+
+@bp.post("/events/<slug>/harvest/phrases/<int:phrase_id>/<any(withdraw, restore):action>")
+@login_required
+def withdraw_or_restore_phrase(slug, phrase_id, action):
+    event = hosted(slug)
+    change = moderation.withdraw_phrase if action == "withdraw" else moderation.restore_phrase
+    try:
+        change(event, current_user, phrase_id)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            "The phrase is withdrawn from the room and the harvest."
+            if action == "withdraw"
+            else "The phrase is back in the harvest.",
+            "success",
+        )
+    return back_to_edit(slug, f"#phrase-{phrase_id}")
 
 
 @bp.post("/events/<slug>/harvest/sketches")

@@ -6,7 +6,17 @@ The pages only say who the browser is; everything live happens over Socket.IO (n
 
 import secrets
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -15,10 +25,15 @@ from wtforms.validators import DataRequired, Length
 from .. import moderation, presenting, prompts
 from ..errors import DomainError, NotFound
 from ..events import get_event, get_hosted_event
+from ..live_pass import issue_live_pass, registration_remembered, remembered_as
 from ..naming import registration_name
 from ..places import holds_place
-from ..registrations import registration_for_token
+from ..registrations import STALE_LINK, registration_for_token
 from ..visibility import presenter_access
+
+NO_PLACE_REMEMBERED = (
+    "This browser has not opened a private link for this event: open the link in your email."
+)
 
 bp = Blueprint("live", __name__)
 
@@ -44,11 +59,15 @@ def live_room_open(event):
 def participant(slug):
     g.private_page = True
     event = get_event(slug, current_user)
+    # Sessions from before the live pass kept the private token itself.
+    session.pop("live_tokens", None)
     token = request.args.get("token")
     if token is not None:
-        # Keep the private token out of the address bar, the history and any shared screen.
-        confirmed_registration(event, token)
-        session["live_tokens"] = {**session.get("live_tokens", {}), slug: token}
+        # Keep the private token out of the address bar, the history, any shared screen and
+        # the session cookie: the session remembers the registration, never the token.
+        registration = confirmed_registration(event, registration_for_token(token))
+        remembered = session.get("live_registrations", {})
+        session["live_registrations"] = {**remembered, slug: remembered_as(registration)}
         return redirect(url_for(".participant", slug=slug))
     if event.status == "cancelled":
         raise DomainError("This event has been cancelled, so its live room is closed.", 410)
@@ -60,18 +79,34 @@ def participant(slug):
             "live/participant.html",
             event=event,
             name=registration_name(registration),
-            token=session["live_tokens"][slug],
+            person=f"r{registration.id}",
             guest=None,
         )
     guest = session.get("live_guests", {}).get(slug)
     if guest is not None and event.allow_guests:
         return render_template(
-            "live/participant.html", event=event, name=guest["name"], token="", guest=guest
+            "live/participant.html",
+            event=event,
+            name=guest["name"],
+            person=f"g{guest['key']}",
+            guest=guest,
         )
     form = GuestForm()
     return render_template("live/join.html", event=event, form=form, problem=problem), (
         403 if problem else 200
     )
+
+
+@bp.get("/events/<slug>/live/pass")
+def browser_live_pass(slug):
+    """A fresh live pass for this browser's registration, asked for before every connect."""
+    g.private_page = True
+    event = get_event(slug, current_user)
+    registration, problem = remembered_registration(event)
+    if registration is None:
+        return {"error": problem or NO_PLACE_REMEMBERED}, 403
+    seconds = int(current_app.config["LIVE_PASS_SECONDS"])
+    return {"live_pass": issue_live_pass(registration), "expires_in": seconds}
 
 
 @bp.post("/events/<slug>/live/guest")
@@ -169,9 +204,8 @@ def present(slug):
     )
 
 
-def confirmed_registration(event, token):
-    """The registration behind `token`, if it is a confirmed place at this very event."""
-    registration = registration_for_token(token)
+def confirmed_registration(event, registration):
+    """`registration`, if it is a confirmed place at this very event."""
     if registration.event_id != event.id:
         raise NotFound("That private link belongs to another event.")
     if not holds_place(registration):
@@ -181,15 +215,18 @@ def confirmed_registration(event, token):
 
 def remembered_registration(event):
     """The confirmed registration this browser joined with, or None and why not."""
-    token = session.get("live_tokens", {}).get(event.slug)
-    if token is None:
+    remembered = session.get("live_registrations", {})
+    if event.slug not in remembered:
         return None, None
+    registration = registration_remembered(remembered[event.slug])
     try:
-        return confirmed_registration(event, token), None
+        if registration is None:
+            raise NotFound(STALE_LINK)
+        return confirmed_registration(event, registration), None
     except DomainError as error:
-        # Cancelled or erased since: forget the token so the page explains how to join.
-        session["live_tokens"] = {
-            slug: kept for slug, kept in session["live_tokens"].items() if slug != event.slug
+        # Cancelled or erased since: forget it so the page explains how to join.
+        session["live_registrations"] = {
+            slug: kept for slug, kept in remembered.items() if slug != event.slug
         }
         return None, error.message
 

@@ -4,7 +4,7 @@ running again, deleting drafts, co-hosts."""
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import events, registrations, team
+from .. import events, registrations, support, team
 from ..errors import DomainError
 from ..events import EventInvalid
 from ..forms import CancelEventForm, CohostForm, DuplicateEventForm, EventForm
@@ -167,6 +167,24 @@ def remove_cohost(slug, organiser_id):
     return redirect(url_for(".edit_event", slug=slug))
 
 
+@bp.post("/events/<slug>/hosts/<int:organiser_id>/wellbeing")
+def set_wellbeing_host(slug, organiser_id):
+    event = events.get_hosted_event(slug, current_user)
+    wellbeing = request.form.get("wellbeing") == "1"
+    try:
+        host = support.set_wellbeing_host(event, current_user, organiser_id, wellbeing)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        if host.wellbeing:
+            flash(
+                f"{host.organiser.name} is a wellbeing host: they see support requests.", "success"
+            )
+        else:
+            flash(f"{host.organiser.name} no longer sees support requests.", "success")
+    return redirect(url_for(".edit_event", slug=slug) + "#hosts")
+
+
 def event_form_data(event):
     """The event as the form shows it: wall-clock times in the event's own zone."""
 
@@ -183,6 +201,7 @@ def event_form_data(event):
         "capacity": event.capacity,
         "video_url": event.video_url,
         "allow_guests": event.allow_guests,
+        "support_contacts": event.support_contacts,
         "remind_day_before": event.remind_day_before,
         "remind_hour_before": event.remind_hour_before,
         "retention_days": event.retention_days,

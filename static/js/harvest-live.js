@@ -1,6 +1,7 @@
 // While the event is on, the harvest page follows the live room: newly approved
-// contributions, captured phrases and new prompts appear without a reload, and withdrawn
-// ones disappear. It joins as a read-only "viewer" (docs/live-protocol.md), which the room
+// contributions, captured phrases and new prompts appear without a reload, corrected phrases
+// change, withdrawn ones disappear (with the found-poem lines cut from a withdrawn phrase),
+// and the day's figures follow the room. It joins as a read-only "viewer" (docs/live-protocol.md), which the room
 // never counts as a participant. Every text goes into the page as text, never as HTML.
 (function () {
   "use strict";
@@ -149,8 +150,46 @@
     announce("New contribution from " + (contribution.author || "Anonymous") + ": " + contribution.text);
   }
 
+  function normalise(text) {
+    return text.split(/\s+/).filter(Boolean).join(" ").toLowerCase();
+  }
+
+  // Poem lines cut from a phrase go when it is withdrawn, or when a correction means they are
+  // no longer its words (the server drops them the same way).
+  function dropPoemLines(phraseId, keep) {
+    var lines = article.querySelectorAll('[data-phrase-id="' + phraseId + '"]');
+    Array.prototype.forEach.call(lines, function (line) {
+      if (!keep || !keep(line)) {
+        line.remove();
+      }
+    });
+    Array.prototype.forEach.call(article.querySelectorAll(".poem .stanza"), function (stanza) {
+      if (!stanza.querySelector(".poem-line")) {
+        stanza.remove();
+      }
+    });
+  }
+
   function applyPhrase(phrase) {
-    if (document.getElementById("p-" + parseInt(phrase.id, 10))) {
+    var id = parseInt(phrase.id, 10);
+    var shown = document.getElementById("p-" + id);
+    if (phrase.withdrawn) {
+      if (shown) {
+        shown.remove();
+      }
+      dropPoemLines(id);
+      return;
+    }
+    if (shown) {
+      shown.querySelector(".phrase-text p").textContent = phrase.text;
+      var author = shown.querySelector(".byline .author");
+      if (author) {
+        author.textContent = phrase.attribution;
+      }
+      var said = normalise(phrase.text);
+      dropPoemLines(id, function (line) {
+        return said.indexOf(normalise(line.dataset.line || line.textContent)) !== -1;
+      });
       return;
     }
     var list = document.querySelector("#phrases ol.phrases");
@@ -175,6 +214,22 @@
   function applyResonance(data) {
     var items = article.querySelectorAll('[data-contribution-id="' + parseInt(data.contribution_id, 10) + '"]');
     Array.prototype.forEach.call(items, function (item) { setResonance(item, data.count); });
+  }
+
+  // The day's figures, absolute numbers counted at `seq`: an older count never replaces a
+  // newer one (two workers' messages can cross).
+  var figuresSeq = -1;
+  function applyFigures(figures) {
+    if (!figures || typeof figures.seq !== "number" || figures.seq < figuresSeq) {
+      return;
+    }
+    figuresSeq = figures.seq;
+    Object.keys(figures).forEach(function (key) {
+      var value = document.querySelector("#figure-" + key.replace(/[^a-z_]/g, "") + " .figure-value");
+      if (value && key !== "seq") {
+        value.textContent = String(figures[key]);
+      }
+    });
   }
 
   function apply(update) {
@@ -205,6 +260,7 @@
     // When so much happened since the page was drawn that the room sent its present state
     // instead of the changes, the page cannot redraw itself from that: it says to reload.
     applyState: function (state) {
+      applyFigures(state.figures);
       if (state.snapshot && state.seq > drawnAt) {
         connectedText = "Live: a lot has changed since this page loaded. Reload to see all of it.";
       }
@@ -225,6 +281,16 @@
   });
   socket.on("updates", function (frame) {
     store.receiveUpdates(frame);
+  });
+  socket.on("figures", applyFigures);
+  // The server's message queue lost and back (docs/live-protocol.md 10.5).
+  socket.on("delivery", function (message) {
+    if (message && message.live === false) {
+      showStatus("delayed", "Live: " + message.message);
+    } else if (message && message.live === true) {
+      showStatus("connected", connectedText);
+      store.deliveryRestored(Math.random() * 2000);
+    }
   });
   // socket.io delivers `state` (sent while connecting) before its own "connect" event, so
   // only a disconnect says the next state is still to come.

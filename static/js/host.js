@@ -1,7 +1,10 @@
-// The host's view of the live room: the queue waiting for approval (oldest first), what the room
-// sees (newest first) with feature and withdraw, the question, pausing, the moderation mode,
-// capturing a phrase, and who is here. Host actions are not queued while offline: a host
-// decides in the moment, so a failure is shown at once instead.
+// The host's view of the live room: the queue waiting for approval (oldest first, several can be
+// selected and approved or held back at once), what the room sees (newest first) with feature
+// and withdraw, holding back with a reason and redacting, phrases with edit and withdraw, what
+// was held back (restorable), an undo for the last hold-back or withdraw, the question,
+// pausing, the moderation mode, capturing a phrase, who is here, and (wellbeing hosts only) the
+// support requests. Host actions are not queued while offline: a host decides in the moment,
+// so a failure is shown at once instead.
 (function () {
   "use strict";
   var L = window.LeroLive;
@@ -37,21 +40,44 @@
   var voicesHeard = document.getElementById("voices-heard");
   var online = document.getElementById("online");
   var onlineCount = document.getElementById("online-count");
+  var heldList = document.getElementById("held-back");
+  var heldCount = document.getElementById("held-back-count");
+  var heldEmpty = document.getElementById("held-back-empty");
+  var selectAll = document.getElementById("select-all");
+  var approveSelected = document.getElementById("approve-selected");
+  var rejectSelected = document.getElementById("reject-selected");
+  var undoBar = document.getElementById("undo-bar");
+  var roomCounts = document.getElementById("room-counts");
+  var supportSection = document.getElementById("support-section");
+  var supportOpen = document.getElementById("support-open");
+  var supportEmpty = document.getElementById("support-empty");
+  var supportHandled = document.getElementById("support-handled");
+  var supportCount = document.getElementById("support-count");
   var prepared = document.getElementById("prepared");
   var preparedList = document.getElementById("prepared-list");
   var nextPrompt = document.getElementById("next-prompt");
   var nextPromptText = document.getElementById("next-prompt-text");
 
-  var room = { open: true, moderation: "pre", present: 0, voices: 0, people: [] };
+  var room = {
+    open: true, moderation: "pre", present: 0, voices: 0, people: [], reasons: [],
+    wellbeing: false, waiting: 0, heldBack: 0,
+  };
+  var REDACTION_LABELS = [["name", "A name"], ["place", "A place"], ["detail", "Another detail"]];
   var data = sync.data;
   var queueNodes = {};
   var streamNodes = {};
+  var heldNodes = {};
+  // Queue items ticked for a bulk action, by id.
+  var selected = {};
 
   function ensureData() {
     data = sync.data;
     data.contributions = data.contributions || {};
     data.phrases = data.phrases || {};
     data.shown = data.shown || {};
+    // When each held-back item was held back, for its order in that list (latest first).
+    data.held = data.held || {};
+    data.support = data.support || {};
     if (data.prompt === undefined) {
       data.prompt = null;
     }
@@ -63,19 +89,32 @@
     ensureData();
     room.open = state.contributions_open !== false;
     room.moderation = state.moderation || "pre";
+    room.reasons = state.hold_back_reasons || [];
+    room.wellbeing = state.wellbeing === true;
+    if (!room.wellbeing) {
+      // Not (or no longer) a wellbeing host: keep nothing of anyone's request.
+      data.support = {};
+    }
     data.prompt = state.prompt || null;
-    // `queue` is the whole truth about what is pending right now.
+    // `queue` and `held_back_items` are the whole truth about what is pending and rejected now.
     Object.keys(data.contributions).forEach(function (id) {
-      if (data.contributions[id].status === "pending") {
+      var status = data.contributions[id].status;
+      if (status === "pending" || status === "rejected") {
         delete data.contributions[id];
       }
     });
+    data.held = {};
     (state.queue || []).forEach(function (contribution) {
       data.contributions[contribution.id] = contribution;
+    });
+    (state.held_back_items || []).forEach(function (contribution, index) {
+      data.contributions[contribution.id] = contribution;
+      data.held[contribution.id] = -(index + 1);
     });
     data.prepared = state.prepared || [];
     showPresence(state);
     renderAll();
+    renderSupport();
   }
 
   function applyUpdate(update, live) {
@@ -98,10 +137,20 @@
         renderStream();
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      L.receivePhrase(data, payload.phrase, update.seq);
       renderStream();
+    } else if (update.kind === "support" && payload.request) {
+      receiveSupport(payload.request, live);
     }
+  }
+
+  function receiveSupport(ask, live) {
+    var before = data.support[ask.id];
+    data.support[ask.id] = ask;
+    if (live && ask.status === "open" && !before) {
+      announce(ask.name + " asked for support.");
+    }
+    renderSupport();
   }
 
   function receiveContribution(contribution, seq, live) {
@@ -110,10 +159,17 @@
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
-    if (contribution.status === "approved" || contribution.status === "pending") {
+    if (contribution.status !== "withdrawn") {
       data.contributions[contribution.id] = contribution;
       if (contribution.status === "approved") {
         data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
+      } else {
+        delete data.shown[key];
+      }
+      if (contribution.status === "rejected") {
+        data.held[contribution.id] = seq || sync.seq + 0.5;
+      } else {
+        delete data.held[contribution.id];
       }
       if (live && contribution.status === "pending" && !before) {
         announce("New in the queue from " + (contribution.author || "Anonymous") + ": " +
@@ -122,9 +178,14 @@
     } else {
       delete data.contributions[contribution.id];
       delete data.shown[key];
+      delete data.held[contribution.id];
+    }
+    if (contribution.status !== "pending") {
+      delete selected[contribution.id];
     }
     renderQueue();
     renderStream();
+    renderHeldBack();
   }
 
   function showPresence(message) {
@@ -136,6 +197,12 @@
     }
     if (Array.isArray(message.people)) {
       room.people = message.people;
+    }
+    if (typeof message.waiting === "number") {
+      room.waiting = message.waiting;
+      room.heldBack = message.held_back || 0;
+      roomCounts.textContent = "Everyone sees: " + room.waiting + " waiting · " +
+        room.heldBack + " held back";
     }
     voicesHeard.textContent = L.plural(room.voices, "voice", "voices") + " heard · " +
       L.plural(room.present, "person", "people") + " here";
@@ -155,6 +222,7 @@
     renderSettings();
     renderQueue();
     renderStream();
+    renderHeldBack();
   }
 
   function renderPrompt() {
@@ -231,6 +299,20 @@
       if (!node) {
         var id = contribution.id;
         node = h("li", { className: "stream-item", dataset: { id: id } }, [
+          h("label", { className: "check select-item" }, [
+            h("input", {
+              type: "checkbox", className: "select-box",
+              onchange: function (changeEvent) {
+                if (changeEvent.currentTarget.checked) {
+                  selected[id] = true;
+                } else {
+                  delete selected[id];
+                }
+                renderSelection();
+              },
+            }),
+            h("span", {}, ["Select"]),
+          ]),
           h("div", { className: "item-actions" }, [
             h("button", { type: "button", onclick: function () { act("approve", id, node); } },
               ["Approve"]),
@@ -238,25 +320,80 @@
               type: "button", className: "secondary",
               onclick: function () { approveAndFeature(id, node); },
             }, ["Approve and feature"]),
-            h("button", {
-              type: "button", className: "secondary",
-              onclick: function () { act("reject", id, node); },
-            }, ["Reject"]),
+            holdBackForm(id, function () { return node; }),
+            redactForm(id, function () { return node; }),
           ]),
         ]);
         queueNodes[id] = node;
       }
       L.fillItem(node, contribution, "contribution");
+      // The byline names the item, so each "Select" box says which reflection it selects.
+      node.querySelector(".select-box").setAttribute("aria-label",
+        "Select: " + contribution.text.slice(0, 80));
+      node.querySelector(".select-box").checked = Boolean(selected[contribution.id]);
+      noteRedactions(node, contribution);
       return node;
     });
     Object.keys(queueNodes).forEach(function (id) {
       if (nodes.indexOf(queueNodes[id]) === -1) {
         delete queueNodes[id];
+        delete selected[id];
       }
     });
     keepFocusInList(queue, nodes, function () { L.syncList(queue, nodes); });
     queueCount.textContent = "(" + nodes.length + ")";
     queueEmpty.hidden = nodes.length > 0;
+    renderSelection();
+  }
+
+  function selectedIds() {
+    return Object.keys(selected).map(Number).filter(function (id) { return queueNodes[id]; });
+  }
+
+  function renderSelection() {
+    var count = selectedIds().length;
+    var total = Object.keys(queueNodes).length;
+    approveSelected.textContent = "Approve selected (" + count + ")";
+    rejectSelected.textContent = "Reject selected (" + count + ")";
+    selectAll.checked = total > 0 && count === total;
+    selectAll.indeterminate = count > 0 && count < total;
+    document.getElementById("bulk-actions").hidden = total === 0;
+  }
+
+  function renderHeldBack() {
+    var held = Object.keys(data.contributions).map(function (id) {
+      return data.contributions[id];
+    }).filter(function (contribution) { return contribution.status === "rejected"; });
+    held.sort(function (a, b) { return (data.held[b.id] || 0) - (data.held[a.id] || 0); });
+    var nodes = held.map(function (contribution) {
+      var node = heldNodes[contribution.id];
+      if (!node) {
+        var id = contribution.id;
+        node = h("li", { className: "stream-item", dataset: { id: id } }, [
+          h("div", { className: "item-actions" }, [
+            h("button", {
+              type: "button", className: "secondary",
+              onclick: function () { act("restore", id, node); },
+            }, ["Back to the queue"]),
+            h("button", {
+              type: "button", className: "secondary",
+              onclick: function () { act("approve", id, node); },
+            }, ["Approve"]),
+          ]),
+        ]);
+        heldNodes[id] = node;
+      }
+      L.fillItem(node, contribution, "contribution");
+      return node;
+    });
+    Object.keys(heldNodes).forEach(function (id) {
+      if (nodes.indexOf(heldNodes[id]) === -1) {
+        delete heldNodes[id];
+      }
+    });
+    keepFocusInList(heldList, nodes, function () { L.syncList(heldList, nodes); });
+    heldCount.textContent = "(" + nodes.length + ")";
+    heldEmpty.hidden = nodes.length > 0;
   }
 
   function renderStream() {
@@ -287,15 +424,20 @@
             }, ["Feature"]),
             h("button", {
               type: "button", className: "secondary",
-              onclick: function () { act("withdraw", id, node); },
+              onclick: function () { act("withdraw", id, node, null, "Withdrawn"); },
             }, ["Withdraw"]),
+            redactForm(id, function () { return node; }),
             h("span", { className: "resonance-count" }),
           ]));
+        }
+        if (entry.kind === "phrase") {
+          node.appendChild(phraseActions(entry.item.id, node));
         }
         streamNodes[entry.key] = node;
       }
       L.fillItem(node, entry.item, entry.kind);
       if (entry.kind === "contribution") {
+        noteRedactions(node, entry.item);
         node.querySelector(".feature-toggle").setAttribute(
           "aria-pressed", entry.item.featured ? "true" : "false");
         var count = entry.item.resonance_count || 0;
@@ -311,6 +453,153 @@
     });
     keepFocusInList(stream, nodes, function () { L.syncList(stream, nodes); });
     streamEmpty.hidden = nodes.length > 0;
+  }
+
+  function noteRedactions(node, contribution) {
+    var labels = contribution.redacted || [];
+    if (labels.length) {
+      node.querySelector(".byline").append(" · redacted: " + labels.join(", "));
+    }
+  }
+
+  // Holding back: a reason from the server's list, or written, which the author will read.
+  function holdBackForm(id, nodeOf) {
+    var select = h("select", { name: "reason" });
+    var written = h("input", {
+      name: "reason_text", maxlength: "200", autocomplete: "off", hidden: true,
+      "aria-label": "The reason, in your words",
+    });
+    select.addEventListener("change", function () {
+      written.hidden = select.value !== "other";
+      if (!written.hidden) {
+        written.focus();
+      }
+    });
+    var form = h("form", { className: "stack inline-form" }, [
+      h("label", {}, ["Why (the author sees this) ", select]),
+      written,
+      h("button", { type: "submit", className: "secondary" }, ["Hold back"]),
+    ]);
+    form.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      var payload = { reason: select.value || null };
+      if (select.value === "other") {
+        payload.reason_text = written.value.trim();
+      }
+      act("reject", id, nodeOf(), payload, "Held back");
+    });
+    var details = h("details", { className: "item-tool hold-back" }, [
+      h("summary", {}, ["Hold back…"]), form,
+    ]);
+    // The reasons come with the state, which may arrive after the item was drawn.
+    details.addEventListener("toggle", function () {
+      if (details.open && !select.options.length) {
+        select.replaceChildren.apply(select, [h("option", { value: "" }, ["No reason given"])]
+          .concat(room.reasons.map(function (reason) {
+            return h("option", { value: reason.key }, [reason.text]);
+          }))
+          .concat([h("option", { value: "other" }, ["Other: write it"])]));
+      }
+      if (details.open) {
+        select.focus();
+      }
+    });
+    return details;
+  }
+
+  // Redacting: the words to remove (what the host selected in the text, or typed) and what
+  // they were; the author is told, and the words are not kept anywhere.
+  function redactForm(id, nodeOf) {
+    var words = h("input", { name: "text", maxlength: "200", autocomplete: "off" });
+    var label = h("select", { name: "label" }, REDACTION_LABELS.map(function (pair) {
+      return h("option", { value: pair[0] }, [pair[1]]);
+    }));
+    var selected = "";
+    var summary = h("summary", {
+      onmousedown: function () { selected = String(window.getSelection() || "").trim(); },
+    }, ["Redact…"]);
+    var details = h("details", { className: "item-tool redact" }, [summary]);
+    var form = h("form", { className: "stack inline-form" }, [
+      h("label", {}, ["Words to remove", words]),
+      h("label", {}, ["They are", label]),
+      h("button", { type: "submit", className: "secondary" }, ["Remove them"]),
+    ]);
+    details.appendChild(form);
+    details.addEventListener("toggle", function () {
+      if (details.open) {
+        if (selected && !words.value) {
+          words.value = selected;
+        }
+        words.focus();
+      }
+    });
+    form.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      var text = words.value.trim();
+      if (!text) {
+        showError("Choose the words to remove: select them in the text, or type them.");
+        words.focus();
+        return;
+      }
+      act("redact", id, nodeOf(), { text: text, label: label.value }, null, function () {
+        words.value = "";
+        details.open = false;
+      });
+    });
+    return details;
+  }
+
+  // ---- support requests (wellbeing hosts only) ----
+
+  function renderSupport() {
+    supportSection.hidden = !room.wellbeing;
+    if (!room.wellbeing) {
+      supportOpen.replaceChildren();
+      supportHandled.replaceChildren();
+      return;
+    }
+    var asks = Object.keys(data.support).map(function (id) { return data.support[id]; });
+    asks.sort(function (a, b) { return a.id - b.id; });
+    var open = asks.filter(function (ask) { return ask.status === "open"; });
+    var handled = asks.filter(function (ask) { return ask.status !== "open"; });
+    supportOpen.replaceChildren.apply(supportOpen, open.map(supportItem));
+    supportHandled.replaceChildren.apply(supportHandled, handled.reverse().map(supportItem));
+    supportEmpty.hidden = open.length > 0;
+    supportCount.textContent = "(" + open.length + ")";
+  }
+
+  function supportItem(ask) {
+    var time = L.formatTime(ask.created_at);
+    var who = [h("strong", {}, [ask.name]), ask.guest ? " (guest)" : null];
+    var lines = [h("p", { className: "support-who" }, who)];
+    if (ask.contact) {
+      lines.push(h("p", { className: "support-contact" }, [
+        "Booked as " + ask.contact.name + ": ",
+        h("a", { href: "mailto:" + ask.contact.email }, [ask.contact.email]),
+      ]));
+    } else {
+      lines.push(h("p", { className: "hint" }, [ask.guest ?
+        "A guest: no contact details, only the name they gave." : "No contact details."]));
+    }
+    lines.push(h("p", { className: "byline" }, ask.status === "open" ?
+      ["Asked at ", h("time", { datetime: ask.created_at }, [time])] :
+      ["Handled" + (ask.handled_by ? " by " + ask.handled_by : "") + " · asked at " +
+        time]));
+    var node = h("li", { className: "stream-item support-request", dataset: { id: ask.id } },
+      lines);
+    if (ask.status === "open") {
+      var button = h("button", {
+        type: "button",
+        onclick: function () {
+          request("support_handled", { request_id: ask.id }, function (ack) {
+            receiveSupport(ack.request, false);
+            sync.save();
+          }, [button]);
+        },
+      }, ["Mark handled"]);
+      node.appendChild(h("div", { className: "item-actions" }, [button]));
+    }
+    return node;
   }
 
   // When the item holding focus leaves a list (approved, rejected, withdrawn), move focus to
@@ -358,9 +647,11 @@
       }
       return;
     }
-    (buttons || []).forEach(function (button) { button.disabled = true; });
+    if (!L.holdButtons(buttons)) {
+      return;
+    }
     socket.timeout(10000).emit(name, payload, function (error, ack) {
-      (buttons || []).forEach(function (button) { button.disabled = false; });
+      L.releaseButtons(buttons);
       if (error || !ack || !ack.ok) {
         showError(error || !ack ? "The live room did not answer in time: please try again." :
           ack.error);
@@ -376,13 +667,135 @@
     });
   }
 
-  function act(name, id, node, extra) {
+  // `undoLabel`: the action can be undone ("restore"), and the undo bar offers it; `done`
+  // runs with the server's answer.
+  function act(name, id, node, extra, undoLabel, done) {
     var payload = { contribution_id: id };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     request(name, payload, function (ack) {
       receiveContribution(ack.contribution, null, false);
       sync.save();
+      if (undoLabel) {
+        offerUndo(undoLabel, ack.contribution.text, "restore", { contribution_id: id },
+          function (restored) { receiveContribution(restored.contribution, null, false); });
+      }
+      if (done) {
+        done(ack);
+      }
     }, node.querySelectorAll("button"));
+  }
+
+  // The last reject or withdraw can be undone from a bar that stays until the next one.
+  function offerUndo(label, text, name, payload, applied) {
+    var short = text.length > 60 ? text.slice(0, 60) + "…" : text;
+    var button = h("button", { type: "button", className: "link-button" }, ["Undo"]);
+    button.addEventListener("click", function () {
+      request(name, payload, function (ack) {
+        applied(ack);
+        sync.save();
+        undoBar.replaceChildren("Undone: “" + short + "” is back.");
+      }, [button]);
+    });
+    undoBar.replaceChildren(label + ": “" + short + "”. ", button);
+    undoBar.hidden = false;
+  }
+
+  function bulk(action) {
+    var ids = selectedIds();
+    if (!ids.length) {
+      showError("Select one or more reflections first.");
+      return;
+    }
+    request("moderate_many", { action: action, contribution_ids: ids }, function (ack) {
+      ack.contributions.forEach(function (contribution) {
+        receiveContribution(contribution, null, false);
+      });
+      sync.save();
+      var done = L.plural(ack.contributions.length, "reflection", "reflections") +
+        (action === "approve" ? " approved." : " held back.");
+      if (ack.skipped.length) {
+        showError(done + " Not changed: " + ack.skipped.map(function (skip) {
+          return skip.error;
+        }).join(" "));
+      }
+      announce(done);
+      queue.closest("section").querySelector("h2").focus();
+    }, [approveSelected, rejectSelected]);
+  }
+
+  approveSelected.addEventListener("click", function () { bulk("approve"); });
+  rejectSelected.addEventListener("click", function () { bulk("reject"); });
+  selectAll.addEventListener("change", function () {
+    Object.keys(queueNodes).forEach(function (id) {
+      if (selectAll.checked) {
+        selected[id] = true;
+      } else {
+        delete selected[id];
+      }
+    });
+    renderQueue();
+  });
+
+  // A phrase can be corrected (a misheard word, a name that must not be shared) or withdrawn.
+  function phraseActions(id, node) {
+    var actions = h("div", { className: "item-actions" });
+    var edit = h("button", { type: "button", className: "secondary" }, ["Edit"]);
+    var withdraw = h("button", { type: "button", className: "secondary" }, ["Withdraw"]);
+    edit.addEventListener("click", function () { editPhrase(id, node, edit); });
+    withdraw.addEventListener("click", function () {
+      request("withdraw_phrase", { phrase_id: id }, function (ack) {
+        var text = (data.phrases[id] || {}).text || "";
+        L.receivePhrase(data, ack.phrase, null);
+        renderStream();
+        sync.save();
+        offerUndo("Phrase withdrawn", text, "restore_phrase", { phrase_id: id }, function (back) {
+          L.receivePhrase(data, back.phrase, sync.seq + 0.5);
+          renderStream();
+        });
+      }, [edit, withdraw]);
+    });
+    actions.appendChild(edit);
+    actions.appendChild(withdraw);
+    return actions;
+  }
+
+  function editPhrase(id, node, editButton) {
+    if (node.querySelector(".phrase-editor")) {
+      node.querySelector(".phrase-editor textarea").focus();
+      return;
+    }
+    var phrase = data.phrases[id];
+    var textId = "phrase-" + id + "-text";
+    var byId = "phrase-" + id + "-by";
+    var text = h("textarea", { id: textId, maxlength: "500", rows: "2" });
+    text.value = phrase.text;
+    var by = h("input", { id: byId, maxlength: "120", autocomplete: "off" });
+    by.value = phrase.attribution || "";
+    var save = h("button", { type: "submit" }, ["Save the phrase"]);
+    var cancel = h("button", { type: "button", className: "secondary" }, ["Cancel"]);
+    var editor = h("form", { className: "phrase-editor stack", novalidate: true }, [
+      h("div", { className: "field" }, [h("label", { for: textId }, ["Corrected phrase"]), text]),
+      h("div", { className: "field" }, [h("label", { for: byId }, ["Said by (optional)"]), by]),
+      h("div", { className: "item-actions" }, [save, cancel]),
+    ]);
+    function close() {
+      editor.remove();
+      editButton.focus();
+    }
+    cancel.addEventListener("click", close);
+    editor.addEventListener("submit", function (submitEvent) {
+      submitEvent.preventDefault();
+      request("edit_phrase", { phrase_id: id, text: text.value, attribution: by.value },
+        function (ack) {
+          L.receivePhrase(data, ack.phrase, null);
+          sync.save();
+          close();
+          renderStream();
+          announce("Phrase corrected.");
+        }, [save]);
+    });
+    node.appendChild(editor);
+    text.focus();
   }
 
   function approveAndFeature(id, node) {
@@ -449,7 +862,7 @@
   ensureData();
   renderAll();
   var socket = L.openRoom(slug, sync, status, {
-    identity: function () { return { role: "host" }; },
+    identity: function (send) { send({ role: "host" }); },
     applyState: applyState,
     applyUpdate: applyUpdate,
     applySnapshot: function (snapshot) {

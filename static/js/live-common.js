@@ -66,7 +66,9 @@
   // cursors, the page's own data built from the updates, and the gap rule of
   // docs/live-protocol.md section 4. Hosts follow the room's seq (they see every update);
   // everyone else follows the public chain and, for participants and guests, their own chain,
-  // where each update names the previous one (`prev`). An update that does not follow yet is
+  // where each update names the previous one (`prev`). Wellbeing hosts also follow the
+  // wellbeing chain (section 13), numbered apart from the room's seq, by `prev` and its own
+  // head `heads.wellbeing`. An update that does not follow yet is
   // held; if the gap is still open after `gapWait` ms, the store asks `catchUp` for what is
   // missing. The page supplies, through `attach`: applyState(state), applyUpdate(update, live)
   // and applySnapshot(snapshot) (after `data` was emptied), and catchUp(cursors, done) where
@@ -85,7 +87,10 @@
       saved.data && typeof saved.data === "object";
     var start = options.seq || 0;
     this.seq = valid ? saved.seq : start;
-    this.heads = valid ? saved.heads : { public: start, own: 0 };
+    this.heads = valid ? saved.heads : { public: start, own: 0, wellbeing: 0 };
+    if (typeof this.heads.wellbeing !== "number") {
+      this.heads.wellbeing = 0;
+    }
     this.data = valid ? saved.data : {};
     this.ready = false;
     this.held = [];
@@ -100,7 +105,7 @@
   // What the connect `auth` and `catch_up` carry.
   RoomStore.prototype.cursors = function () {
     if (this.host) {
-      return { last_seq: this.seq };
+      return { last_seq: this.seq, support_seq: this.heads.wellbeing };
     }
     return { last_seq: this.heads.public, own_seq: this.heads.own };
   };
@@ -113,7 +118,7 @@
 
   RoomStore.prototype.reset = function () {
     this.seq = 0;
-    this.heads = { public: 0, own: 0 };
+    this.heads = { public: 0, own: 0, wellbeing: 0 };
     this.data = {};
     this.held = [];
     this.save();
@@ -126,6 +131,9 @@
   };
 
   RoomStore.prototype.headOf = function (update) {
+    if (update.chain === "wellbeing") {
+      return this.heads.wellbeing;
+    }
     return this.host ? this.seq : this.heads[update.chain === "own" ? "own" : "public"];
   };
 
@@ -135,12 +143,17 @@
   };
 
   RoomStore.prototype.follows = function (update) {
-    return this.host ? update.seq === this.seq + 1 : update.prev === this.headOf(update);
+    if (this.host && update.chain !== "wellbeing") {
+      return update.seq === this.seq + 1;
+    }
+    return update.prev === this.headOf(update);
   };
 
   RoomStore.prototype.apply = function (update, live) {
     this.page.applyUpdate(update, live);
-    if (this.host) {
+    if (update.chain === "wellbeing") {
+      this.heads.wellbeing = update.seq;
+    } else if (this.host) {
       this.seq = update.seq;
     } else {
       this.heads[update.chain === "own" ? "own" : "public"] = update.seq;
@@ -153,7 +166,9 @@
   RoomStore.prototype.receiveState = function (state) {
     var self = this;
     var ours = this.host ? this.seq : Math.max(this.heads.public, this.heads.own);
-    if (!state || typeof state.seq !== "number" || state.seq < ours) {
+    var wellbeingBehind = state && state.wellbeing === true &&
+      (state.support_seq || 0) < this.heads.wellbeing;
+    if (!state || typeof state.seq !== "number" || state.seq < ours || wellbeingBehind) {
       this.reset();
       return false;
     }
@@ -166,9 +181,17 @@
         self.apply(update, false);
       }
     });
+    (state.support_updates || []).forEach(function (update) {
+      if (!self.isOld(update)) {
+        self.apply(update, false);
+      }
+    });
     this.seq = state.seq;
     if (!this.host) {
-      this.heads = { public: state.public_seq || 0, own: state.own_seq || 0 };
+      this.heads = { public: state.public_seq || 0, own: state.own_seq || 0, wellbeing: 0 };
+    } else {
+      // Not (or no longer) a wellbeing host: that chain starts again from nothing.
+      this.heads.wellbeing = state.wellbeing ? state.support_seq || 0 : 0;
     }
     this.page.applyState(state);
     this.ready = true;
@@ -239,6 +262,23 @@
     }, this.gapWait);
   };
 
+  // The server says its message queue is back (docs/live-protocol.md 10.5): frames may have
+  // been lost meanwhile with no later frame to show the gap, so ask catch_up after `wait` ms
+  // (the caller picks a random 0-2 s, so a whole room does not ask at once).
+  RoomStore.prototype.deliveryRestored = function (wait) {
+    var self = this;
+    this.timers.setTimeout(function () {
+      if (!self.ready) {
+        return;
+      }
+      self.page.catchUp(self.cursors(), function (answer) {
+        if (answer && self.ready) {
+          self.receiveState(answer);
+        }
+      });
+    }, wait);
+  };
+
   RoomStore.prototype.stopGapTimer = function () {
     if (this.gapTimer !== null) {
       this.timers.clearTimeout(this.gapTimer);
@@ -247,7 +287,7 @@
   };
 
   // Whether a page shows a contribution: approved, and not `hidden` (a harvest-shaped view
-  // of one its author kept to the room: docs/live-protocol.md section 9).
+  // of one its author kept to the room: docs/live-protocol.md section 16).
   function isShown(contribution) {
     return Boolean(contribution) && contribution.status === "approved" && !contribution.hidden;
   }
@@ -274,6 +314,39 @@
         data.phrases[entry.phrase.id] = entry.phrase;
         data.shown["p" + entry.phrase.id] = -(index + 1);
       }
+    });
+  }
+
+  // A `phrase` update is an upsert by id (docs/live-protocol.md section 9.4): shown or
+  // replaced, or dropped once withdrawn. Returns true when the phrase is new to the page.
+  function receivePhrase(data, phrase, seq) {
+    var key = "p" + phrase.id;
+    var isNew = !data.phrases[phrase.id];
+    if (phrase.withdrawn) {
+      delete data.phrases[phrase.id];
+      delete data.shown[key];
+      return false;
+    }
+    data.phrases[phrase.id] = phrase;
+    data.shown[key] = data.shown[key] || seq;
+    return isNew;
+  }
+
+  // Buttons waiting for the server's answer. They are marked aria-disabled rather than
+  // disabled, because disabling the focused button drops keyboard focus to the top of the
+  // page. Returns false (and does nothing) when one of them is already waiting.
+  function holdButtons(buttons) {
+    var list = Array.prototype.slice.call(buttons || []);
+    if (list.some(function (button) { return button.getAttribute("aria-disabled") === "true"; })) {
+      return false;
+    }
+    list.forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
+    return true;
+  }
+
+  function releaseButtons(buttons) {
+    Array.prototype.forEach.call(buttons || [], function (button) {
+      button.removeAttribute("aria-disabled");
     });
   }
 
@@ -370,6 +443,9 @@
   ConnectionStatus.prototype.reconnecting = function () {
     this.show("reconnecting", "Reconnecting…");
   };
+  ConnectionStatus.prototype.delayed = function (message) {
+    this.show("delayed", message || "Live updates are delayed. What you send is still saved.");
+  };
   ConnectionStatus.prototype.offline = function () {
     this.show("offline", this.offlineText);
   };
@@ -383,19 +459,38 @@
     }
   };
 
+  // A fresh live pass from `url` (docs/live-protocol.md section 11): done(pass) or, when the
+  // server has none for this browser, done("", its reason). A network failure gives done(""):
+  // the live room then refuses the empty pass and says to reload.
+  function fetchLivePass(url, done) {
+    window
+      .fetch(url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; });
+      })
+      .then(function (answer) { done(answer.live_pass || "", answer.error); })
+      .catch(function () { done(""); });
+  }
+
   // Open the /live namespace and keep `store` up to date. `auth` is called on every
   // (re)connect, so each handshake carries the current cursors. `page` supplies:
-  // identity() -> the auth fields, applyState(state), applyUpdate(update, live),
-  // applySnapshot(snapshot), presence(message), connected() after every state, reset() when
-  // the cache was dropped.
+  // identity(send, refuse), which calls send(auth fields), maybe later (after fetching a
+  // pass), or refuse(reason) when there is no way in;
+  // applyState(state), applyUpdate(update, live), applySnapshot(snapshot), presence(message),
+  // connected() after every state, reset() when the cache was dropped.
   function openRoom(slug, store, status, page) {
     var socket = window.io("/live", {
       auth: function (send) {
-        var auth = page.identity();
-        var cursors = store.cursors();
-        auth.slug = slug;
-        Object.keys(cursors).forEach(function (name) { auth[name] = cursors[name]; });
-        send(auth);
+        page.identity(function (auth) {
+          // The cursors as they are when the handshake leaves, after any wait for a pass.
+          var cursors = store.cursors();
+          auth.slug = slug;
+          Object.keys(cursors).forEach(function (name) { auth[name] = cursors[name]; });
+          send(auth);
+        }, function (reason) {
+          socket.disconnect();
+          sayRefused(reason);
+        });
       },
       // WebSocket first, long-polling only when it cannot open: no polling-to-WebSocket
       // upgrade, whose interruption (a server dying, a phone changing network) could leave
@@ -451,6 +546,16 @@
     socket.on("presence", function (message) {
       page.presence(message);
     });
+    socket.on("delivery", function (message) {
+      if (message && message.live === false) {
+        status.delayed(message.message);
+      } else if (message && message.live === true) {
+        if (status.element.dataset.state === "delayed") {
+          status.connected();
+        }
+        store.deliveryRestored(Math.random() * 2000);
+      }
+    });
     socket.on("disconnect", function (reason) {
       // Not on "connect": the client hands over `state` (sent by the server's connect
       // handler) before it fires "connect".
@@ -468,14 +573,18 @@
         page.disconnected();
       }
     });
+    // Refused (a stale link, a closed event...): retrying would not help, so say why and let
+    // the person try again themselves.
+    function sayRefused(reason) {
+      status.refused(reason || "the live room refused the connection.", function () {
+        status.connecting();
+        socket.connect();
+      });
+    }
+
     socket.on("connect_error", function (error) {
       if (!socket.active) {
-        // The server refused us (a stale link, a closed event...): retrying would not help,
-        // so say why and let the person try again themselves.
-        status.refused(error.message || "the live room refused the connection.", function () {
-          status.connecting();
-          socket.connect();
-        });
+        sayRefused(error.message);
         return;
       }
       failedAttempts += 1;
@@ -578,12 +687,17 @@
     snapshotInto: snapshotInto,
     isShown: isShown,
     SHARING: SHARING,
+    receivePhrase: receivePhrase,
+    holdButtons: holdButtons,
+    releaseButtons: releaseButtons,
     Outbox: Outbox,
     ConnectionStatus: ConnectionStatus,
     openRoom: openRoom,
+    fetchLivePass: fetchLivePass,
     syncList: syncList,
     fillItem: fillItem,
     announcer: announcer,
     plural: plural,
+    formatTime: formatTime,
   };
 })();

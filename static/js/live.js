@@ -1,5 +1,6 @@
 // The participant's live room: the question now, the shared stream (newest first), their own
-// reflections waiting for a host, and the form. Reflections go into a localStorage outbox first
+// reflections waiting for a host or held back (with the hosts' reason), the form, how many
+// wait and were held back, and a quiet "I need support". Reflections go into a localStorage outbox first
 // and leave it only when the server acknowledges them, so a flaky phone loses nothing.
 (function () {
   "use strict";
@@ -13,10 +14,8 @@
   var maxLength = Number(root.dataset.maxLength) || 500;
   var sync = new L.RoomStore(slug, "participant");
   // One outbox per person, so someone else using this browser later never sends what an
-  // earlier person left unsent. A private token starts with the registration's id.
-  var person = root.dataset.token
-    ? "r" + root.dataset.token.split(".")[0]
-    : "g" + root.dataset.guestKey;
+  // earlier person left unsent: "r" and the registration's id, or "g" and the guest key.
+  var person = root.dataset.person;
   var outbox = new L.Outbox(slug + ":" + person);
   var status = new L.ConnectionStatus(
     document.getElementById("connection-state"),
@@ -41,14 +40,20 @@
   var streamEmpty = document.getElementById("stream-empty");
   var featuredSection = document.getElementById("featured-section");
   var featuredList = document.getElementById("featured");
+  var moderationCounts = document.getElementById("moderation-counts");
+  var supportSection = document.getElementById("support-section");
+  var supportButton = document.getElementById("support-button");
+  var supportStatus = document.getElementById("support-status");
+  var supportContacts = document.getElementById("support-contacts");
+  var supportContactsList = document.getElementById("support-contacts-list");
+  var supportUnavailable = document.getElementById("support-unavailable");
 
-  var room = { open: true, ended: false, moderation: null, resonated: {} };
+  var room = { open: true, ended: false, moderation: null, resonated: {}, support: null };
   var data = sync.data;
   var streamNodes = {};
   var featuredNodes = {};
   var inFlight = {};
   var sendAttempt = 0;
-  var notices = [];
   var mineNodes = {};
 
   function ensureData() {
@@ -56,16 +61,28 @@
     data.contributions = data.contributions || {};
     data.phrases = data.phrases || {};
     data.shown = data.shown || {};
+    // Our own contributions (by id), and held-back ones we dismissed.
+    data.own = data.own || {};
+    data.dismissed = data.dismissed || {};
     if (data.prompt === undefined) {
       data.prompt = null;
     }
   }
 
-  function identity() {
-    if (root.dataset.token) {
-      return { token: root.dataset.token };
+  // The page never holds the private token: a registered person joins with a fresh live
+  // pass fetched before every connect (docs/live-protocol.md section 11).
+  function identity(send, refuse) {
+    if (root.dataset.passUrl) {
+      L.fetchLivePass(root.dataset.passUrl, function (livePass, reason) {
+        if (reason) {
+          refuse(reason);
+        } else {
+          send({ live_pass: livePass });
+        }
+      });
+      return;
     }
-    return { guest_name: root.dataset.guestName, guest_key: root.dataset.guestKey };
+    send({ guest_name: root.dataset.guestName, guest_key: root.dataset.guestKey });
   }
 
   // ---- applying what the server sends (docs/live-protocol.md sections 2 and 4) ----
@@ -78,18 +95,25 @@
     room.resonated = {};
     (state.resonated || []).forEach(function (id) { room.resonated[id] = true; });
     data.prompt = state.prompt || null;
-    // `mine` is the whole truth about our pending reflections right now.
+    // `mine` is the whole truth about our pending and held-back reflections right now.
     Object.keys(data.contributions).forEach(function (id) {
-      if (data.contributions[id].status === "pending") {
+      var status = data.contributions[id].status;
+      if (status === "pending" || status === "rejected") {
         delete data.contributions[id];
       }
     });
     (state.mine || []).forEach(function (contribution) {
-      data.contributions[contribution.id] = contribution;
+      data.own[contribution.id] = true;
       outbox.remember(contribution);
+      if (contribution.status !== "approved" || !data.contributions[contribution.id]) {
+        data.contributions[contribution.id] = contribution;
+      }
     });
+    room.support = state.support || null;
     showPresence(state.present);
+    showCounts(state);
     renderAll();
+    renderSupport();
   }
 
   function applyUpdate(update, live) {
@@ -107,7 +131,7 @@
       renderSettings();
       flush();
     } else if (update.kind === "contribution") {
-      receiveContribution(payload.contribution, update.seq, live);
+      receiveContribution(payload.contribution, update.seq, live, update.chain === "own");
     } else if (update.kind === "resonance") {
       var resonated = data.contributions[payload.contribution_id];
       if (resonated) {
@@ -115,21 +139,23 @@
         renderStream();
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      var isNew = L.receivePhrase(data, payload.phrase, update.seq);
       renderStream();
-      if (live) {
+      if (live && isNew) {
         announce("Heard in the room: " + payload.phrase.text);
       }
     }
   }
 
-  function receiveContribution(contribution, seq, live) {
+  function receiveContribution(contribution, seq, live, own) {
     if (!contribution) {
       return;
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
+    if (own) {
+      data.own[contribution.id] = true;
+    }
     if (L.isShown(contribution)) {
       data.contributions[contribution.id] = contribution;
       data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
@@ -137,17 +163,41 @@
         announce("New reflection from " + (contribution.author || "Anonymous") + ": " +
           contribution.text);
       }
-    } else if (contribution.status === "pending") {
+    } else if (contribution.status === "pending" || contribution.status === "rejected") {
+      // Only the author hears of these (their own chain): a held-back one stays with its
+      // reason rather than vanish.
+      data.own[contribution.id] = true;
       data.contributions[contribution.id] = contribution;
+      delete data.shown[key];
+      if (live && contribution.status === "rejected") {
+        announce("The hosts held back your reflection" +
+          (contribution.held_back_reason ? ": " + contribution.held_back_reason : "."));
+      }
     } else {
       delete data.contributions[contribution.id];
       delete data.shown[key];
-      if (contribution.status === "rejected" && before && before.status === "pending") {
-        // Only the author hears about a rejection: say so rather than let it vanish.
-        notices.push(contribution);
-      }
     }
     renderAll();
+  }
+
+  function showCounts(message) {
+    if (typeof message.waiting === "number") {
+      moderationCounts.textContent = message.waiting + " waiting for the hosts · " +
+        (message.held_back || 0) + " held back";
+    }
+  }
+
+  // What the hosts changed in one of our reflections, said next to it.
+  function redactionNote(contribution) {
+    var labels = contribution.redacted || [];
+    if (!labels.length || !data.own[contribution.id]) {
+      return null;
+    }
+    var names = { name: "a name", place: "a place", detail: "a detail" };
+    var removed = labels.map(function (label) { return names[label] || "a detail"; });
+    return h("p", { className: "hint redaction-note" }, [
+      "A host removed " + removed.join(", ") + " from your reflection (marked in the text).",
+    ]);
   }
 
   function showPresence(present) {
@@ -216,6 +266,10 @@
       if (entry.kind === "contribution") {
         showSharing(node, entry.item);
         updateResonateButton(node.querySelector(".resonate"), entry.item);
+        var note = redactionNote(entry.item);
+        if (note) {
+          node.querySelector(".item-body").appendChild(note);
+        }
       }
       return node;
     });
@@ -268,9 +322,12 @@
       announce("You are offline: try again when the connection is back.");
       return;
     }
-    button.disabled = true;
+    // Held rather than disabled: a disabled button drops keyboard focus to the page's top.
+    if (!L.holdButtons([button])) {
+      return;
+    }
     socket.timeout(10000).emit("resonate", { contribution_id: id }, function (error, ack) {
-      button.disabled = false;
+      L.releaseButtons([button]);
       if (error || !ack) {
         announce("That did not reach the room: please try again.");
         return;
@@ -327,12 +384,17 @@
           node.querySelector(".byline").prepend(
             h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
           showSharing(node, contribution);
+          var note = redactionNote(contribution);
+          if (note) {
+            node.querySelector(".item-body").appendChild(note);
+          }
           return node;
         });
+      } else if (contribution.status === "rejected" && !data.dismissed[id]) {
+        add("n:" + id, JSON.stringify(contribution), function () {
+          return heldBackItem(contribution);
+        });
       }
-    });
-    notices.forEach(function (contribution) {
-      add("n:" + contribution.id, "", function () { return noticeItem(contribution); });
     });
     Object.keys(mineNodes).forEach(function (key) {
       if (!wanted[key]) {
@@ -343,23 +405,80 @@
     mineSection.hidden = nodes.length === 0;
   }
 
-  function noticeItem(contribution) {
-    return h("li", { className: "stream-item failed" }, [
+  function heldBackItem(contribution) {
+    var reason = contribution.held_back_reason;
+    return h("li", { className: "stream-item failed held-back", dataset: { id: contribution.id } }, [
       h("p", { className: "item-text" }, [contribution.text]),
       h("p", { className: "byline" }, [
-        h("span", { className: "badge badge-error" }, ["Not shared"]),
+        h("span", { className: "badge badge-error" }, ["Held back"]),
         "The hosts chose not to share this one with the room.",
       ]),
+      reason ? h("p", { className: "held-back-reason" }, ["Their reason: " + reason]) : null,
       h("div", { className: "item-actions" }, [h("button", {
         type: "button", className: "secondary",
         onclick: function () {
-          notices = notices.filter(function (notice) { return notice.id !== contribution.id; });
+          data.dismissed[contribution.id] = true;
+          sync.save();
           renderMine();
           textarea.focus();
         },
       }, ["Dismiss"])]),
     ]);
   }
+
+  // ---- support: a quiet request only the wellbeing hosts see ----
+
+  function renderSupport() {
+    var support = room.support;
+    supportSection.hidden = !support;
+    if (!support) {
+      return;
+    }
+    supportButton.hidden = !support.available;
+    supportUnavailable.hidden = support.available || !support.contacts;
+    var asked = support.request;
+    if (asked && support.available) {
+      var time = L.formatTime(asked.created_at);
+      supportStatus.textContent = asked.status === "open" ?
+        "Received at " + time + ". A wellbeing host will reach you quietly; nobody else is told." :
+        "A wellbeing host has looked after your request from " + time + ". You can ask again.";
+      supportButton.textContent = asked.status === "open" ? "Ask again" : "I need support";
+    } else {
+      supportStatus.textContent = "";
+      supportButton.textContent = "I need support";
+    }
+    var lines = (support.contacts || "").split("\n").filter(function (line) { return line.trim(); });
+    supportContactsList.replaceChildren.apply(supportContactsList, lines.map(function (line) {
+      return h("li", {}, [line]);
+    }));
+    // The contacts show once the person asked, or when nobody in the room can be asked.
+    supportContacts.hidden = !lines.length || (support.available && !asked);
+  }
+
+  supportButton.addEventListener("click", function () {
+    if (!socket.connected) {
+      supportStatus.textContent = "You are offline, so that did not reach the hosts: " +
+        "try again when the connection is back.";
+      return;
+    }
+    supportButton.disabled = true;
+    socket.timeout(10000).emit("request_support", {}, function (error, ack) {
+      supportButton.disabled = false;
+      if (error || !ack) {
+        supportStatus.textContent = "That did not reach the hosts in time: please try again.";
+        return;
+      }
+      if (!ack.ok) {
+        supportStatus.textContent = ack.error;
+        supportContacts.hidden = !supportContactsList.children.length;
+        return;
+      }
+      room.support.request = ack.request;
+      room.support.contacts = ack.contacts;
+      renderSupport();
+      supportStatus.focus();
+    });
+  });
 
   function outboxLabel(item) {
     if (item.error) {
@@ -460,7 +579,7 @@
         outbox.remove(item.client_id);
         if (ack.contribution) {
           outbox.remember(ack.contribution);
-          receiveContribution(ack.contribution, null, false);
+          receiveContribution(ack.contribution, null, false, true);
           sync.save();
         }
       } else if (room.open) {
@@ -533,7 +652,10 @@
       L.snapshotInto(sync.data, snapshot);
       ensureData();
     },
-    presence: function (message) { showPresence(message.present); },
+    presence: function (message) {
+      showPresence(message.present);
+      showCounts(message);
+    },
     connected: flush,
     disconnected: function () {
       inFlight = {};

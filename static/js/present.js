@@ -61,8 +61,8 @@
         delete data.shown[id];
       }
     } else if (update.kind === "phrase" && payload.phrase) {
-      data.phrases[payload.phrase.id] = payload.phrase;
-      data.shown["p" + payload.phrase.id] = data.shown["p" + payload.phrase.id] || update.seq;
+      // Corrected in place, or gone once withdrawn (docs/live-protocol.md section 9.4).
+      L.receivePhrase(data, payload.phrase, update.seq);
     }
     render();
   }
@@ -127,8 +127,8 @@
   }
 
   L.openRoom(slug, store, status, {
-    identity: function () {
-      return key ? { role: "viewer", presenter_secret: key } : { role: "viewer" };
+    identity: function (send) {
+      send(key ? { role: "viewer", presenter_secret: key } : { role: "viewer" });
     },
     applyState: function (state) {
       ensureData().prompt = state.prompt || null;

@@ -148,7 +148,36 @@ test("hosts follow the room's own seq, every update in turn", () => {
   assert.equal(timers.pending().length, 1, "7 is missing for a host even if 8 is public");
   store.receiveUpdates([own(7, 0)]);
   assert.deepEqual(page.applied, [6, 7, 8]);
-  assert.deepEqual(plain(store.cursors()), { last_seq: 8 });
+  assert.deepEqual(plain(store.cursors()), { last_seq: 8, support_seq: 0 });
+});
+
+const care = (seq, prev) => ({ seq, prev, chain: "wellbeing", kind: "support", data: {} });
+
+test("wellbeing hosts follow their own chain beside the room's seq", () => {
+  const { store, page, timers } = room("host");
+  store.receiveState({
+    seq: 5, updates: [], wellbeing: true, support_seq: 2,
+    support_updates: [{ seq: 1, chain: "wellbeing", data: {} }, { seq: 2, chain: "wellbeing", data: {} }],
+  });
+  assert.deepEqual(page.applied, [1, 2]);
+  // Support 3 and room 6 arrive together: neither numbering waits for the other.
+  store.receiveUpdates([care(3, 2), pub(6, 0)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6]);
+  assert.deepEqual(plain(store.cursors()), { last_seq: 6, support_seq: 3 });
+  // Support 5 overtook 4: held, then a catch_up asks from support_seq 3.
+  store.receiveUpdates([care(5, 4)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6]);
+  timers.fireAll();
+  assert.deepEqual(plain(page.asked), [{ last_seq: 6, support_seq: 3 }]);
+  store.receiveUpdates([care(4, 3), care(3, 2)]);
+  assert.deepEqual(page.applied, [1, 2, 3, 6, 4, 5], "3 again is old; 4 then 5");
+  // A state that says the host is no longer a wellbeing host starts that chain afresh.
+  store.receiveState({ seq: 6, updates: [], wellbeing: false });
+  assert.deepEqual(plain(store.cursors()), { last_seq: 6, support_seq: 0 });
+  // A wellbeing chain behind what we hold (a restored database) resets the store.
+  const other = room("host");
+  other.store.receiveState({ seq: 1, updates: [], wellbeing: true, support_seq: 4, support_updates: [] });
+  assert.equal(other.store.receiveState({ seq: 1, wellbeing: true, support_seq: 2 }), false);
 });
 
 test("updates before the state are held, and the tail and the state decide", () => {
@@ -199,4 +228,47 @@ test("pages show approved contributions, never hidden or taken-down ones", () =>
   assert.equal(L.isShown({ id: 3, status: "taken_down", hidden: false }), false);
   assert.equal(L.isShown({ id: 4, status: "pending" }), false);
   assert.deepEqual(plain(Object.keys(L.SHARING)), ["anonymous", "named", "room"]);
+});
+
+test("a phrase update is an upsert by id: corrected in place, dropped once withdrawn", () => {
+  const { L } = room("viewer");
+  const data = {};
+  L.snapshotInto(data, { stream: [{ phrase: { id: 2, text: "Jamie said so" } }] });
+  assert.equal(L.receivePhrase(data, { id: 2, text: "They said so", withdrawn: false }, 9), false);
+  assert.equal(data.phrases[2].text, "They said so");
+  assert.equal(data.shown.p2, -1, "a correction keeps the phrase's place");
+  assert.equal(L.receivePhrase(data, { id: 3, text: "New", withdrawn: false }, 10), true);
+  assert.equal(data.shown.p3, 10);
+  L.receivePhrase(data, { id: 2, text: "", withdrawn: true }, 11);
+  assert.deepEqual(plain(Object.keys(data.phrases)), ["3"]);
+  assert.equal(data.shown.p2, undefined);
+});
+
+test("held buttons refuse a second press until released, without losing focus", () => {
+  const { L } = room("host");
+  const attributes = {};
+  const button = {
+    getAttribute: (name) => (name in attributes ? attributes[name] : null),
+    setAttribute: (name, value) => { attributes[name] = value; },
+    removeAttribute: (name) => { delete attributes[name]; },
+  };
+  assert.equal(L.holdButtons([button]), true);
+  assert.equal(button.getAttribute("aria-disabled"), "true");
+  assert.equal(L.holdButtons([button]), false, "a second press while waiting does nothing");
+  L.releaseButtons([button]);
+  assert.equal(L.holdButtons([button]), true);
+  assert.equal(button.disabled, undefined, "never disabled: that drops keyboard focus");
+});
+
+test("the message queue back: after the wait it asks catch_up and applies its answer", () => {
+  const { store, page, timers } = room("participant");
+  store.receiveState(state(5));
+  store.deliveryRestored(1500);
+  assert.equal(page.asked.length, 0, "not before the wait");
+  assert.deepEqual(timers.pending().map((timer) => timer.ms), [1500]);
+  timers.fireAll();
+  assert.deepEqual(plain(page.asked), [{ last_seq: 5, own_seq: 0 }]);
+  page.answers[0](state(8, { updates: [pub(7, 5), pub(8, 7)] }));
+  assert.deepEqual(page.applied, [7, 8]);
+  assert.equal(store.cursors().last_seq, 8);
 });
