@@ -22,6 +22,7 @@ from flask import current_app
 
 from .broadcast import NAMESPACE, crowd_room, hosts_room, viewers_room
 from .errors import DomainError
+from .evidence import counting
 from .extensions import db, socketio
 from .models import Contribution, LiveConnection, utcnow
 
@@ -245,15 +246,6 @@ def heartbeat(interval):
         changed(event_id)
 
 
-def voices_heard(event_id):
-    """Distinct people who have sent at least one contribution, whatever became of it."""
-    return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event_id
-        )
-    )
-
-
 def moderation_counts(event_id):
     """How many reflections wait for the hosts and how many were held back: everyone sees the
     numbers (moderation in the open), never the texts."""
@@ -287,7 +279,7 @@ def presence_for(event_id, hosts=False):
     people = {key: {"name": name, "role": role} for key, name, role in rows}
     return {
         "present": len(people),
-        "voices_heard": voices_heard(event_id),
+        "voices_heard": counting.voices_heard(event_id),
         "people": sorted(people.values(), key=lambda person: person["name"].lower()),
         **moderation_counts(event_id),
     }

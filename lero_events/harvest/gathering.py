@@ -339,7 +339,7 @@ def gather_figures(event):
         took_part=counting.took_part_count(event),
         guests=counting.guest_count(event, authors),
         contributions=counting.contribution_totals(event)[1],
-        voices_heard=counting.voices_heard(event),
+        voices_heard=counting.voices_heard(event.id),
         phrases=counting.phrase_count(event),
         organisations=len(counting.organisation_keys(event)),
         threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),

@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, Length
 from .. import moderation, presenting, prompts
 from ..errors import DomainError, NotFound
 from ..events import get_event, get_hosted_event
+from ..evidence import counting
 from ..live_pass import issue_live_pass, registration_remembered, remembered_as
 from ..naming import registration_name
 from ..places import holds_place
@@ -131,7 +132,12 @@ def join_as_guest(slug):
 def host(slug):
     g.private_page = True
     event = get_hosted_event(slug, current_user)
-    return render_template("live/host.html", event=event, **ways_in(event))
+    return render_template(
+        "live/host.html",
+        event=event,
+        voices_heard=counting.DEFINITIONS["voices_heard"],
+        **ways_in(event),
+    )
 
 
 def ways_in(event):
