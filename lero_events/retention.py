@@ -1,12 +1,14 @@
 """Retention: personal data is kept for a set number of days after an event, then removed.
 
 RETENTION_DAYS (default 90) after an event's end, or the event's own `retention_days`, its
-registrations lose name, email, live-room name and access needs and their private links stop
-working; guests' names leave its contributions; its sent-mail log (outbox rows and `.eml`
-files) and its live room's replay log are deleted. What the evidence counts stays: each
-registration row with its status, times, attendance and organisation, and every contribution
-(anonymous now). The task queue runs `purge_due` every hour; `flask --app app purge` runs it
-by hand. Running it again removes nothing new.
+registrations lose name, email, live-room name and access needs; their private links (and the
+live passes made from them) stop working, and a live-room connection of theirs still open is
+closed. Guests' names leave its contributions and support requests; its sent-mail log (outbox
+rows and `.eml` files) and its live room's replay log are deleted. What the evidence counts
+stays: each registration row with its status, times, attendance and organisation, every
+contribution (anonymous now) and every support request (a number on the evidence page). The
+task queue runs `purge_due` every hour; `flask --app app purge` runs it by hand. Running it
+again removes nothing new.
 """
 
 import secrets
@@ -17,14 +19,18 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from . import presence
+from .contributions import author_for_registration
 from .extensions import db
 from .models import (
     Contribution,
     Event,
+    LiveConnection,
     OutgoingEmail,
     PersonalDataAccess,
     Registration,
     RoomUpdate,
+    SupportRequest,
     utcnow,
 )
 
@@ -37,6 +43,7 @@ class PurgeReport:
 
     registrations: int = 0
     guest_names: int = 0
+    support_names: int = 0
     emails: int = 0
     email_files: int = 0
     room_updates: int = 0
@@ -45,13 +52,21 @@ class PurgeReport:
     @property
     def removed_anything(self):
         return any(
-            (self.registrations, self.guest_names, self.emails, self.email_files, self.room_updates)
+            (
+                self.registrations,
+                self.guest_names,
+                self.support_names,
+                self.emails,
+                self.email_files,
+                self.room_updates,
+            )
         )
 
     def lines(self):
         return [
             f"personal data of {self.registrations} registration(s)",
             f"{self.guest_names} guest name(s) on reflections",
+            f"{self.support_names} guest name(s) on support requests",
             f"{self.emails} email(s) from the sent-mail log and {self.email_files} .eml file(s)",
             f"{self.room_updates} live-room replay update(s)",
         ]
@@ -80,18 +95,29 @@ def purge_due(now=None, dry_run=False):
     """Remove what is due; with dry_run, count it and change nothing."""
     now = now or utcnow()
     report = PurgeReport()
+    forgotten = []
     for event in due_events(now):
-        before = (report.registrations, report.guest_names, report.emails, report.room_updates)
-        purge_event(event, now, report, dry_run)
-        after = (report.registrations, report.guest_names, report.emails, report.room_updates)
-        if after != before:
+        before = report.lines()
+        forgotten += purge_event(event, now, report, dry_run)
+        if report.lines() != before:
             report.events.append(event.slug)
     purge_unattached_emails(now, report, dry_run)
     if dry_run:
         db.session.rollback()
-    else:
-        db.session.commit()
+        return report
+    db.session.commit()
+    close_connections(forgotten)
     return report
+
+
+def close_connections(registrations):
+    """After the commit, as erasure does: a room kept open past its end (retention of 0 days)
+    may still hold a connection of someone just forgotten, showing their name to the hosts."""
+    connected = set(db.session.scalars(sa.select(LiveConnection.person_key).distinct()))
+    for registration in registrations:
+        key = author_for_registration(registration).key
+        if key in connected:
+            presence.close_connections_of(registration.event_id, key)
 
 
 def purge_event(event, now, report, dry_run):
@@ -107,6 +133,11 @@ def purge_event(event, now, report, dry_run):
             Contribution.event_id == event.id, Contribution.guest_name.is_not(None)
         )
     ).all()
+    support_guests = db.session.scalars(
+        sa.select(SupportRequest).where(
+            SupportRequest.event_id == event.id, SupportRequest.guest_name.is_not(None)
+        )
+    ).all()
     emails = db.session.scalars(
         sa.select(OutgoingEmail).where(OutgoingEmail.event_id == event.id)
     ).all()
@@ -115,16 +146,17 @@ def purge_event(event, now, report, dry_run):
     )
     report.registrations += len(registrations)
     report.guest_names += len(guests)
+    report.support_names += len(support_guests)
     report.room_updates += updates
     delete_emails(emails, report, dry_run)
     if dry_run:
-        return
+        return []
     for registration in registrations:
         forget_person(registration, now)
-    for contribution in guests:
-        contribution.guest_name = None
+    for guest in (*guests, *support_guests):
+        guest.guest_name = None
     db.session.execute(sa.delete(RoomUpdate).where(RoomUpdate.event_id == event.id))
-    if registrations or guests or emails or updates:
+    if registrations or guests or support_guests or emails or updates:
         db.session.add(
             PersonalDataAccess(
                 event_id=event.id,
@@ -132,11 +164,12 @@ def purge_event(event, now, report, dry_run):
                 what=(
                     f"Retention ({retention_days(event)} days after the event): removed the "
                     f"personal data of {len(registrations)} registration(s), "
-                    f"{len(guests)} guest name(s), {len(emails)} email(s) and "
-                    f"{updates} live-room replay update(s)"
+                    f"{len(guests) + len(support_guests)} guest name(s), "
+                    f"{len(emails)} email(s) and {updates} live-room replay update(s)"
                 ),
             )
         )
+    return registrations
 
 
 def forget_person(registration, now):

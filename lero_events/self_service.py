@@ -8,12 +8,20 @@ personal-data log hosts read (personal_data.py), as done by the person themselve
 
 import sqlalchemy as sa
 
-from . import consent, personal_data, registrations
+from . import consent, personal_data, presence, registrations, support
 from .broadcast import OWN, room_change
-from .contributions import contribution_view, record_contribution
+from .contributions import contribution_view, record_contribution, redacted_labels
 from .errors import DomainError, NotFound
 from .extensions import db
-from .models import Contribution, OutgoingEmail, PoemLine, Prompt, Resonance, utcnow
+from .models import (
+    Contribution,
+    LiveConnection,
+    OutgoingEmail,
+    PoemLine,
+    Prompt,
+    Resonance,
+    utcnow,
+)
 from .registrations import FIELD_LIMITS
 
 ERASE_CHOICES = ("keep", "delete")
@@ -40,8 +48,9 @@ def personal_data_export(registration):
     """Everything held about the person behind `registration`, as plain data.
 
     Only their own rows: the booking, the consent they gave, the emails sent to them, their
-    reflections and what they marked as resonating (by id: the words are someone else's).
-    Downloading it is written in the personal-data log.
+    reflections (with a host's reason for holding one back, and what hosts removed), what they
+    marked as resonating (by id: the words are someone else's), their requests for support
+    and their open live-room connections. Downloading it is written in the personal-data log.
     """
     event = registration.event
     prompts = dict(
@@ -82,6 +91,7 @@ def personal_data_export(registration):
             "booked_at": iso(registration.created_at),
             "cancelled_at": iso(registration.cancelled_at),
             "attended_at": iso(registration.attended_at),
+            "attendance_marked_by_a_host": registration.attendance_marked_by_id is not None,
         },
         "consent": {
             "privacy_notice_version": registration.consent_version,
@@ -110,10 +120,32 @@ def personal_data_export(registration):
                 "in_the_harvest": consent.SHARING[contribution.sharing],
                 "posted_at": iso(contribution.created_at),
                 "taken_down_at": iso(contribution.taken_down_at),
+                "held_back_reason": contribution.held_back_reason,
+                # What kind of words hosts removed; the words themselves are kept nowhere.
+                "removed_by_a_host": redacted_labels(contribution),
             }
             for contribution in reflections_of(registration)
         ],
         "resonated_with": [{"reflection_id": number} for number in resonated],
+        "support_requests": [
+            {
+                "status": request.status,
+                "asked_at": iso(request.created_at),
+                "handled_at": iso(request.handled_at),
+            }
+            for request in support.requests_of(registration)
+        ],
+        "live_room_connections_open_now": [
+            {"name_shown": connection.name, "connected_at": iso(connection.connected_at)}
+            for connection in db.session.scalars(
+                sa.select(LiveConnection)
+                .where(
+                    LiveConnection.event_id == event.id,
+                    LiveConnection.person_key == author_key(registration),
+                )
+                .order_by(LiveConnection.connected_at)
+            )
+        ],
     }
     personal_data.record_access(
         event, None, "The attendee downloaded their own data from their private link"
@@ -202,6 +234,9 @@ def remove_reflection(change, contribution):
     contribution.status = "taken_down"
     contribution.text = ""
     contribution.featured = False
+    # A host's reason and what hosts removed were about the text, which is gone.
+    contribution.held_back_reason = ""
+    contribution.redacted = ""
     contribution.taken_down_at = utcnow()
     db.session.execute(sa.delete(PoemLine).where(PoemLine.contribution_id == contribution.id))
     db.session.flush()
@@ -213,6 +248,8 @@ def remove_reflection(change, contribution):
         change.record(
             "contribution", data, audience=OWN, author_key=contribution.author_key, stored=stored
         )
+    # The waiting and held-back counts everyone sees may have changed.
+    presence.changed(contribution.event_id)
 
 
 def erase_person(registration, reflections="keep"):

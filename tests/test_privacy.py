@@ -15,17 +15,22 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from lero_events import retention, tasks, team
+from lero_events import moderation, presence, retention, support, tasks, team
+from lero_events.errors import DomainError
+from lero_events.evidence.counting import event_evidence
 from lero_events.extensions import db, socketio
 from lero_events.harvest.gathering import gather_figures
+from lero_events.live_pass import issue_live_pass, registration_for_live_pass
 from lero_events.models import (
     Contribution,
     Event,
+    LiveConnection,
     OutgoingEmail,
     PersonalDataAccess,
     PoemLine,
     Registration,
     RoomUpdate,
+    SupportRequest,
 )
 from lero_events.registrations import private_token
 
@@ -362,6 +367,46 @@ def test_taking_a_reflection_down_removes_it_at_once_everywhere(app):
     assert ack["ok"] is False
 
 
+def test_taking_down_a_held_back_redacted_reflection_leaves_no_reason_or_marks(app):
+    people = make_room(app, moderation="pre")
+    token = people["named"]
+    mine = post(join(app, token), "Met Jo at St Anne's and it helped", "named")
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        host = event.hosts[0].organiser
+        moderation.redact_contribution(event, host, mine["id"], "St Anne's", "place")
+        moderation.reject_contribution(event, host, mine["id"], "identifies")
+    own = app.test_client().get(f"/r/{token}/my-data.json").get_json()["reflections"]
+    assert own[0]["held_back_reason"] == "It could identify someone."
+    assert own[0]["removed_by_a_host"] == ["place"]
+    assert "St Anne's" not in json.dumps(own), "the removed words are kept nowhere"
+    viewer = join(app, role="viewer")
+    assert received(viewer, "state")[0]["held_back"] == 1
+
+    http = app.test_client()
+    path = f"/r/{token}/reflections/{mine['id']}/take-down"
+    assert http.post(path, data={"csrf_token": csrf_token(http, f"/r/{token}")}).status_code == 303
+    with app.app_context():
+        stored = db.session.get(Contribution, mine["id"])
+        assert (stored.status, stored.text) == ("taken_down", "")
+        assert (stored.held_back_reason, stored.redacted) == ("", "")
+        assert presence.moderation_counts(stored.event_id) == {"waiting": 0, "held_back": 0}
+    again = app.test_client().get(f"/r/{token}/my-data.json").get_json()["reflections"]
+    assert again[0]["held_back_reason"] == "" and again[0]["removed_by_a_host"] == []
+    # A host can no longer bring it back, one at a time or in bulk.
+    host_http = app.test_client()
+    login(host_http)
+    hosting = join(app, role="host", flask_client=host_http)
+    assert mine["id"] not in [c["id"] for c in received(hosting, "state")[0]["held_back_items"]]
+    ack = hosting.emit(
+        "moderate_many",
+        {"action": "approve", "contribution_ids": [mine["id"]]},
+        namespace=NS,
+        callback=True,
+    )
+    assert ack["contributions"] == [] and len(ack["skipped"]) == 1
+
+
 def test_your_data_download_has_everything_about_you_and_nothing_of_anyone_else(app):
     with app.app_context():
         create_event(title="The Big Conversation", slug=SLUG)
@@ -416,6 +461,18 @@ def test_your_data_download_has_everything_about_you_and_nothing_of_anyone_else(
         "booked_at": None,
         "cancelled_at": None,
         "attended_at": data["booking"]["attended_at"],
+        "attendance_marked_by_a_host": False,
+    }
+    assert set(data) == {
+        "exported_at",
+        "event",
+        "booking",
+        "consent",
+        "emails",
+        "reflections",
+        "resonated_with",
+        "support_requests",
+        "live_room_connections_open_now",
     }
     assert data["booking"]["attended_at"], "joining the live room recorded that they came"
     assert data["consent"]["privacy_notice_version"] == app.config["PRIVACY_NOTICE_VERSION"]
@@ -424,6 +481,9 @@ def test_your_data_download_has_everything_about_you_and_nothing_of_anyone_else(
     assert [r["text"] for r in data["reflections"]] == ["Alex's own reflection"]
     assert data["reflections"][0]["in_the_harvest"] == "In the harvest, with my name"
     assert data["resonated_with"] == [{"reflection_id": blair_said["id"]}]
+    assert data["support_requests"] == [], "asking for support: tests/test_live_support.py"
+    # Two connections of Alex's are open (the first never closed): the names the hosts see.
+    assert [c["name_shown"] for c in data["live_room_connections_open_now"]] == ["Alex", "Alex"]
     everything = json.dumps(data)
     for theirs in ("Blair", "blair@example.org", "Other Place", "Step-free", "private thought"):
         assert theirs not in everything
@@ -480,6 +540,9 @@ def test_erasing_offers_to_keep_your_reflections_anonymously_or_delete_them(app,
     people = make_room(app)
     token = people["named"]
     said = post(join(app, token), WORDS["named"], "named")
+    with app.app_context():
+        # A pass the browser fetched just before: it dies with the private link.
+        live_pass = issue_live_pass(db.session.get(Contribution, said["id"]).registration)
     http = app.test_client()
     confirm = text_of(http.get(f"/r/{token}/erase"))
     assert "Keep them, without my name" in confirm and "Delete them too" in confirm
@@ -496,6 +559,8 @@ def test_erasing_offers_to_keep_your_reflections_anonymously_or_delete_them(app,
         assert stored.status == ("approved" if choice == "keep" else "taken_down")
         entry = db.session.scalars(sa.select(PersonalDataAccess)).one()
         assert ("deleted their reflections" in entry.what) is (choice == "delete")
+        with pytest.raises(DomainError, match="expired or is not valid"):
+            registration_for_live_pass(live_pass, stored.registration.event)
     assert http.get(f"/r/{token}").status_code == 404
 
 
@@ -544,6 +609,16 @@ def purge_fixture(app, tmp_path):
                     sharing="named",
                 )
             )
+            db.session.add_all(
+                [
+                    SupportRequest(
+                        event_id=event.id, author_key=f"g:{slug}", guest_name="Guest Gail"
+                    ),
+                    SupportRequest(
+                        event_id=event.id, author_key=f"r:{came.id}", registration_id=came.id
+                    ),
+                ]
+            )
             eml = tmp_path / f"{slug}.eml"
             eml.write_text("To: someone@example.org\n\nHello")
             for status, path in (("filed", str(eml)), ("sent", None)):
@@ -564,7 +639,12 @@ def purge_fixture(app, tmp_path):
                 )
             event.live_seq = 2
             db.session.commit()
-            made[slug] = {"event": event.id, "came": private_token(came), "eml": eml}
+            made[slug] = {
+                "event": event.id,
+                "came": private_token(came),
+                "eml": eml,
+                "pass": issue_live_pass(came),
+            }
     return made
 
 
@@ -582,12 +662,15 @@ def database_picture(app):
                 sa.select(OutgoingEmail.__table__).order_by(OutgoingEmail.id)
             ).all(),
             "updates": db.session.execute(sa.select(RoomUpdate.__table__)).all(),
+            "support": db.session.execute(
+                sa.select(SupportRequest.__table__).order_by(SupportRequest.id)
+            ).all(),
         }
 
 
 def figures_of(app, slug):
-    """The harvest's figures and the registrations' statuses and attendance: what evidence
-    counts."""
+    """The harvest's figures, every figure of the evidence page, and the registrations'
+    statuses and attendance: what the evidence counts."""
     with app.app_context():
         event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
         people = db.session.execute(
@@ -595,7 +678,8 @@ def figures_of(app, slug):
             .where(Registration.event_id == event.id)
             .order_by(Registration.id)
         ).all()
-        return gather_figures(event), people
+        evidence = [(f.key, f.value) for f in event_evidence(event).people_figures()]
+        return gather_figures(event), evidence, people
 
 
 def test_purge_removes_what_is_due_and_nothing_else_and_the_counts_stay(app, runner, tmp_path):
@@ -609,6 +693,7 @@ def test_purge_removes_what_is_due_and_nothing_else_and_the_counts_stay(app, run
         "Would remove (events: long-ago, short-keep):",
         "  personal data of 6 registration(s)",
         "  2 guest name(s) on reflections",
+        "  2 guest name(s) on support requests",
         "  4 email(s) from the sent-mail log and 2 .eml file(s)",
         "  4 live-room replay update(s)",
     ]
@@ -640,6 +725,22 @@ def test_purge_removes_what_is_due_and_nothing_else_and_the_counts_stay(app, run
                 )
             ).all()
             assert guests == ([None] if due else ["Guest Gail"])
+            asked = db.session.scalars(
+                sa.select(SupportRequest)
+                .where(SupportRequest.event_id == entry["event"])
+                .order_by(SupportRequest.id)
+            ).all()
+            assert len(asked) == 2, "support requests stay, as a number"
+            assert asked[0].guest_name == (None if due else "Guest Gail")
+            # What a wellbeing host would see of the booked person's request.
+            assert (support.contact_of(asked[1]) is None) is due
+            event = db.session.get(Event, entry["event"])
+            if due:
+                with pytest.raises(DomainError, match="expired or is not valid"):
+                    registration_for_live_pass(entry["pass"], event)
+            else:
+                admitted = registration_for_live_pass(entry["pass"], event)
+                assert admitted.id == asked[1].registration_id
             texts = db.session.scalars(
                 sa.select(Contribution.text).where(Contribution.event_id == entry["event"])
             ).all()
@@ -665,11 +766,31 @@ def test_purge_removes_what_is_due_and_nothing_else_and_the_counts_stay(app, run
         assert listing.count("Removed after the retention period") == removed
     log = text_of(host.get("/events/long-ago/registrations/log"))
     assert "Not a host" in log and "Retention (90 days after the event)" in log
+    evidence = text_of(host.get("/events/long-ago/evidence"))
+    log = evidence.split("Who has looked at personal data", 1)[1]
+    assert (
+        "<td>Not a host</td><td>Retention (90 days after the event): removed the personal data "
+        "of 3 registration(s), 2 guest name(s), 2 email(s) and 2 live-room replay update(s)"
+    ) in log
 
     after = database_picture(app)
     again = runner.invoke(args=["purge"])
     assert again.output == "Nothing is due for removal.\n"
     assert database_picture(app) == after
+
+
+def test_a_purge_closes_a_live_connection_still_open_of_someone_it_forgot(app):
+    people = make_room(app)
+    nora = join(app, people["named"])
+    end_session(app)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).retention_days = 0
+        db.session.commit()
+        assert db.session.scalar(sa.select(LiveConnection.name)) == "Nora"
+        report = retention.purge_due()
+        assert report.registrations == 3
+        assert db.session.scalars(sa.select(LiveConnection)).all() == []
+    assert not nora.is_connected(NS), "her name no longer sits in the hosts' list"
 
 
 def test_the_task_queue_runs_the_purge_hourly(app, tmp_path):
