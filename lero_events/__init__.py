@@ -33,6 +33,7 @@ def create_app(config=None):
     # notifications subscribes to the domain's signals.
     from . import (  # noqa: F401
         cli,
+        database,
         errors,
         live,
         logs,
@@ -46,6 +47,7 @@ def create_app(config=None):
     from .serving import client_manager
 
     logs.init_app(app)
+    database.init_app(app)
     times.init_app(app)
     writing.init_app(app)
     tasks.init_app(app)

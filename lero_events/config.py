@@ -16,7 +16,10 @@ DEFAULTS = {
     "PORT": 5000,
     # The embedded default applies migrations at start-up so a new user never runs a step.
     "AUTO_MIGRATE": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # A pooled connection idle longer than this is pinged before use (database.py says why
+    # not every time); None: never.
+    "DATABASE_PING_AFTER_IDLE_SECONDS": 2.0,
     "SOCKETIO_MESSAGE_QUEUE": None,
     "SOCKETIO_CHANNEL": "lero-events",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
@@ -40,6 +43,10 @@ DEFAULTS = {
     "MAIL_USE_SSL": False,
     # Invites name a real, monitored mailbox as ORGANIZER and From; set it in production.
     "MAIL_DEFAULT_SENDER": "events@lero-events.example.org",
+    # Discreet emails go From this display name (same address as MAIL_DEFAULT_SENDER), or
+    # from LERO_DISCREET_MAIL_SENDER when set, e.g. "Bookings <bookings@neutral.example>".
+    "DISCREET_SENDER_NAME": "Bookings",
+    "DISCREET_MAIL_SENDER": None,
     "PUBLIC_BASE_URL": None,
     # The host names we answer to (LERO_TRUSTED_HOSTS='["events.example.org"]'); unset: the
     # public address's host and the one `python app.py` listens on (trusted_hosts below).

@@ -17,6 +17,12 @@ SHARING = {
     "room": "Only in the room during the session",
 }
 DEFAULT_SHARING = "anonymous"
+# The same choices as the posting form asks them, default first.
+ASKED = (
+    ("anonymous", "Share it without my name"),
+    ("named", "Share it with my name"),
+    ("room", "Keep it to the room during the session"),
+)
 
 
 def clean_sharing(value):

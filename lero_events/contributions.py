@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from . import consent, presence, room_limits
+from .agreement import require_accepted
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
@@ -116,6 +117,7 @@ def submit_contribution(
             if existing.author_key != author.key:
                 raise DomainError("That client_id is already used; make a new one.")
             return existing, False
+        require_accepted(event, author.key)
         reason = contributions_closed_reason(event)
         if reason:
             raise DomainError(reason, status=409)
@@ -238,6 +240,7 @@ def record_contribution(change, contribution):
 
 def toggle_resonance(event, participant_key, contribution_id):
     """Mark (or unmark) an approved contribution as resonating; returns (resonating, count)."""
+    require_accepted(event, participant_key)
     contribution = room_contribution(event, contribution_id)
     if not in_room(contribution):
         raise NotFound("That contribution is not in this room.")

@@ -33,6 +33,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import (
     accounts,
+    agreement,
     attendance,
     contributions,
     events,
@@ -69,6 +70,8 @@ class Person:
     name: str
     display_name: str = ""
     organisation: str = ""
+    # Asked for discreet invites when booking: neutral calendar entry and email subjects.
+    discreet: bool = False
 
     @property
     def email(self):
@@ -216,6 +219,7 @@ NOW_PEOPLE = [
     Person("Fatima Begum", "Fatima", "Women in Recovery Leeds"),
     Person("Gareth Lewis", "", "Valleys Recovery Café"),
     Person("Siobhan Kelly", "Siobhan", "The Kettle Club"),
+    Person("Jordan Price", "Jordan", discreet=True),
 ]
 NOW_QUESTION = "What helps recovery last, once the formal support ends?"
 # Prepared before the session, in order, each tied to the agenda item it belongs to: the
@@ -475,8 +479,9 @@ def sketch_note_png(title):
 
 
 def big_conversation_now(organiser, now):
-    """Started half an hour ago: guests may join, the first of five prepared questions is up,
-    reflections are in the room, two wait for the hosts, and a presenter link is ready."""
+    """Started half an hour ago: guests may join once they accept the room agreement, the first
+    of five prepared questions is up, reflections are in the room, two wait for the hosts, a
+    presenter link is ready, and one booking is discreet."""
     start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0, tzinfo=None)
     start -= timedelta(minutes=30)
 
@@ -493,6 +498,7 @@ def big_conversation_now(organiser, now):
             capacity=60,
             video_url="https://meet.example.org/big-conversation",
             allow_guests=True,
+            room_agreement=agreement.DEFAULT_AGREEMENT,
             support_contacts=NOW_SUPPORT_CONTACTS,
             description=(
                 "Ninety minutes to carry on where the launch left off. Share a reflection, "
@@ -589,6 +595,7 @@ def book(event, people):
                 organisation=person.organisation,
                 display_name=person.display_name,
                 consent=True,
+                discreet=person.discreet,
             ),
         ).registration
     return booked
@@ -628,6 +635,8 @@ def post_reflections(event, host, prompt, people, reflections):
                 )
             else:
                 authors[name] = contributions.author_for_registration(people[name])
+            # Everyone who posts has accepted the room agreement first, as in the room.
+            agreement.accept_agreement(event, authors[name])
         return authors[name]
 
     for reflection in reflections:

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from . import prompts, registrations, signals, support
 from .accounts import find_organiser, normalise_email
+from .agreement import clean_agreement
+from .discreet import MAX_NEUTRAL_NAME
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import (
@@ -69,6 +71,9 @@ class EventData:
     retention_days: int | None = None
     agenda: list[AgendaItemData] = field(default_factory=list)
     is_demo: bool = False
+    discreet: bool = False
+    discreet_name: str = ""
+    room_agreement: str = ""
 
 
 def slugify(text):
@@ -114,6 +119,13 @@ def validate_event(data, event=None):
         errors["retention_days"] = (
             f"Keep personal data between 0 and {MAX_RETENTION_DAYS} days, or leave it empty."
         )
+    data.discreet_name = " ".join((data.discreet_name or "").split())
+    if len(data.discreet_name) > MAX_NEUTRAL_NAME:
+        errors["discreet_name"] = f"Keep the neutral name to {MAX_NEUTRAL_NAME} characters."
+    try:
+        data.room_agreement = clean_agreement(data.room_agreement)
+    except DomainError as error:
+        errors["room_agreement"] = error.message
     data.support_contacts = support.normalise_contacts(data.support_contacts)
     if len(data.support_contacts) > support.MAX_CONTACTS:
         errors["support_contacts"] = (
@@ -182,6 +194,9 @@ def create_event(owner, data):
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
         retention_days=data.retention_days,
+        discreet=data.discreet,
+        discreet_name=data.discreet_name,
+        room_agreement=data.room_agreement,
         status="draft",
         ical_uid=f"{uuid.uuid4()}@lero-events",
         agenda_items=agenda,
@@ -193,7 +208,7 @@ def create_event(owner, data):
 
 
 def update_event(event, data):
-    """Save an organiser's edits; a new time or place raises the calendar SEQUENCE."""
+    """Save an organiser's edits; a new time, place or discretion raises the calendar SEQUENCE."""
     if event.status == "cancelled":
         raise DomainError("A cancelled event can no longer be edited.", status=409)
     starts_at, ends_at, agenda = validate_event(data, event)
@@ -202,6 +217,8 @@ def update_event(event, data):
         event.ends_at,
         event.video_url,
     )
+    # Invites already in calendars must turn neutral (or back) too: send them again.
+    moved = moved or (data.discreet, data.discreet_name) != (event.discreet, event.discreet_name)
     event.slug = data.slug
     event.title = data.title
     event.description = data.description.strip()
@@ -214,6 +231,9 @@ def update_event(event, data):
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
     event.retention_days = data.retention_days
+    event.discreet = data.discreet
+    event.discreet_name = data.discreet_name
+    event.room_agreement = data.room_agreement
     keep_agenda_items(event, agenda)
     if moved:
         # Confirmed attendees get the invite again, with the higher SEQUENCE.
@@ -310,6 +330,9 @@ def duplicate_event(event, organiser, starts_at, title=None):
         video_url=event.video_url,
         allow_guests=event.allow_guests,
         retention_days=event.retention_days,
+        discreet=event.discreet,
+        discreet_name=event.discreet_name,
+        room_agreement=event.room_agreement,
         support_contacts=event.support_contacts,
         agenda=[
             AgendaItemData(item.title, item.kind, moved(item.starts_at), moved(item.ends_at))

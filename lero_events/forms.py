@@ -20,6 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange, Optional
 
 from .accounts import MIN_PASSWORD_LENGTH
+from .agreement import DEFAULT_AGREEMENT, MAX_AGREEMENT
+from .discreet import MAX_NEUTRAL_NAME, NEUTRAL_TITLE
 from .events import (
     AGENDA_KINDS,
     MAX_CANCEL_MESSAGE,
@@ -113,6 +115,29 @@ class EventForm(FlaskForm):
             "the site's default."
         ),
     )
+    discreet = BooleanField(
+        "Discreet invites for everyone booked",
+        description=(
+            "Calendar invites and email subjects show only the neutral name below, from a "
+            "neutral sender; the details stay behind each person's private link, and the "
+            "event is left out of the calendar feed. People can also ask for this themselves "
+            "when they book."
+        ),
+    )
+    discreet_name = StringField(
+        "Neutral name",
+        validators=[Length(max=MAX_NEUTRAL_NAME)],
+        description=f'What discreet invites and emails call the event; empty: "{NEUTRAL_TITLE}".',
+    )
+    room_agreement = TextAreaField(
+        "Room agreement",
+        default=DEFAULT_AGREEMENT,
+        validators=[Length(max=MAX_AGREEMENT)],
+        description=(
+            "Shown before anyone joins the live room; each participant accepts it once. "
+            "Leave it empty to ask for nothing."
+        ),
+    )
     agenda = FieldList(FormField(AgendaItemForm), min_entries=3)
 
     def to_data(self):
@@ -130,6 +155,9 @@ class EventForm(FlaskForm):
             remind_day_before=self.remind_day_before.data,
             remind_hour_before=self.remind_hour_before.data,
             retention_days=self.retention_days.data,
+            discreet=self.discreet.data,
+            discreet_name=self.discreet_name.data or "",
+            room_agreement=self.room_agreement.data or "",
             agenda=[
                 AgendaItemData(
                     title=row.form.title.data or "",

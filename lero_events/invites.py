@@ -13,6 +13,7 @@ import icalendar
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
+from . import discreet
 from .extensions import db
 from .models import Event, utcnow
 from .places import holds_place
@@ -42,16 +43,20 @@ def public_url(endpoint, base_url=None, **values):
     return base.rstrip("/") + adapter.build(endpoint, values)
 
 
-def organizer_address(event):
+def organizer_address(event, is_discreet=False):
     """ORGANIZER: the app's own monitored mailbox, named after the event's owner.
 
     Replies and declines from calendar clients go to this address, so it must be a real
-    mailbox of the organisation, never an organiser's personal address.
+    mailbox of the organisation, never an organiser's personal address. A discreet invite
+    names the discreet sender instead (the owner's name could say what the event is).
     """
-    _, sender = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    name, sender = parseaddr(discreet.mail_sender(is_discreet))
     owner = next((host.organiser for host in event.hosts if host.role == "owner"), None)
     address = icalendar.vCalAddress(f"mailto:{sender}")
-    address.params["CN"] = icalendar.vText(owner.name if owner else "LERO Events")
+    if is_discreet:
+        address.params["CN"] = icalendar.vText(name or current_app.config["DISCREET_SENDER_NAME"])
+    else:
+        address.params["CN"] = icalendar.vText(owner.name if owner else "LERO Events")
     return address
 
 
@@ -80,7 +85,11 @@ def render_invite(event, method, registration=None, base_url=None) -> bytes:
 
 
 def render_feed(events, base_url=None, name="LERO Events") -> bytes:
-    """A subscription feed (webcal://) of public events, refreshed by clients every hour."""
+    """A subscription feed (webcal://) of public events, refreshed by clients every hour.
+
+    Discreet events are never in it (feed_events leaves them out): a subscribed shared
+    calendar would show them to everyone who reads it.
+    """
     calendar = new_calendar("PUBLISH")
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
@@ -95,11 +104,12 @@ def render_feed(events, base_url=None, name="LERO Events") -> bytes:
 
 
 def feed_events(now=None):
-    """Published events for the feed: everything ahead, and what ended in the last 90 days."""
+    """Published events for the feed, discreet ones left out: everything ahead, and what ended
+    in the last 90 days."""
     since = (now or utcnow()) - FEED_KEEPS_PAST
     return db.session.scalars(
         sa.select(Event)
-        .where(Event.status == "published", Event.ends_at >= since)
+        .where(Event.status == "published", Event.ends_at >= since, Event.discreet.is_(False))
         .order_by(Event.starts_at)
     ).all()
 
@@ -114,7 +124,10 @@ def new_calendar(method):
 
 
 def calendar_event(event, method, registration, base_url, reminder=True):
+    """One VEVENT. Discreet (the event's or the person's choice): a neutral title, location and
+    organiser name, and a description that only points at the private page."""
     cancelled = method == "CANCEL" or event.status == "cancelled"
+    is_discreet = discreet.is_discreet(event, registration)
     # The call link is for confirmed attendees only: never in public copies, feeds or links.
     with_video = (
         bool(event.video_url)
@@ -132,19 +145,26 @@ def calendar_event(event, method, registration, base_url, reminder=True):
     vevent.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     vevent.add("dtstart", written_time(event.starts_at, event))
     vevent.add("dtend", written_time(event.ends_at, event))
-    vevent.add("summary", event.title)
+    title = discreet.shown_title(event, registration)
+    vevent.add("summary", title)
     booking = private_link(registration, base_url) if method == "REQUEST" else None
-    vevent.add("description", invite_description(event, page, with_video, booking))
-    vevent.add("url", page)
-    vevent.add("location", event.video_url if with_video else page)
-    vevent.add("organizer", organizer_address(event))
+    if is_discreet:
+        vevent.add("description", discreet_description(booking))
+        if booking:
+            vevent.add("url", booking)
+        vevent.add("location", "Online")
+    else:
+        vevent.add("description", invite_description(event, page, with_video, booking))
+        vevent.add("url", page)
+        vevent.add("location", event.video_url if with_video else page)
+    vevent.add("organizer", organizer_address(event, is_discreet))
     vevent.add("transp", "OPAQUE")
     if registration is not None and method != "PUBLISH":
         vevent.add("attendee", attendee_address(registration))
     if reminder and not cancelled:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"Reminder: {event.title}")
+        alarm.add("description", f"Reminder: {title}")
         alarm.add("trigger", -REMINDER_BEFORE)
         vevent.add_component(alarm)
     return vevent
@@ -196,6 +216,13 @@ def invite_description(event, page, with_video, booking=None):
     return "\n\n".join(parts)
 
 
+def discreet_description(booking=None):
+    """A discreet invite's description: where the details are, and nothing of them."""
+    if booking:
+        return f"The details and the call link are on your private page: {booking}"
+    return "The details are on your private booking page."
+
+
 def add_timezones(calendar, events):
     """A VTIMEZONE for every zone used, covering whole years around the events' dates."""
     if not events:
@@ -205,29 +232,37 @@ def add_timezones(calendar, events):
     calendar.add_missing_timezones(first, last)
 
 
-def google_calendar_url(event, base_url=None):
-    """Google Calendar's "add event" template: UTC instants, shown in the event's zone."""
+def link_text(event, registration, base_url):
+    """Title, details and location for the add-to links: public, so never a private link."""
+    if discreet.is_discreet(event, registration):
+        return discreet.neutral_title(event), discreet_description(), "Online"
     page = public_url("public.event", base_url, slug=event.slug)
+    return event.title, invite_description(event, page, with_video=False), page
+
+
+def google_calendar_url(event, base_url=None, registration=None):
+    """Google Calendar's "add event" template: UTC instants, shown in the event's zone."""
+    title, details, location = link_text(event, registration, base_url)
     query = {
         "action": "TEMPLATE",
-        "text": event.title,
+        "text": title,
         "dates": f"{google_time(event.starts_at)}/{google_time(event.ends_at)}",
-        "details": invite_description(event, page, with_video=False),
-        "location": page,
+        "details": details,
+        "location": location,
         "ctz": event.timezone,
     }
     return "https://calendar.google.com/calendar/render?" + urlencode(query)
 
 
-def outlook_calendar_url(event, base_url=None):
+def outlook_calendar_url(event, base_url=None, registration=None):
     """Outlook.com's compose deep link: ISO 8601 instants in UTC."""
-    page = public_url("public.event", base_url, slug=event.slug)
+    title, details, location = link_text(event, registration, base_url)
     query = {
-        "subject": event.title,
+        "subject": title,
         "startdt": outlook_time(event.starts_at),
         "enddt": outlook_time(event.ends_at),
-        "body": invite_description(event, page, with_video=False),
-        "location": page,
+        "body": details,
+        "location": location,
     }
     return "https://outlook.live.com/calendar/0/action/compose?" + urlencode(query)
 

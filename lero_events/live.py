@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
 
 from . import (
+    agreement,
     attendance,
     contributions,
     live_pass,
@@ -84,7 +85,14 @@ def connect(auth=None):
     try:
         event, member, cursors = identify(auth, room_limits.address_key(request.remote_addr))
         presence.refuse_if_full(member.person_key, member.address_key)
+        if member.author is not None and auth.get("accept_agreement") is True:
+            # Written with the presence row, in admit's one commit.
+            agreement.note_acceptance(event, member.author)
         state = admit(sid, event, member, cursors)
+    except agreement.AgreementFirst as error:
+        db.session.rollback()
+        # The client shows the agreement and connects again with accept_agreement.
+        raise ConnectionRefusedError(error.message, {"agreement": error.text}) from None
     except DomainError as error:
         db.session.rollback()
         raise ConnectionRefusedError(error.message) from None
@@ -189,6 +197,8 @@ def identify(auth, address_key):
         )
     else:
         raise DomainError("The live room could not understand how you are joining.")
+    if auth.get("accept_agreement") is not True:  # else recorded as the connection is admitted
+        agreement.require_accepted(event, author.key)
     author = replace(author, address_key=address_key)
     role = "guest" if author.registration_id is None else "participant"
     return event, Member(event.id, role, address_key, author=author), cursors

@@ -11,7 +11,7 @@ import ssl
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
@@ -24,15 +24,16 @@ def setting_is_on(value):
     return value is True or str(value).strip().lower() in TRUE_WORDS
 
 
-def build_message(to, subject, body, invite=None):
-    """A plain-text email; `invite` is (method, ics bytes) for a text/calendar part."""
-    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+def build_message(to, subject, body, invite=None, sender=None):
+    """A plain-text email; `invite` is (method, ics bytes) for a text/calendar part; `sender`
+    is the From header (MAIL_DEFAULT_SENDER unless given)."""
+    sender = sender or current_app.config["MAIL_DEFAULT_SENDER"]
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message.set_content(body)
     if invite:
         method, ics = invite

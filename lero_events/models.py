@@ -118,6 +118,13 @@ class Event(db.Model):
     # the site's RETENTION_DAYS.
     retention_days: Mapped[int | None]
 
+    # Discreet invites for everyone booked: calendars and emails show only `discreet_name`
+    # (or "Online meeting"); the details stay behind each person's private link.
+    discreet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    discreet_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    # What everyone in the live room agrees to before taking part; empty: nothing to accept.
+    room_agreement: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+
     hosts: Mapped[list[EventHost]] = relationship(
         back_populates="event", cascade="all, delete-orphan"
     )
@@ -187,6 +194,9 @@ class Registration(db.Model):
     # When the retention period removed the personal data (retention.py); the row stays.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Ticked when booking: this person's invites and emails are discreet (see Event.discreet).
+    discreet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
     event: Mapped[Event] = relationship()
     attendance_marked_by: Mapped[Organiser | None] = relationship()
 
@@ -247,6 +257,14 @@ class Contribution(db.Model):
 class Resonance(db.Model):
     contribution_id: Mapped[int] = mapped_column(sa.ForeignKey("contribution.id"), primary_key=True)
     participant_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+
+
+class RoomAgreementAcceptance(db.Model):
+    """A participant or guest (by their author key) accepted the event's room agreement."""
+
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), primary_key=True)
+    person_key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Phrase(db.Model):
@@ -395,6 +413,8 @@ class OutgoingEmail(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     # REQUEST or CANCEL: the registration's invite goes with it, as text/calendar.
     invite_method: Mapped[str | None] = mapped_column(sa.String(8))
+    # Sent under the neutral sender name (lero_events.discreet), its invite neutral too.
+    discreet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("event.id"), index=True)
     registration_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("registration.id"), index=True

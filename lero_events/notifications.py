@@ -2,12 +2,13 @@
 
 Each receiver runs inside the transaction of the change (signals.py), renders the email now
 and queues it (outbox.py), so the email exists exactly when the change does. Links point at the
-site's public address, never at the Host header of the request that caused them.
+site's public address, never at the Host header of the request that caused them. A discreet
+booking (discreet.py) gets a neutral subject, sender and title, and no link to the event page.
 """
 
 from flask import render_template
 
-from . import messages, outbox, signals
+from . import discreet, messages, outbox, signals
 from .invites import public_url
 from .models import EventMessage, Registration
 from .privacy import owner_of
@@ -23,6 +24,7 @@ SUBJECTS = {
     "cancelled": "Cancelled: {title}",
     "reminder_day": "Tomorrow: {title}",
     "reminder_hour": "Starting in an hour: {title}",
+    "message": "A message about: {title}",
 }
 
 
@@ -36,6 +38,8 @@ def render_attendee_email(registration, kind, message=None, **extra):
         registration=registration,
         event=event,
         message=message,
+        discreet=discreet.is_discreet(event, registration),
+        title=discreet.shown_title(event, registration),
         link=public_url("registration.private_page", base, token=private_token(registration)),
         event_link=public_url("public.event", base, slug=event.slug),
         owner=owner,
@@ -48,20 +52,30 @@ def render_attendee_email(registration, kind, message=None, **extra):
     )
 
 
-def tell_attendee(registration, kind, invite_method=None, subject=None, message=None, **extra):
+def subject_for(registration, kind, message=None):
+    """The subject line; a discreet one names only the neutral title, even for hosts' messages
+    (their own subject goes inside the email instead)."""
+    title = discreet.shown_title(registration.event, registration)
+    if message is not None and not discreet.is_discreet(registration.event, registration):
+        return message.subject
+    return SUBJECTS[kind].format(title=title)
+
+
+def tell_attendee(registration, kind, invite_method=None, message=None, **extra):
     """Render one person's email and queue it."""
     if not registration.email:  # erased: there is no one to tell
         return None
     event = registration.event
     return outbox.queue_email(
         registration.email,
-        subject or SUBJECTS[kind].format(title=event.title),
+        subject_for(registration, kind, message),
         render_attendee_email(registration, kind, message=message, **extra),
         kind=kind,
         event=event,
         registration=registration,
         message=message,
         invite_method=invite_method,
+        discreet=discreet.is_discreet(event, registration),
     )
 
 
@@ -77,7 +91,7 @@ def preview_message(event, audience, subject, body):
     return {
         "count": len(people),
         "to": person.name,
-        "subject": subject,
+        "subject": subject_for(person, "message", draft),
         "body": render_attendee_email(person, "message", message=draft),
     }
 
@@ -131,4 +145,4 @@ def on_reminder_due(event, kind, recipients):
 @signals.message_composed.connect
 def on_message_composed(message, recipients):
     for registration in recipients:
-        tell_attendee(registration, "message", subject=message.subject, message=message)
+        tell_attendee(registration, "message", message=message)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from . import mail
+from . import discreet, mail
 from .extensions import db
 from .invites import render_invite
 from .models import OutgoingEmail, utcnow
@@ -44,10 +44,22 @@ logger = logging.getLogger(__name__)
 
 
 def queue_email(
-    to, subject, body, *, kind, event=None, registration=None, message=None, invite_method=None
+    to,
+    subject,
+    body,
+    *,
+    kind,
+    event=None,
+    registration=None,
+    message=None,
+    invite_method=None,
+    discreet=False,
 ):
-    """Add an email to the current transaction; it is sent after the caller commits."""
+    """Add an email to the current transaction; it is sent after the caller commits.
+
+    `discreet` sends it under the neutral sender name (lero_events.discreet)."""
     email = OutgoingEmail(
+        discreet=discreet,
         kind=kind,
         to_address=to,
         subject=subject[:300],
@@ -102,7 +114,13 @@ def deliver(email_id, now=None):
     if not claim(email_id, now):
         return None
     email = db.session.get(OutgoingEmail, email_id)
-    message = mail.build_message(email.to_address, email.subject, email.body, invite_for(email))
+    message = mail.build_message(
+        email.to_address,
+        email.subject,
+        email.body,
+        invite_for(email),
+        sender=discreet.mail_sender(email.discreet),
+    )
     if not current_app.config.get("MAIL_SERVER"):
         email.file_path = str(mail.write_to_file(message))
         email.status = "filed"

@@ -21,7 +21,7 @@ from . import contributions, presence, signals, support
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
-from .places import ACTIVE, holding_place, holds_place
+from .places import ACTIVE, CONFIRMED, WAITLISTED, holding_place, holds_place
 
 # The longest value each field may hold; the form shows the same limits.
 FIELD_LIMITS = {
@@ -55,14 +55,35 @@ class RegistrationData:
     display_name: str = ""
     access_needs: str = ""
     consent: bool = False
+    # Neutral invites and emails for this person (lero_events.discreet).
+    discreet: bool = False
+
+
+@dataclass
+class Booking:
+    """A registration just written, as plain values: what its email needs, without reading
+    back the row the insert wrote. `event` is the event as the caller loaded it."""
+
+    id: int
+    token: str
+    name: str
+    email: str
+    status: str
+    discreet: bool
+    event: Event
 
 
 @dataclass
 class Registered:
     """The outcome of registering: a new registration, or the one this email already had."""
 
-    registration: Registration
+    registration_id: int
     already_registered: bool = False
+
+    @property
+    def registration(self):
+        """The stored row, read when asked for (the public form never asks)."""
+        return db.session.get(Registration, self.registration_id)
 
 
 def validate_registration(data):
@@ -116,17 +137,31 @@ def confirmed_count(event):
     )
 
 
-def booking_and_seats_taken(event, email):
-    """The id of `email`'s active booking on `event` (or None) and the confirmed seats, in one
-    round trip: it runs while the seat lock is held, where every round trip counts."""
-    row = db.session.execute(
-        sa.select(
-            sa.func.max(Registration.id).filter(
-                Registration.email == email, Registration.status.in_(ACTIVE)
-            ),
-            sa.func.count().filter(holding_place()),
-        ).where(Registration.event_id == event.id)
-    ).one()
+# The statements run while the seat lock is held are built once: Core, no ORM objects.
+EVENTS = Event.__table__
+REGISTRATIONS = Registration.__table__
+# Only what the seat rule reads (registration_problem, seats_left), not the whole event row.
+SEATS = sa.select(EVENTS.c.id, EVENTS.c.status, EVENTS.c.ends_at, EVENTS.c.capacity).where(
+    EVENTS.c.id == sa.bindparam("event_id")
+)
+LOCKED_SEATS = SEATS.with_for_update()
+BOOKING_AND_SEATS = sa.select(
+    sa.func.max(REGISTRATIONS.c.id).filter(
+        REGISTRATIONS.c.email == sa.bindparam("email"), REGISTRATIONS.c.status.in_(ACTIVE)
+    ),
+    sa.func.count().filter(holding_place()),
+).where(REGISTRATIONS.c.event_id == sa.bindparam("event_id"))
+NEW_REGISTRATION = sa.insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
+
+
+def booking_and_seats_taken(seats, email):
+    """The id of `email`'s active booking on the event (or None) and its confirmed seats, in
+    one round trip: it runs while the seat lock is held, where every round trip counts."""
+    row = (
+        db.session.connection()
+        .execute(BOOKING_AND_SEATS, {"event_id": seats.id, "email": email})
+        .one()
+    )
     return row[0], row[1]
 
 
@@ -139,8 +174,8 @@ def seats_left(event):
 
 @contextmanager
 def seat_transaction(event):
-    """One transaction holding `event`'s seat lock: yields the locked event, commits at the
-    end, rolls back on any failure."""
+    """One transaction holding `event`'s seat lock: yields its seat columns as read under the
+    lock (see lock_event), commits at the end, rolls back on any failure."""
     try:
         yield lock_event(event)
         db.session.commit()
@@ -150,27 +185,24 @@ def seat_transaction(event):
 
 
 def lock_event(event):
-    """Start the transaction that serialises everything touching `event`'s seats.
+    """Start the transaction that serialises everything touching `event`'s seats; returns the
+    event's id, status, ends_at and capacity as they are under the lock (a row, not the ORM
+    event: the seat rule reads nothing else, and reloading the whole event costs more).
 
     PostgreSQL: SELECT ... FOR UPDATE on the event row; others wait on it until we commit.
     SQLite: BEGIN IMMEDIATE takes the database's write lock before we count anything.
     TEST_REGISTRATION_UNLOCKED (test-only) skips the lock, to show the race it prevents.
     """
-    if current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
-        return event
     connection = db.session.connection()
-    if connection.dialect.name == "sqlite":
-        # The sqlite3 module opens a transaction only before writes; open ours first.
-        if not connection.connection.dbapi_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        db.session.refresh(event)
-        return event
-    return db.session.scalars(
-        sa.select(Event)
-        .where(Event.id == event.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    if current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
+        return connection.execute(SEATS, {"event_id": event.id}).one()
+    # The sqlite3 module opens a transaction only before writes; open ours first.
+    if (
+        connection.dialect.name == "sqlite"
+        and not connection.connection.dbapi_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return connection.execute(LOCKED_SEATS, {"event_id": event.id}).one()
 
 
 def pause_for_tests():
@@ -188,35 +220,48 @@ def register_attendee(event, data):
     """
     data = validate_registration(data)
     check_open(event)
-    with seat_transaction(event) as event:
-        check_open(event)
-        existing_id, confirmed = booking_and_seats_taken(event, data.email)
-        existing = db.session.get(Registration, existing_id) if existing_id else None
-        if existing is None:
-            full = event.capacity is not None and confirmed >= event.capacity
-            pause_for_tests()
-            now = utcnow()
-            registration = Registration(
-                event_id=event.id,
-                token=secrets.token_urlsafe(32),
-                name=data.name,
-                email=data.email,
-                organisation=data.organisation,
-                display_name=data.display_name,
-                access_needs=data.access_needs,
-                status="waitlisted" if full else "confirmed",
-                consent_at=now,
-                consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-                created_at=now,
-            )
-            db.session.add(registration)
-            db.session.flush()
-            signals.registered.send(registration)
-        else:
+    with seat_transaction(event) as seats:
+        check_open(seats)
+        existing_id, confirmed = booking_and_seats_taken(seats, data.email)
+        if existing_id is not None:
+            existing = db.session.get(Registration, existing_id)
+            # Asking for discretion only ever adds it: nobody can undo it with a second form.
+            existing.discreet = existing.discreet or data.discreet
             signals.registered.send(existing, already_registered=True)
-    if existing is not None:
-        return Registered(existing, already_registered=True)
-    return Registered(registration)
+            return Registered(existing_id, already_registered=True)
+        full = seats.capacity is not None and confirmed >= seats.capacity
+        pause_for_tests()
+        booking = add_registration(event, data, WAITLISTED if full else CONFIRMED)
+        signals.registered.send(booking)
+    return Registered(booking.id)
+
+
+def add_registration(event, data, status):
+    """Insert the registration (one Core INSERT, inside the seat lock); returns its Booking."""
+    now = utcnow()
+    token = secrets.token_urlsafe(32)
+    registration_id = (
+        db.session.connection()
+        .execute(
+            NEW_REGISTRATION,
+            {
+                "event_id": event.id,
+                "token": token,
+                "name": data.name,
+                "email": data.email,
+                "organisation": data.organisation,
+                "display_name": data.display_name,
+                "access_needs": data.access_needs,
+                "discreet": data.discreet,
+                "status": status,
+                "consent_at": now,
+                "consent_version": current_app.config["PRIVACY_NOTICE_VERSION"],
+                "created_at": now,
+            },
+        )
+        .scalar_one()
+    )
+    return Booking(registration_id, token, data.name, data.email, status, data.discreet, event)
 
 
 def private_token(registration):
@@ -262,14 +307,15 @@ def registration_for_token(token):
     return registration
 
 
-def fill_free_seats(event):
-    """Promote waitlisted people, first come first served, into free seats (inside the lock)."""
-    if registration_problem(event) is not None:
+def fill_free_seats(seats):
+    """Promote waitlisted people, first come first served, into free seats (inside the lock:
+    `seats` is what lock_event read)."""
+    if registration_problem(seats) is not None:
         return []
-    free = seats_left(event)
+    free = seats_left(seats)
     query = (
         sa.select(Registration)
-        .where(Registration.event_id == event.id, Registration.status == "waitlisted")
+        .where(Registration.event_id == seats.id, Registration.status == "waitlisted")
         .order_by(Registration.created_at, Registration.id)
     )
     if free is not None:
@@ -281,13 +327,13 @@ def fill_free_seats(event):
     return promoted
 
 
-def release_seat(registration):
+def release_seat(registration, seats):
     """Mark `registration` cancelled and hand its seat on; the caller holds the lock."""
     was_confirmed = registration.status == "confirmed"
     registration.status = "cancelled"
     registration.cancelled_at = utcnow()
     db.session.flush()
-    return fill_free_seats(registration.event) if was_confirmed else []
+    return fill_free_seats(seats) if was_confirmed else []
 
 
 def cancel_registration(registration, reason=None):
@@ -295,11 +341,11 @@ def cancel_registration(registration, reason=None):
     host's `reason` when a host cancelled it); the first waitlisted person gets the seat."""
     if registration.status == "cancelled":
         return []
-    with seat_transaction(registration.event):
+    with seat_transaction(registration.event) as seats:
         db.session.refresh(registration)
         if registration.status not in ACTIVE:
             return []
-        promoted = release_seat(registration)
+        promoted = release_seat(registration, seats)
         signals.registration_cancelled.send(registration, reason=reason)
     return promoted
 
@@ -311,9 +357,9 @@ def erase_registration(registration):
     and cancelled stay right, and live-room posts that point at it keep working. Its
     secret is replaced, so the old private link stops working at once.
     """
-    with seat_transaction(registration.event):
+    with seat_transaction(registration.event) as seats:
         db.session.refresh(registration)
-        promoted = release_seat(registration) if registration.status in ACTIVE else []
+        promoted = release_seat(registration, seats) if registration.status in ACTIVE else []
         registration.name = ""
         registration.email = ""
         registration.organisation = ""
@@ -334,8 +380,8 @@ def promote_into_free_seats(event):
     """Give free seats (after a capacity rise) to the waitlist, and email those promoted."""
     if not waitlisted_people(event):
         return []
-    with seat_transaction(event):
-        return fill_free_seats(event)
+    with seat_transaction(event) as seats:
+        return fill_free_seats(seats)
 
 
 def video_link_visible(registration, now=None):

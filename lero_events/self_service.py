@@ -215,16 +215,30 @@ def take_down(registration, contribution_id):
     """The author removes one of their reflections: out of the harvest, its exports and the
     live room at once, its text deleted. Taking it down twice changes nothing."""
     contribution = own_reflection(registration, contribution_id)
+    return taken_down(registration.event, contribution, "from their private link")
+
+
+def take_down_in_room(event, author, contribution_id):
+    """`take_down` from the live room's page, by who the room knows the author as: guests
+    have no private link, and a registration's page never carries its token."""
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or (contribution.event_id, contribution.author_key) != (
+        event.id,
+        author.key,
+    ):
+        raise NotFound("That reflection is not one of yours.")
+    return taken_down(event, contribution, "in the live room")
+
+
+def taken_down(event, contribution, where):
     if contribution.status == "taken_down":
         return contribution
-    with room_change(registration.event) as change:
+    with room_change(event) as change:
         db.session.refresh(contribution)
         if contribution.status == "taken_down":
             return contribution
         remove_reflection(change, contribution)
-    personal_data.record_access(
-        registration.event, None, "The attendee took down a reflection from their private link"
-    )
+    personal_data.record_access(event, None, f"The attendee took down a reflection {where}")
     return contribution
 
 

@@ -9,7 +9,8 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-# sender: Registration. `already_registered` is True when the same address booked again.
+# sender: a new booking's registrations.Booking (its plain values), or with
+# `already_registered` True, the Registration that address already had.
 registered = _signals.signal("registered")
 # sender: Registration, moved from the waitlist into a seat.
 promoted = _signals.signal("promoted")

@@ -39,6 +39,7 @@ class LiveClient:
         self.messages = []
         self.frames = []
         self.refused = None
+        self.refused_data = None
         self.websocket = None
         self.lock = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
@@ -65,6 +66,8 @@ class LiveClient:
     def on_refused(self, data=None):
         with self.lock:
             self.refused = data.get("message") if isinstance(data, dict) else data
+            # What came with the reason, e.g. the room agreement's text.
+            self.refused_data = data.get("data") if isinstance(data, dict) else None
             self.lock.notify_all()
 
     def connect(self):
@@ -127,8 +130,7 @@ class LiveClient:
 
     def catch_up(self):
         """Ask for what a gap left out, as a client does; the answer is applied like a state."""
-        last_seq, own_seq = self.view().cursors()
-        answer = self.call("catch_up", {"last_seq": last_seq, "own_seq": own_seq})
+        answer = self.call("catch_up", self.cursors())
         assert answer["ok"] is True, answer
         with self.lock:
             self.messages.append(("state", answer))
@@ -146,11 +148,24 @@ class LiveClient:
                 view.offer(data)
         return view
 
-    def wait_for_view(self, predicate, timeout=5):
-        """Wait until the room as this client shows it satisfies `predicate`."""
+    def wait_for_view(self, predicate, timeout=5, gap_wait=None):
+        """Wait until the room as this client shows it satisfies `predicate`.
+
+        With `gap_wait`, a gap still open after that many seconds is closed with catch_up, as
+        the browser's room store does: the fault tests need it, since a commit whose outcome a
+        failing database hid is stored but never broadcast. Without it any gap fails the test.
+        """
         deadline = time.monotonic() + timeout
-        while not predicate(self.view()):
-            assert time.monotonic() < deadline, f"the view never settled: {self.view().held}"
+        held_since = None
+        while not predicate(view := self.view()):
+            assert time.monotonic() < deadline, f"the view never settled: {view.held}"
+            if not view.held:
+                held_since = None
+            elif held_since is None:
+                held_since = time.monotonic()
+            elif gap_wait is not None and time.monotonic() - held_since > gap_wait:
+                self.catch_up()
+                held_since = None
             time.sleep(0.05)
 
     def updates(self):
@@ -162,8 +177,16 @@ class LiveClient:
         return self.view().cursors()[0]
 
     def cursors(self):
-        last_seq, own_seq = self.view().cursors()
+        """What this client sends as its cursors on connect and in catch_up."""
+        view = self.view()
+        last_seq, own_seq = view.cursors()
+        if view.host:
+            return {"last_seq": last_seq, "support_seq": view.heads["wellbeing"]}
         return {"last_seq": last_seq, "own_seq": own_seq}
+
+    def support(self):
+        """The support requests a wellbeing host shows, by id (empty for everyone else)."""
+        return self.view().support
 
     def stream(self):
         """The approved contributions this client shows, by id."""
@@ -172,15 +195,18 @@ class LiveClient:
 
 class RoomView:
     """A client's copy of the room, kept by the gap rule of docs/live-protocol.md section 4
-    (the same rule static/js/live-common.js implements for the browser)."""
+    (the same rule static/js/live-common.js implements for the browser), and for a wellbeing
+    host the support requests, kept by the same rule on the wellbeing chain (section 13)."""
 
     def __init__(self, host):
         self.host = host
         self.ready = False
         self.seq = 0
-        self.heads = {"public": 0, "own": 0}
+        self.heads = {"public": 0, "own": 0, "wellbeing": 0}
         self.shown = {}
         self.phrases = {}
+        self.support = {}
+        self.wellbeing = False
         self.applied = []
         self.held = []
 
@@ -201,12 +227,25 @@ class RoomView:
             if self.is_new(update):
                 self.apply(update)
         self.seq = state["seq"]
-        self.heads = {"public": state["public_seq"], "own": state.get("own_seq", 0)}
+        self.heads.update(public=state["public_seq"], own=state.get("own_seq", 0))
+        if self.host:
+            self.apply_support_state(state)
         self.ready = True
         self.release()
 
+    def apply_support_state(self, state):
+        """A host's state says whether they are a wellbeing host now; if so it carries every
+        request changed since their support_seq, complete for that range (no prev)."""
+        self.wellbeing = state.get("wellbeing") is True
+        if not self.wellbeing:
+            self.support, self.heads["wellbeing"] = {}, 0
+            return
+        for update in state["support_updates"]:
+            self.support[update["data"]["request"]["id"]] = update["data"]["request"]
+        self.heads["wellbeing"] = state["support_seq"]
+
     def is_new(self, update):
-        if self.host:
+        if self.host and update["chain"] != "wellbeing":
             return update["seq"] > self.seq
         return update["seq"] > self.heads[update["chain"]]
 
@@ -216,7 +255,7 @@ class RoomView:
             self.release()
 
     def follows(self, update):
-        if self.host:
+        if self.host and update["chain"] != "wellbeing":
             return update["seq"] == self.seq + 1
         return update["prev"] == self.heads[update["chain"]]
 
@@ -225,7 +264,7 @@ class RoomView:
         progress = True
         while progress:
             progress = False
-            for update in sorted(self.held, key=lambda u: u["seq"]):
+            for update in sorted(self.held, key=lambda u: (u["chain"] == "wellbeing", u["seq"])):
                 if not self.is_new(update):
                     self.held.remove(update)
                 elif self.follows(update):
@@ -235,11 +274,16 @@ class RoomView:
 
     def apply(self, update):
         self.applied.append(update)
+        data = update["data"]
+        if update["chain"] == "wellbeing":
+            # Numbered apart from the room: it never moves the room's seq.
+            self.heads["wellbeing"] = update["seq"]
+            self.support[data["request"]["id"]] = data["request"]
+            return
         if self.host:
             self.seq = update["seq"]
         else:
             self.heads[update["chain"]] = update["seq"]
-        data = update["data"]
         if update["kind"] == "contribution":
             contribution = data["contribution"]
             if contribution["status"] == "approved":

@@ -135,7 +135,8 @@ def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, star
     server = start_server()
     room = {"slug": "big-conversation"}
 
-    guest = join(server, room, "guest:Newcomer")
+    # The room asks for its agreement first; this client has shown it and the guest accepted.
+    guest = join(server, room, "guest:Newcomer", accept_agreement=True)
     state = guest.state
     assert state["role"] == "guest"
     assert state["prompt"]["text"] == "What helps recovery last, once the formal support ends?"
@@ -239,6 +240,7 @@ def test_a_newcomer_in_a_us_browser_sees_the_live_room_in_24_hour_time(
         page.goto(live_server.url + "/events/big-conversation/live")
         assert DEMO_BANNER in page.locator(".banner-demo").inner_text()
         page.get_by_label("Your name").fill("Newcomer")
+        page.get_by_label("I have read the room agreement above and accept it").check()
         page.get_by_role("button", name="Join as a guest").click()
         page.wait_for_selector("#connection-state[data-state=connected]", timeout=20_000)
         items = page.locator("#stream li")

@@ -902,3 +902,138 @@ def test_the_new_pages_pass_axe_and_the_room_sends_the_choice(
             sa.select(Contribution).where(Contribution.text == "Said here, for here")
         )
         assert (stored.sharing, stored.status) == ("room", "approved")
+
+
+def field_value(html, name):
+    match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html)
+    assert match, f"no {name} field"
+    return match.group(1)
+
+
+def post_without_scripts(client, text, sharing=None):
+    """The participant page's plain form, as a browser with scripts off sends it."""
+    page = client.get(f"/events/{SLUG}/live").get_data(as_text=True)
+    form = {
+        "csrf_token": field_value(page, "csrf_token"),
+        "client_id": field_value(page, "client_id"),
+        "text": text,
+    }
+    if sharing is not None:
+        form["sharing"] = sharing
+    return client.post(f"/events/{SLUG}/live/contribute", data=form)
+
+
+def stream_of(page):
+    return re.search(r'<ol class="stream" id="stream">.*?</ol>', page, re.S).group(0)
+
+
+def mine_of(page):
+    return re.search(r'<ul class="mine-list".*?</ul>', page, re.S).group(0)
+
+
+def test_the_room_without_scripts_asks_shows_back_and_honours_each_choice(app):
+    people = make_room(app)
+    browsers = {}
+    for choice, token in people.items():
+        browsers[choice] = app.test_client()
+        browsers[choice].get(f"/events/{SLUG}/live?token={token}")
+    form = text_of(browsers["named"].get(f"/events/{SLUG}/live"))
+    assert '<input type="radio" name="sharing" value="anonymous" checked>' in form, "default"
+    for label in ("Share it without my name", "Share it with my name", "Keep it to the room"):
+        assert label in form
+
+    refused = post_without_scripts(browsers["named"], "Kept in the box", sharing="everyone")
+    assert refused.status_code == 400
+    assert "sharing must be one of anonymous, named or room." in text_of(refused)
+    assert "Kept in the box" in text_of(refused)
+    for choice, label in (
+        ("named", "In the harvest, with my name"),
+        ("anonymous", "In the harvest, without my name"),
+        ("room", "Only in the room during the session"),
+    ):
+        # An older page without the choice posts the default.
+        sent = post_without_scripts(
+            browsers[choice], WORDS[choice], None if choice == "anonymous" else choice
+        )
+        assert sent.status_code == 303
+        page = text_of(browsers[choice].get(sent.headers["Location"]))
+        assert f"Where it may appear: {label}." in page, "shown back at once"
+        assert WORDS[choice] in mine_of(page) and label in mine_of(page)
+        assert "Take it down" in mine_of(page)
+    with app.app_context():
+        stored = db.session.execute(sa.select(Contribution.text, Contribution.sharing)).all()
+        assert sorted(stored) == sorted((WORDS[choice], choice) for choice in WORDS)
+
+    # During the session, the room (drawn by the server) shows all three under room names.
+    during = text_of(browsers["named"].get(f"/events/{SLUG}/live"))
+    for choice, name in (("named", "Nora"), ("anonymous", "Ann"), ("room", "Rob")):
+        assert WORDS[choice] in stream_of(during) and name in stream_of(during)
+    harvest = text_of(app.test_client().get(f"/events/{SLUG}/harvest"))
+    assert WORDS["named"] in harvest and "Nora" in harvest
+    assert WORDS["anonymous"] in harvest and "Ann" not in harvest
+    assert WORDS["room"] not in harvest and "Rob" not in harvest
+
+    # After the session, a page drawn by the server shows the room as the harvest does.
+    end_session(app)
+    for browser in browsers.values():
+        after = stream_of(text_of(browser.get(f"/events/{SLUG}/live")))
+        assert WORDS["named"] in after and "Nora" in after
+        assert WORDS["anonymous"] in after and "Ann" not in after
+        assert WORDS["room"] not in after and "Rob" not in after
+    with app.app_context():
+        viewer_state = moderation.room_stream(db.session.scalar(sa.select(Event)), 50, True)
+        assert {e["contribution"]["text"] for e in viewer_state} - {""} == {
+            WORDS["named"],
+            WORDS["anonymous"],
+        }
+
+
+def test_the_room_without_scripts_takes_a_reflection_down_at_once(app):
+    people = make_room(app)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).allow_guests = True
+        db.session.commit()
+    ann = app.test_client()
+    ann.get(f"/events/{SLUG}/live?token={people['anonymous']}")
+    assert post_without_scripts(ann, WORDS["anonymous"]).status_code == 303
+    guest = app.test_client()
+    joined = guest.post(
+        f"/events/{SLUG}/live/guest",
+        data={"csrf_token": csrf_token(guest, f"/events/{SLUG}/live"), "name": "Gil"},
+    )
+    assert joined.status_code == 302
+    assert post_without_scripts(guest, "A guest's thought", "named").status_code == 303
+    watcher = join(app, people["named"])
+    received(watcher, "state")
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(Contribution.text, Contribution.id)).all())
+
+    def take_down(browser, contribution_id):
+        page = browser.get(f"/events/{SLUG}/live").get_data(as_text=True)
+        return browser.post(
+            f"/events/{SLUG}/live/take-down",
+            data={
+                "csrf_token": field_value(page, "csrf_token"),
+                "contribution_id": contribution_id,
+            },
+        )
+
+    assert take_down(ann, ids["A guest's thought"]).status_code == 404, "not one of hers"
+    for browser, text in ((ann, WORDS["anonymous"]), (guest, "A guest's thought")):
+        gone = take_down(browser, ids[text])
+        assert gone.status_code == 303
+        page = text_of(browser.get(gone.headers["Location"]))
+        assert "Taken down: it is gone from the room and the harvest." in page
+        assert text not in page
+        assert take_down(browser, ids[text]).status_code == 303, "twice changes nothing"
+    updates = [u["data"]["contribution"] for frame in received(watcher, "updates") for u in frame]
+    assert {(c["id"], c["status"]) for c in updates if c["status"] == "taken_down"} == {
+        (ids[WORDS["anonymous"]], "taken_down"),
+        (ids["A guest's thought"], "taken_down"),
+    }, "socket clients drop them at once"
+    harvest = text_of(app.test_client().get(f"/events/{SLUG}/harvest"))
+    assert WORDS["anonymous"] not in harvest and "A guest's thought" not in harvest
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Contribution.text))) == {""}
+        logged = db.session.scalars(sa.select(PersonalDataAccess.what)).all()
+        assert logged.count("The attendee took down a reflection in the live room") == 2

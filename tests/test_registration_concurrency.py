@@ -116,3 +116,31 @@ def test_without_the_lock_the_race_oversells_and_with_it_it_does_not(concurrent_
     app.config["TEST_REGISTRATION_UNLOCKED"] = False
     register_at_once(app, "locked", 20)
     assert statuses(app, "locked") == {"confirmed": 10, "waitlisted": 10}
+
+
+def test_a_pooled_connection_the_server_closed_while_idle_is_replaced_before_registering(
+    tmp_path,
+):
+    """Pings happen only after a connection sat idle (database.py); one the database ended
+    meanwhile is then replaced, and the person registering never sees it."""
+    if not postgres_available(POSTGRES_URL):
+        missing(f"PostgreSQL at {POSTGRES_URL} is not answering")
+    with fresh_app(tmp_path, POSTGRES_URL, DATABASE_PING_AFTER_IDLE_SECONDS=0) as app:
+        with app.app_context():
+            create_event(slug="after-restart", capacity=5)
+            pooled = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+            db.session.remove()
+        killer = sa.create_engine(POSTGRES_URL)
+        with killer.connect() as connection:
+            assert connection.scalar(sa.select(sa.func.pg_terminate_backend(pooled)))
+        killer.dispose()
+
+        client = app.test_client()
+        data = {
+            "csrf_token": csrf_token(client),
+            "name": "Robin Reader",
+            "email": "robin@example.org",
+            "consent": "y",
+        }
+        assert client.post("/events/after-restart/register", data=data).status_code == 303
+        assert statuses(app, "after-restart") == {"confirmed": 1}

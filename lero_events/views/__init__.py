@@ -15,6 +15,7 @@ def register_blueprints(app):
         public,
         questions,
         registration,
+        room,
     )
 
     app.register_blueprint(public.bp)
@@ -24,6 +25,7 @@ def register_blueprints(app):
     app.register_blueprint(registration.bp)
     app.register_blueprint(harvest.bp)
     app.register_blueprint(live.bp)
+    app.register_blueprint(room.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(privacy.bp)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, g
 
-from .. import invites
+from .. import discreet, invites
 from ..events import get_event
 from ..registrations import registration_for_token
 
@@ -43,3 +43,6 @@ def calendar_response(body, method, filename):
 bp.add_app_template_global(invites.google_calendar_url, "google_calendar_url")
 bp.add_app_template_global(invites.outlook_calendar_url, "outlook_calendar_url")
 bp.add_app_template_global(invites.public_url, "public_url")
+bp.add_app_template_global(discreet.is_discreet, "is_discreet")
+bp.add_app_template_global(discreet.neutral_title, "neutral_title")
+bp.add_app_template_global(discreet.shown_title, "shown_title")

@@ -1,7 +1,9 @@
-"""The live room's pages: participants (private link or guest) and hosts.
+"""The live room's pages: participants (private link or guest), hosts and the shared screen.
 
-The pages only say who the browser is; everything live happens over Socket.IO (namespace
-`/live`, see docs/live-protocol.md) in static/js/live.js and static/js/host.js.
+With JavaScript, everything live happens over Socket.IO (namespace `/live`, see
+docs/live-protocol.md) in static/js/live.js and static/js/host.js. The pages are drawn with
+the room as it is now, so they also read without scripts; their plain forms post to
+views/room.py (docs/live-protocol.md section 15).
 """
 
 import secrets
@@ -19,18 +21,25 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import moderation, presenting, prompts
-from ..errors import DomainError, NotFound
+from .. import agreement, moderation, presenting, prompts
+from ..contributions import author_for_guest
+from ..errors import DomainError
 from ..events import get_event, get_hosted_event
 from ..evidence import counting
-from ..live_pass import issue_live_pass, registration_remembered, remembered_as
-from ..naming import registration_name
-from ..places import holds_place
-from ..registrations import STALE_LINK, registration_for_token
+from ..live_pass import issue_live_pass, remembered_as
+from ..registrations import registration_for_token
 from ..visibility import presenter_access
+from .room import (
+    ContributionForm,
+    confirmed_registration,
+    host_room,
+    participant_page,
+    remembered_registration,
+    room_person,
+)
 
 NO_PLACE_REMEMBERED = (
     "This browser has not opened a private link for this event: open the link in your email."
@@ -48,6 +57,7 @@ class GuestForm(FlaskForm):
         ],
         description="Shown next to what you write, unless you choose to post anonymously.",
     )
+    agree = BooleanField("I have read the room agreement above and accept it")
 
 
 @bp.app_template_global()
@@ -72,30 +82,13 @@ def participant(slug):
         return redirect(url_for(".participant", slug=slug))
     if event.status == "cancelled":
         raise DomainError("This event has been cancelled, so its live room is closed.", 410)
-
-    registration, problem = remembered_registration(event)
-    if registration is not None:
-        # A private link wins over a guest name kept from earlier in the same browser.
-        return render_template(
-            "live/participant.html",
-            event=event,
-            name=registration_name(registration),
-            person=f"r{registration.id}",
-            guest=None,
+    person, problem = room_person(event)
+    if person is None:
+        form = GuestForm()
+        return render_template("live/join.html", event=event, form=form, problem=problem), (
+            403 if problem else 200
         )
-    guest = session.get("live_guests", {}).get(slug)
-    if guest is not None and event.allow_guests:
-        return render_template(
-            "live/participant.html",
-            event=event,
-            name=guest["name"],
-            person=f"g{guest['key']}",
-            guest=guest,
-        )
-    form = GuestForm()
-    return render_template("live/join.html", event=event, form=form, problem=problem), (
-        403 if problem else 200
-    )
+    return participant_page(event, person, ContributionForm(formdata=None))
 
 
 @bp.get("/events/<slug>/live/pass")
@@ -117,12 +110,17 @@ def join_as_guest(slug):
     if not event.allow_guests or event.status == "cancelled":
         raise DomainError("This live room is only open to registered participants.", 403)
     form = GuestForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if agreement.agreement_text(event) and not form.agree.data:
+        form.agree.errors = [*form.agree.errors, "Please accept the room agreement to join."]
+        valid = False
+    if not valid:
         return render_template("live/join.html", event=event, form=form, problem=None), 400
     guests = session.get("live_guests", {})
     name = " ".join(form.name.data.split())
     guests[slug] = {"name": name, "key": secrets.token_urlsafe(24)}
     session["live_guests"] = guests
+    agreement.accept_agreement(event, author_for_guest(event, name, guests[slug]["key"]))
     flash(f"Welcome, {name}.", "success")
     return redirect(url_for(".participant", slug=slug))
 
@@ -136,6 +134,7 @@ def host(slug):
         "live/host.html",
         event=event,
         voices_heard=counting.DEFINITIONS["voices_heard"],
+        **host_room(event),
         **ways_in(event),
     )
 
@@ -208,39 +207,3 @@ def present(slug):
             "phrases": PRESENTER_PHRASES,
         },
     )
-
-
-def confirmed_registration(event, registration):
-    """`registration`, if it is a confirmed place at this very event."""
-    if registration.event_id != event.id:
-        raise NotFound("That private link belongs to another event.")
-    if not holds_place(registration):
-        raise DomainError(not_confirmed_message(registration), 403)
-    return registration
-
-
-def remembered_registration(event):
-    """The confirmed registration this browser joined with, or None and why not."""
-    remembered = session.get("live_registrations", {})
-    if event.slug not in remembered:
-        return None, None
-    registration = registration_remembered(remembered[event.slug])
-    try:
-        if registration is None:
-            raise NotFound(STALE_LINK)
-        return confirmed_registration(event, registration), None
-    except DomainError as error:
-        # Cancelled or erased since: forget it so the page explains how to join.
-        session["live_registrations"] = {
-            slug: kept for slug, kept in remembered.items() if slug != event.slug
-        }
-        return None, error.message
-
-
-def not_confirmed_message(registration):
-    if registration.status == "waitlisted":
-        return (
-            "You are on the waiting list, so you cannot join the live room yet. "
-            "We will email you if a place frees up."
-        )
-    return "This registration is not confirmed, so it cannot join the live room."

@@ -205,6 +205,9 @@ def event_form_data(event):
         "remind_day_before": event.remind_day_before,
         "remind_hour_before": event.remind_hour_before,
         "retention_days": event.retention_days,
+        "discreet": event.discreet,
+        "discreet_name": event.discreet_name,
+        "room_agreement": event.room_agreement,
         "agenda": [
             {
                 "title": item.title,

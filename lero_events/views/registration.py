@@ -71,6 +71,13 @@ class RegistrationForm(FlaskForm):
         validators=[Length(max=FIELD_LIMITS["access_needs"])],
         description="Anything that helps you take part: captions, breaks, a quiet word first.",
     )
+    discreet = BooleanField(
+        "Keep my invites discreet",
+        description=(
+            'Calendar entries and email subjects say only "Online meeting" (or the name the '
+            "organiser chose), from a neutral sender; the details stay behind your private link."
+        ),
+    )
     consent = BooleanField(
         "I have read the privacy notice above and agree to my details being used this way.",
         validators=[DataRequired("Please tick the box to agree, or we cannot book you.")],
@@ -84,6 +91,7 @@ class RegistrationForm(FlaskForm):
             display_name=self.display_name.data or "",
             access_needs=self.access_needs.data or "",
             consent=bool(self.consent.data),
+            discreet=bool(self.discreet.data),
         )
 
     def show_errors(self, errors):

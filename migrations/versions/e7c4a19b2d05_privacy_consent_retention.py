@@ -1,7 +1,7 @@
 """privacy: harvest consent per reflection, take-down, retention, self-service log entries
 
 Revision ID: e7c4a19b2d05
-Revises: e4a7c2d9b815
+Revises: 1acdfebb4bf2
 Create Date: 2026-12-02 07:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 from lero_events.models import UTCDateTime
 
 revision = "e7c4a19b2d05"
-down_revision = "e4a7c2d9b815"
+down_revision = "1acdfebb4bf2"
 branch_labels = None
 depends_on = None
 

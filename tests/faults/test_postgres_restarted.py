@@ -60,7 +60,9 @@ def test_postgres_stopped_and_started_under_a_burst(app, start_server, throwaway
     burst.resend_in_flight(clients)
     stored = assert_nothing_lost_or_doubled(app, burst)
     for client in clients:
-        client.wait_for_view(lambda view: stored[-1] in view.shown and not view.held)
+        client.wait_for_view(
+            lambda view: stored[-1] in view.shown and not view.held, timeout=10, gap_wait=1
+        )
     with app.app_context():
         present = db.session.scalars(sa.select(LiveConnection.role)).all()
     assert sorted(present) == ["guest", "participant", "participant"], "no ghost, none lost"
