@@ -2,13 +2,13 @@
 
 RETENTION_DAYS (default 90) after an event's end, or the event's own `retention_days`, its
 registrations lose name, email, live-room name and access needs; their private links (and the
-live passes made from them) stop working, and a live-room connection of theirs still open is
-closed. Guests' names leave its contributions and support requests; its sent-mail log (outbox
-rows and `.eml` files) and its live room's replay log are deleted. What the evidence counts
-stays: each registration row with its status, times, attendance and organisation, every
-contribution (anonymous now) and every support request (a number on the evidence page). The
-task queue runs `purge_due` every hour; `flask --app app purge` runs it by hand. Running it
-again removes nothing new.
+live passes made from them) stop working, and a live-room connection of theirs, or of a
+guest, still open is closed. Guests' names leave its contributions and support requests; its
+sent-mail log (outbox rows and `.eml` files) and its live room's replay log are deleted. What
+the evidence counts stays: each registration row with its status, times, attendance and
+organisation, every contribution (anonymous now) and every support request (a number on the
+evidence page). The task queue runs `purge_due` every hour; `flask --app app purge` runs it by
+hand. Running it again removes nothing new.
 """
 
 import secrets
@@ -110,14 +110,16 @@ def purge_due(now=None, dry_run=False):
     return report
 
 
-def close_connections(registrations):
+def close_connections(forgotten):
     """After the commit, as erasure does: a room kept open past its end (retention of 0 days)
-    may still hold a connection of someone just forgotten, showing their name to the hosts."""
-    connected = set(db.session.scalars(sa.select(LiveConnection.person_key).distinct()))
-    for registration in registrations:
-        key = author_for_registration(registration).key
-        if key in connected:
-            presence.close_connections_of(registration.event_id, key)
+    may still hold a connection of someone just forgotten, registration or guest, whose
+    presence row shows their name to the hosts. `forgotten`: (event id, person key) pairs."""
+    connected = set(
+        db.session.execute(sa.select(LiveConnection.event_id, LiveConnection.person_key)).all()
+    )
+    for event_id, key in forgotten:
+        if (event_id, key) in connected:
+            presence.close_connections_of(event_id, key)
 
 
 def purge_event(event, now, report, dry_run):
@@ -153,6 +155,12 @@ def purge_event(event, now, report, dry_run):
         return []
     for registration in registrations:
         forget_person(registration, now)
+    forgotten = [(event.id, author_for_registration(r).key) for r in registrations]
+    forgotten += db.session.execute(
+        sa.select(LiveConnection.event_id, LiveConnection.person_key)
+        .where(LiveConnection.event_id == event.id, LiveConnection.role == "guest")
+        .distinct()
+    ).all()
     for guest in (*guests, *support_guests):
         guest.guest_name = None
     db.session.execute(sa.delete(RoomUpdate).where(RoomUpdate.event_id == event.id))
@@ -169,7 +177,7 @@ def purge_event(event, now, report, dry_run):
                 ),
             )
         )
-    return registrations
+    return forgotten
 
 
 def forget_person(registration, now):

@@ -779,18 +779,29 @@ def test_purge_removes_what_is_due_and_nothing_else_and_the_counts_stay(app, run
     assert database_picture(app) == after
 
 
-def test_a_purge_closes_a_live_connection_still_open_of_someone_it_forgot(app):
+def test_a_purge_closes_live_connections_still_open_of_people_it_forgot(app):
     people = make_room(app)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).allow_guests = True
+        db.session.commit()
     nora = join(app, people["named"])
+    guest = socketio.test_client(
+        app,
+        namespace=NS,
+        auth={"slug": SLUG, "guest_name": "Gil", "guest_key": "k" * 24},
+    )
+    assert guest.is_connected(NS)
     end_session(app)
     with app.app_context():
         db.session.scalar(sa.select(Event)).retention_days = 0
         db.session.commit()
-        assert db.session.scalar(sa.select(LiveConnection.name)) == "Nora"
+        names = set(db.session.scalars(sa.select(LiveConnection.name)))
+        assert names == {"Nora", "Gil"}
         report = retention.purge_due()
         assert report.registrations == 3
         assert db.session.scalars(sa.select(LiveConnection)).all() == []
     assert not nora.is_connected(NS), "her name no longer sits in the hosts' list"
+    assert not guest.is_connected(NS), "nor does the guest's"
 
 
 def test_the_task_queue_runs_the_purge_hourly(app, tmp_path):
