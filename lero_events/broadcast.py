@@ -40,12 +40,13 @@ def hosts_room(event_id):
 
 
 def crowd_room(event_id):
-    """Everyone but the hosts: they get the public frames and the short form of presence."""
+    """Participants and guests: they get the public frames and the short form of presence."""
     return f"live:{event_id}:crowd"
 
 
 def viewers_room(event_id):
-    """Read-only viewers (the harvest page): they also get the day's figures."""
+    """The harvest page following the room: public frames as the harvest may show them
+    (consent.py), and the day's figures."""
     return f"live:{event_id}:viewers"
 
 
@@ -69,18 +70,23 @@ class Update:
     chain: str = "public"
     # For a wellbeing update: the rooms of the wellbeing hosts at the time of the change.
     rooms: tuple = ()
+    # What the harvest may show of it (consent.py), when that differs from `data`.
+    harvest_data: dict | None = None
+    # The session has ended: participants and guests get the harvest's view too.
+    crowd_sees_harvest: bool = False
 
     @property
     def public(self):
         return self.chain == "public"
 
-    def message(self):
+    def message(self, as_harvest=False):
+        data = self.harvest_data if as_harvest and self.harvest_data is not None else self.data
         return {
             "seq": self.seq,
             "prev": self.prev,
             "chain": self.chain,
             "kind": self.kind,
-            "data": self.data,
+            "data": data,
         }
 
 
@@ -103,13 +109,25 @@ class RoomChange:
         self.event = event
         self.updates = []
 
-    def record(self, kind, data, audience=PUBLIC, author_key=None, stored=None, replaces=None):
+    def record(
+        self,
+        kind,
+        data,
+        audience=PUBLIC,
+        author_key=None,
+        stored=None,
+        replaces=None,
+        harvest_data=None,
+        crowd_sees_harvest=False,
+    ):
         """Store an update under the room's next sequence number; it is sent after commit.
 
         `stored` is what is kept for replay when it differs from what is sent now (a
         contribution is kept by id and shown as it is at replay time). With `replaces` (a
         field of `data`), stored updates of this kind with the same value there are deleted:
         the new one says all they said. `prev` is taken first, so chains are unaffected.
+        `harvest_data` is what viewers get instead (and, with `crowd_sees_harvest`,
+        participants and guests too).
         """
         chain_author = author_key if audience == OWN else None
         prev = chain_head(self.event.id, chain_author)
@@ -142,7 +160,18 @@ class RoomChange:
         )
         db.session.flush()
         chain = "public" if chain_author is None else "own"
-        self.updates.append(Update(seq, prev, kind, data, chain_author, chain))
+        self.updates.append(
+            Update(
+                seq,
+                prev,
+                kind,
+                data,
+                chain_author,
+                chain,
+                harvest_data=harvest_data,
+                crowd_sees_harvest=crowd_sees_harvest,
+            )
+        )
         return seq
 
     def record_wellbeing(self, kind, data, organiser_ids):
@@ -247,12 +276,16 @@ def sender_for(event_id):
 
 
 def send_frames(event_id, updates):
-    """One frame for the hosts (the room's updates), one for the crowd (public), one per
-    author, and the wellbeing updates to the wellbeing hosts of the moment only."""
+    """One frame per author (their own chain), one for the hosts (the room's updates), one
+    for the crowd and one for viewers (public), and the wellbeing updates to the wellbeing
+    hosts of the moment only.
+
+    Authors first: hosts react to what they see (approving a pending contribution), and with
+    several workers that reaction is published after this frame, so it never reaches the
+    author before their own update does.
+    """
     updates = sorted(updates, key=lambda update: update.seq)
     room_updates = [update for update in updates if update.chain != "wellbeing"]
-    emit_frame(hosts_room(event_id), [update.message() for update in room_updates])
-    emit_frame(crowd_room(event_id), [u.message() for u in room_updates if u.public])
     by_author = {}
     by_rooms = {}
     for update in updates:
@@ -262,6 +295,15 @@ def send_frames(event_id, updates):
             by_rooms.setdefault(update.rooms, []).append(update.message())
     for author_key, messages in by_author.items():
         emit_frame(author_room(event_id, author_key), messages)
+    emit_frame(hosts_room(event_id), [update.message() for update in room_updates])
+    public = [update for update in room_updates if update.public]
+    crowd = [update.message(update.crowd_sees_harvest) for update in public]
+    viewers = [update.message(as_harvest=True) for update in public]
+    if crowd == viewers:
+        emit_frame([crowd_room(event_id), viewers_room(event_id)], crowd)
+    else:
+        emit_frame(crowd_room(event_id), crowd)
+        emit_frame(viewers_room(event_id), viewers)
     for rooms, messages in by_rooms.items():
         emit_frame(list(rooms), messages)
 

@@ -1,4 +1,4 @@
-"""Flask commands: organiser accounts and demo data."""
+"""Flask commands: organiser accounts, demo data, the worker and the retention purge."""
 
 import sys
 
@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import accounts, demo, outbox, tasks
+from . import accounts, demo, outbox, retention, tasks
 from .errors import DomainError
 
 
@@ -87,8 +87,24 @@ def worker_command(workers):
     tasks.run_worker(workers)
 
 
+@click.command("purge")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Say what is due and change nothing.")
+def purge_command(dry_run):
+    """Remove personal data whose retention period is over (the queue also does this hourly)."""
+    report = retention.purge_due(dry_run=dry_run)
+    if not report.removed_anything:
+        click.echo("Nothing is due for removal.")
+        return
+    events = f" (events: {', '.join(report.events)})" if report.events else ""
+    click.echo(("Would remove" if dry_run else "Removed") + events + ":")
+    for line in report.lines():
+        click.echo(f"  {line}")
+
+
 def init_app(app):
     app.cli.add_command(create_organiser_command)
     app.cli.add_command(set_password_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(purge_command)

@@ -63,6 +63,12 @@ DEFAULTS = {
     # Work the queue inside `python app.py`: on for the embedded default (no REDIS_URL).
     "TASK_WORKER_IN_PROCESS": None,
     "PRIVACY_NOTICE_VERSION": "2026-12",
+    # Days after an event until its attendees' personal data, its sent-mail log and its live
+    # room's replay log are removed (retention.py); each event may set its own.
+    "RETENTION_DAYS": 90,
+    # The address the privacy pages give for questions about personal data; unset: the
+    # MAIL_DEFAULT_SENDER mailbox.
+    "PRIVACY_CONTACT": None,
     # The zone a calendar subscription shows by default (X-WR-TIMEZONE).
     "CALENDAR_TIMEZONE": "Europe/London",
     # The harvest page collapses long lists; the figures in bench/harvest_render.py say why.

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from . import presence, room_limits
+from . import consent, presence, room_limits
 from .agreement import require_accepted
 from .broadcast import room_change
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
-from .naming import author_name, registration_name
+from .naming import author_name, harvest_name, registration_name
 from .places import holds_place
-from .visibility import in_room, prompt_heard, room_text_visible
+from .visibility import allowed_in_harvest, in_room, prompt_heard, room_text_visible
 
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
@@ -89,8 +89,11 @@ def contributions_closed_reason(event, now=None):
     return None
 
 
-def submit_contribution(event, author, client_id, text, prompt_id=None, anonymous=False):
-    """Save a contribution once per client_id and share it as the moderation mode says.
+def submit_contribution(
+    event, author, client_id, text, prompt_id=None, anonymous=False, sharing=None
+):
+    """Save a contribution once per client_id and share it as the moderation mode says;
+    `sharing` is the author's choice for the published harvest (consent.py).
 
     Returns (contribution, created). A retry with a client_id this author already used returns
     the stored contribution, whatever the room's state now, so a lost ack never loses or
@@ -101,6 +104,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
         raise DomainError("prompt_id must be a number or null.")
     if not isinstance(anonymous, bool):
         raise DomainError("anonymous must be true or false.")
+    sharing = consent.clean_sharing(sharing)
     text = clean_text(text, MAX_TEXT)
     # Asked before the room's lock is taken (room_limits says why), counted after the commit.
     address_full = author.address_key is not None and not (
@@ -134,6 +138,7 @@ def submit_contribution(event, author, client_id, text, prompt_id=None, anonymou
             client_id=client_id,
             text=text,
             anonymous=anonymous,
+            sharing=sharing,
             status="approved" if event.moderation == "post" else "pending",
         )
         if contribution.status == "approved":
@@ -204,15 +209,25 @@ def record_contribution(change, contribution):
     """Record a contribution's new state for whoever may see it now.
 
     Only its id is stored for replay (see `replay`), so the stored history never keeps a name
-    or a text that has been erased or withdrawn since.
+    or a text that has been erased or withdrawn since. Public updates also carry the view the
+    harvest allows (consent.py), for the harvest page and, after the session, the room.
     """
     stored = {"contribution": {"id": contribution.id}}
     # The waiting and held-back counts may have changed: the room hears at its next presence
     # tick, never once per post.
     presence.changed(contribution.event_id)
     if contribution.status in ("approved", "withdrawn"):
-        view = contribution_view(contribution, in_room(contribution))
-        change.record("contribution", {"contribution": view}, stored=stored)
+        public = in_room(contribution)
+        count = resonance_counts([contribution.id]).get(contribution.id, 0)
+        view = contribution_view(contribution, public, count)
+        harvest_view = contribution_view(contribution, public, count, as_harvest=True)
+        change.record(
+            "contribution",
+            {"contribution": view},
+            stored=stored,
+            harvest_data={"contribution": harvest_view},
+            crowd_sees_harvest=session_ended(change.event),
+        )
     else:
         change.record(
             "contribution",
@@ -278,16 +293,25 @@ def resonated_by(event, participant_key):
     ).all()
 
 
-def contribution_view(contribution, with_text=True, resonance_count=None):
-    """A contribution as the protocol shows it; without its text once it is not public."""
+def contribution_view(contribution, with_text=True, resonance_count=None, as_harvest=False):
+    """A contribution as the protocol shows it; without its text once it is not public.
+
+    `as_harvest`: as the harvest may show it (docs/live-protocol.md section 16): under the
+    harvest's name rule, and `hidden` (no text, no name) when its author kept it to the room.
+    """
     if resonance_count is None:
         resonance_count = resonance_counts([contribution.id]).get(contribution.id, 0)
+    hidden = as_harvest and not allowed_in_harvest(contribution)
+    with_text = with_text and not hidden
+    name = harvest_name(contribution) if as_harvest else author_name(contribution)
     return {
         "id": contribution.id,
         "client_id": contribution.client_id,
         "text": contribution.text if with_text else "",
-        "author": author_name(contribution) if with_text else "",
+        "author": name if with_text else "",
         "anonymous": contribution.anonymous,
+        "sharing": contribution.sharing,
+        "hidden": hidden,
         "status": contribution.status,
         "featured": contribution.featured,
         "prompt_id": contribution.prompt_id,
@@ -326,16 +350,20 @@ def contributions_for(event, status=None, author_key=None):
     return db.session.scalars(query).all()
 
 
-def views_of(contributions):
+def views_of(contributions, as_harvest=False):
     counts = resonance_counts([contribution.id for contribution in contributions])
-    return [contribution_view(c, resonance_count=counts.get(c.id, 0)) for c in contributions]
+    return [
+        contribution_view(c, resonance_count=counts.get(c.id, 0), as_harvest=as_harvest)
+        for c in contributions
+    ]
 
 
-def replay(updates, role, author_key=None):
+def replay(updates, role, author_key=None, as_harvest=False):
     """Stored updates as messages, each contribution shown as it is now.
 
     Showing the current state rather than the stored one means names erased since are gone
     and a contribution withdrawn since reaches nobody but hosts and its author with its text.
+    `as_harvest`: public contributions as the harvest may show them (consent.py).
     """
     ids = [u.payload["contribution"]["id"] for u in updates if u.kind == "contribution"]
     current = {}
@@ -353,7 +381,12 @@ def replay(updates, role, author_key=None):
         if update.kind == "contribution":
             contribution = current[data["contribution"]["id"]]
             with_text = room_text_visible(contribution, role, author_key)
-            view = contribution_view(contribution, with_text, counts.get(contribution.id, 0))
+            view = contribution_view(
+                contribution,
+                with_text,
+                counts.get(contribution.id, 0),
+                as_harvest=as_harvest and update.audience == "all",
+            )
             data = {"contribution": view}
         chain = "public" if update.audience == "all" else "own"
         messages.append({"seq": update.seq, "chain": chain, "kind": update.kind, "data": data})

@@ -3,9 +3,11 @@
 `flask --app app demo` loads it so a newcomer sees the whole product at once:
 
 - a launch three weeks ago: bookings over the weeks before (some cancelled, some still on the
-  waitlist), attendance, reflections approved and held back, phrases captured from speakers, an
-  introduction, a poem someone wrote, a found poem, a sketch note, a published harvest and the
-  evidence it adds up to;
+  waitlist), attendance, reflections approved and held back, each shared as its author chose
+  (named, anonymous or kept to the room), phrases captured from speakers, an introduction, a
+  poem someone wrote, a found poem, a sketch note, a published harvest and the evidence it adds
+  up to; afterwards one attendee took a reflection down and one corrected their access needs
+  from their private links;
 - a Big Conversation happening now: the live room open to guests, prepared questions (the
   first one up), reflections in the room, more waiting for the hosts and one they held back,
   and a presenter link for the shared screen;
@@ -40,6 +42,7 @@ from . import (
     presenting,
     prompts,
     registrations,
+    self_service,
     sketches,
     support,
 )
@@ -83,6 +86,8 @@ class Reflection:
     by: str  # a person's name, or "guest:<name>"
     outcome: str = "approved"  # approved, featured, rejected (held back) or pending
     anonymous: bool = False
+    # In the published harvest: "anonymous" (the default), "named" or "room" (consent.py).
+    sharing: str = "anonymous"
     resonated_by: list[str] = field(default_factory=list)
     # Held back: a key of moderation.HOLD_BACK_REASONS, or written text (the author sees it).
     reason: str | None = None
@@ -120,11 +125,13 @@ LAUNCH_QUESTIONS = {
             "Someone who had been there a year before me, and said so out loud.",
             "Maya Okafor",
             "featured",
+            sharing="named",
             resonated_by=["Tom Reilly", "Aisha Rahman", "Priya Shah", "Helen Carter"],
         ),
         Reflection(
             "A kettle, a key to the building and being trusted with both.",
             "Helen Carter",
+            sharing="named",
             resonated_by=["Gareth Lewis", "Joanne Price"],
         ),
         Reflection("Being asked what I needed instead of being told.", "Tom Reilly"),
@@ -133,7 +140,11 @@ LAUNCH_QUESTIONS = {
             "Gareth Lewis",
             anonymous=True,
         ),
-        Reflection("My name on a rota. It meant someone expected me to turn up.", "Joanne Price"),
+        Reflection(
+            "My name on a rota. It meant someone expected me to turn up.",
+            "Joanne Price",
+            sharing="room",  # said in the room, kept out of the published harvest
+        ),
         Reflection(
             "My number is 07700 900123 if anyone from my old street wants to talk.",
             "Daniel Mensah",
@@ -145,6 +156,7 @@ LAUNCH_QUESTIONS = {
         Reflection(
             "Share what works between groups so nobody starts from scratch.",
             "Priya Shah",
+            sharing="named",
             resonated_by=["Maya Okafor", "Sam Whitfield"],
         ),
         Reflection("Pay people with lived experience for their time, every time.", "Aisha Rahman"),
@@ -167,6 +179,10 @@ LAUNCH_PHRASES = [
     ("Lived experience is expertise that cost us something.", "Pat, closing words"),
 ]
 # The found poem: (stanza, fragment, the contribution or phrase it is cut from).
+# Afterwards, from their private links: a reflection taken down, and access needs corrected.
+LAUNCH_TAKEN_DOWN = ("Tom Reilly", "Being asked what I needed instead of being told.")
+LAUNCH_CORRECTION = ("Sam Whitfield", "Step-free access, and a seat near the door")
+
 LAUNCH_POEM = [
     (1, "Someone who had been there", "Someone who had been there a year before me"),
     (1, "and said so out loud", "Someone who had been there a year before me"),
@@ -349,6 +365,7 @@ def launch_three_weeks_ago(organiser, now):
     events.update_event(event, data)
     spread_bookings(people.values(), event.starts_at, days=LAUNCH_BOOKING_DAYS)
     launch_harvest(event, said)
+    launch_self_service(people, said)
     return event
 
 
@@ -427,6 +444,15 @@ def launch_harvest(event, said):
         max_pixels=current_app.config["SKETCH_MAX_PIXELS"],
     )
     sharing.publish_harvest(event)
+
+
+def launch_self_service(people, said):
+    """What two attendees did afterwards from their private links: one took a reflection down
+    (it left the harvest at once), one corrected their access needs."""
+    taken_down = said[LAUNCH_TAKEN_DOWN[1]]["contribution_id"]
+    self_service.take_down(people[LAUNCH_TAKEN_DOWN[0]], taken_down)
+    name, access_needs = LAUNCH_CORRECTION
+    self_service.correct_details(people[name], people[name].display_name, access_needs)
 
 
 def sketch_note_png(title):
@@ -621,6 +647,7 @@ def post_reflections(event, host, prompt, people, reflections):
             reflection.text,
             prompt_id=prompt.id,
             anonymous=reflection.anonymous,
+            sharing=reflection.sharing,
         )
         made.append(contribution)
         if reflection.redact:

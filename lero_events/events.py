@@ -32,6 +32,7 @@ AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_CAPACITY = 100_000
 MAX_CANCEL_MESSAGE = 2000
+MAX_RETENTION_DAYS = 3650
 
 
 class EventInvalid(DomainError):
@@ -66,6 +67,8 @@ class EventData:
     support_contacts: str = ""
     remind_day_before: bool = True
     remind_hour_before: bool = True
+    # None: the site's RETENTION_DAYS (retention.py).
+    retention_days: int | None = None
     agenda: list[AgendaItemData] = field(default_factory=list)
     is_demo: bool = False
     discreet: bool = False
@@ -112,6 +115,10 @@ def validate_event(data, event=None):
             errors["slug"] = f"The web address '{data.slug}' is taken by another event."
     if data.capacity is not None and not 1 <= data.capacity <= MAX_CAPACITY:
         errors["capacity"] = f"Capacity must be between 1 and {MAX_CAPACITY}, or left empty."
+    if data.retention_days is not None and not 0 <= data.retention_days <= MAX_RETENTION_DAYS:
+        errors["retention_days"] = (
+            f"Keep personal data between 0 and {MAX_RETENTION_DAYS} days, or leave it empty."
+        )
     data.discreet_name = " ".join((data.discreet_name or "").split())
     if len(data.discreet_name) > MAX_NEUTRAL_NAME:
         errors["discreet_name"] = f"Keep the neutral name to {MAX_NEUTRAL_NAME} characters."
@@ -186,6 +193,7 @@ def create_event(owner, data):
         is_demo=data.is_demo,
         remind_day_before=data.remind_day_before,
         remind_hour_before=data.remind_hour_before,
+        retention_days=data.retention_days,
         discreet=data.discreet,
         discreet_name=data.discreet_name,
         room_agreement=data.room_agreement,
@@ -222,6 +230,7 @@ def update_event(event, data):
     event.support_contacts = data.support_contacts
     event.remind_day_before = data.remind_day_before
     event.remind_hour_before = data.remind_hour_before
+    event.retention_days = data.retention_days
     event.discreet = data.discreet
     event.discreet_name = data.discreet_name
     event.room_agreement = data.room_agreement
@@ -320,6 +329,7 @@ def duplicate_event(event, organiser, starts_at, title=None):
         capacity=event.capacity,
         video_url=event.video_url,
         allow_guests=event.allow_guests,
+        retention_days=event.retention_days,
         discreet=event.discreet,
         discreet_name=event.discreet_name,
         room_agreement=event.room_agreement,

@@ -22,7 +22,14 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, NumberRange
 from .accounts import MIN_PASSWORD_LENGTH
 from .agreement import DEFAULT_AGREEMENT, MAX_AGREEMENT
 from .discreet import MAX_NEUTRAL_NAME, NEUTRAL_TITLE
-from .events import AGENDA_KINDS, MAX_CANCEL_MESSAGE, AgendaItemData, EventData, timezone_names
+from .events import (
+    AGENDA_KINDS,
+    MAX_CANCEL_MESSAGE,
+    MAX_RETENTION_DAYS,
+    AgendaItemData,
+    EventData,
+    timezone_names,
+)
 from .messages import AUDIENCES
 from .writing import plain_lines
 
@@ -99,6 +106,15 @@ class EventForm(FlaskForm):
         "Email confirmed attendees a reminder an hour before, with the video-call link",
         default=True,
     )
+    retention_days = IntegerField(
+        "Keep attendees' personal data for (days after the event)",
+        validators=[Optional(), NumberRange(min=0, max=MAX_RETENTION_DAYS)],
+        description=(
+            "Then names, email addresses, live-room names and access needs are removed, and so "
+            "are the emails sent and the live room's log; the numbers stay. Leave empty for "
+            "the site's default."
+        ),
+    )
     discreet = BooleanField(
         "Discreet invites for everyone booked",
         description=(
@@ -138,6 +154,7 @@ class EventForm(FlaskForm):
             support_contacts=self.support_contacts.data or "",
             remind_day_before=self.remind_day_before.data,
             remind_hour_before=self.remind_hour_before.data,
+            retention_days=self.retention_days.data,
             discreet=self.discreet.data,
             discreet_name=self.discreet_name.data or "",
             room_agreement=self.room_agreement.data or "",

@@ -44,7 +44,7 @@ from .harvest import live_figures
 from .models import Event, Organiser, Prompt
 from .places import holds_place
 from .security import unstorable
-from .visibility import harvest_access, presenter_access
+from .visibility import harvest_access, presenter_access, sees_room_as_harvest
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
 TOO_MANY_MESSAGES = "Too many messages at once: please slow down."
@@ -115,9 +115,7 @@ def admit(sid, event, member, cursors):
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
-    join_room(hosts_room(event.id) if member.role == "host" else crowd_room(event.id))
-    if member.role == "viewer":
-        join_room(viewers_room(event.id))
+    join_room({"host": hosts_room, "viewer": viewers_room}.get(member.role, crowd_room)(event.id))
     if member.role == "host":
         # Wellbeing frames go to the rooms of whoever is a wellbeing host at the change.
         join_room(organiser_room(event.id, member.organiser_id))
@@ -237,6 +235,8 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     seq = current_seq(event.id)
     db.session.refresh(event)
     author_key = member.author.key if member.author else None
+    ended = contributions.session_ended(event)
+    as_harvest = sees_room_as_harvest(member.role, ended)
     prompt = db.session.get(Prompt, event.current_prompt_id) if event.current_prompt_id else None
     state = {
         "seq": seq,
@@ -248,7 +248,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
             "title": event.title,
             "starts_at": event.starts_at.isoformat(),
             "ends_at": event.ends_at.isoformat(),
-            "ended": contributions.session_ended(event),
+            "ended": ended,
         },
         "prompt": moderation.prompt_view(prompt),
         "contributions_open": event.contributions_open,
@@ -260,10 +260,10 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     if 0 < last_seq <= seq:
         tail = visible_updates(event.id, seq, member.role, last_seq, author_key, own_seq, limit)
     if tail is not None and len(tail) <= limit:
-        state["updates"] = moderation.replay(tail, member.role, author_key)
+        state["updates"] = moderation.replay(tail, member.role, author_key, as_harvest)
     else:
         size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
-        state["snapshot"] = {"stream": moderation.room_stream(event, size)}
+        state["snapshot"] = {"stream": moderation.room_stream(event, size, as_harvest)}
     if member.role == "host":
         state.update(presence.presence_for(event.id, hosts=True))
         state["queue"] = contributions.views_of(
@@ -339,6 +339,7 @@ def contribute(event, member, payload):
         payload.get("text"),
         prompt_id=payload.get("prompt_id"),
         anonymous=payload.get("anonymous", False),
+        sharing=payload.get("sharing"),
     )
     if created:
         # It may be a first voice: "voices heard" on the hosts' screen, at the next tick.

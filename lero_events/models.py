@@ -114,6 +114,9 @@ class Event(db.Model):
     # Reminder emails to confirmed attendees, a day and an hour before the start.
     remind_day_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     remind_hour_before: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Days after the end until attendees' personal data is removed (retention.py); None means
+    # the site's RETENTION_DAYS.
+    retention_days: Mapped[int | None]
 
     # Discreet invites for everyone booked: calendars and emails show only `discreet_name`
     # (or "Online meeting"); the details stay behind each person's private link.
@@ -188,6 +191,8 @@ class Registration(db.Model):
     attendance_marked_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organiser.id", name="fk_registration_attendance_marked_by")
     )
+    # When the retention period removed the personal data (retention.py); the row stays.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Ticked when booking: this person's invites and emails are discreet (see Event.discreet).
     discreet: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -228,10 +233,17 @@ class Contribution(db.Model):
     client_id: Mapped[str] = mapped_column(sa.String(36))
     text: Mapped[str] = mapped_column(sa.Text)
     anonymous: Mapped[bool] = mapped_column(default=False)
+    # The author's choice for the published harvest (consent.py): "named", "anonymous" or
+    # "room" (only in the room during the session).
+    sharing: Mapped[str] = mapped_column(
+        sa.String(12), default="anonymous", server_default="anonymous"
+    )
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     featured: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its author took it down from their private page (status "taken_down").
+    taken_down_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why a host held it back, as its author is told (empty: no reason given).
     held_back_reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     # What hosts removed from the text, comma-separated labels ("name,place"); the removed
@@ -353,17 +365,19 @@ class SketchNote(db.Model):
 
 
 class PersonalDataAccess(db.Model):
-    """One look at attendees' personal data by a host: who, when and what, shown to the hosts."""
+    """One look at attendees' personal data, or one change to it: who, when and what, shown to
+    the hosts. No organiser: the person themselves (from their private link) or the retention
+    purge."""
 
     __tablename__ = "personal_data_access"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
-    organiser_id: Mapped[int] = mapped_column(sa.ForeignKey("organiser.id"))
+    organiser_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organiser.id"))
     accessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     what: Mapped[str] = mapped_column(sa.String(300))
 
-    organiser: Mapped[Organiser] = relationship()
+    organiser: Mapped[Organiser | None] = relationship()
 
 
 class CohostInvitation(db.Model):

@@ -21,7 +21,7 @@ from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .harvest.poem import drop_lines_no_longer_in
 from .models import Contribution, Phrase, PoemLine, Prompt, utcnow
-from .visibility import phrase_shown, shown_in_room
+from .visibility import phrase_shown, shown_in_harvest, shown_in_room
 
 MAX_PROMPT = 300
 MAX_PHRASE = 500
@@ -365,9 +365,10 @@ def phrases_of(event):
     ).all()
 
 
-def replay(updates, role, author_key=None):
-    """Stored updates as messages, each contribution and phrase shown as it is now."""
-    messages = contributions_replay(updates, role, author_key)
+def replay(updates, role, author_key=None, as_harvest=False):
+    """Stored updates as messages, each contribution and phrase shown as it is now
+    (`as_harvest`: public contributions as the harvest may show them, consent.py)."""
+    messages = contributions_replay(updates, role, author_key, as_harvest)
     ids = [m["data"]["phrase"]["id"] for m in messages if m["kind"] == "phrase"]
     if ids:
         current = {
@@ -409,10 +410,12 @@ def settings_view(event):
     return {"contributions_open": event.contributions_open, "moderation": event.moderation}
 
 
-def room_stream(event, size):
+def room_stream(event, size, as_harvest=False):
     """What the room shows now, newest first: the newest `size` approved contributions (and
-    every featured one) and phrases, as a joining client's snapshot carries them."""
-    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown_in_room())
+    every featured one) and phrases, as a joining client's snapshot carries them; with
+    `as_harvest`, as the harvest shows them (docs/live-protocol.md section 16)."""
+    shown = shown_in_harvest() if as_harvest else shown_in_room()
+    approved = sa.select(Contribution).where(Contribution.event_id == event.id, shown)
     newest = db.session.scalars(
         approved.options(selectinload(Contribution.registration))
         .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
@@ -433,7 +436,9 @@ def room_stream(event, size):
     ).all()
     entries = [
         (contribution.moderated_at or contribution.created_at, {"contribution": view})
-        for contribution, view in zip(contributions, views_of(contributions), strict=True)
+        for contribution, view in zip(
+            contributions, views_of(contributions, as_harvest), strict=True
+        )
     ]
     entries += [(phrase.created_at, {"phrase": phrase_view(phrase)}) for phrase in phrases]
     entries.sort(key=lambda entry: entry[0], reverse=True)

@@ -11,6 +11,7 @@ from flask import render_template
 from . import discreet, messages, outbox, signals
 from .invites import public_url
 from .models import EventMessage, Registration
+from .privacy import owner_of
 from .registrations import private_token
 
 SUBJECTS = {
@@ -31,6 +32,7 @@ def render_attendee_email(registration, kind, message=None, **extra):
     """The text of templates/registration/email/<kind>.txt for one person."""
     event = registration.event
     base = outbox.site_url()
+    owner = owner_of(event)
     return render_template(
         f"registration/email/{kind}.txt",
         registration=registration,
@@ -40,6 +42,12 @@ def render_attendee_email(registration, kind, message=None, **extra):
         title=discreet.shown_title(event, registration),
         link=public_url("registration.private_page", base, token=private_token(registration)),
         event_link=public_url("public.event", base, slug=event.slug),
+        owner=owner,
+        privacy_link=(
+            public_url("privacy.notice", base, organiser_id=owner.id)
+            if owner
+            else public_url("privacy.index", base)
+        ),
         **extra,
     )
 

@@ -2,6 +2,8 @@
 
 Registrations hold names, addresses and access needs (health data, in a recovery setting), so
 each view of the list and each export is written down, and the event's hosts can read the log.
+What people do about their own data from their private link (download, correct, erase) and
+what the retention purge removes are written here too, with no organiser.
 """
 
 import sqlalchemy as sa
@@ -12,8 +14,10 @@ from .models import PersonalDataAccess
 
 
 def record_access(event, organiser, what):
-    """Write one line of the log, in its own commit so it stays even if the page fails."""
-    db.session.add(PersonalDataAccess(event_id=event.id, organiser_id=organiser.id, what=what))
+    """Write one line of the log, in its own commit so it stays even if the page fails.
+    `organiser` None: the attendee themselves."""
+    organiser_id = organiser.id if organiser is not None else None
+    db.session.add(PersonalDataAccess(event_id=event.id, organiser_id=organiser_id, what=what))
     db.session.commit()
 
 

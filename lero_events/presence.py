@@ -20,8 +20,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .broadcast import NAMESPACE, crowd_room, hosts_room
+from .broadcast import NAMESPACE, crowd_room, hosts_room, viewers_room
 from .errors import DomainError
+from .evidence import counting
 from .extensions import db, socketio
 from .models import Contribution, LiveConnection, utcnow
 
@@ -231,10 +232,12 @@ def drop_leaving(state):
 def send_presence(state, event_id):
     hosts_view = presence_for(event_id, hosts=True)
     crowd_view = {"present": hosts_view["present"], **moderation_counts(event_id)}
-    for room, view in ((crowd_room(event_id), crowd_view), (hosts_room(event_id), hosts_view)):
-        if state.last_sent.get(room) != view:
-            state.last_sent[room] = view
-            socketio.emit("presence", view, to=room, namespace=NAMESPACE)
+    # Viewers have a room of their own for their frames (consent.py) but hear the crowd's view.
+    crowd = (crowd_room(event_id), viewers_room(event_id))
+    for rooms, view in ((crowd, crowd_view), ((hosts_room(event_id),), hosts_view)):
+        if state.last_sent.get(rooms) != view:
+            state.last_sent[rooms] = view
+            socketio.emit("presence", view, to=list(rooms), namespace=NAMESPACE)
 
 
 def keep_beating(app):
@@ -265,15 +268,6 @@ def heartbeat(interval):
     db.session.commit()
     for event_id in events:
         changed(event_id)
-
-
-def voices_heard(event_id):
-    """Distinct people who have sent at least one contribution, whatever became of it."""
-    return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
-            Contribution.event_id == event_id
-        )
-    )
 
 
 def moderation_counts(event_id):
@@ -309,7 +303,7 @@ def presence_for(event_id, hosts=False):
     people = {key: {"name": name, "role": role} for key, name, role in rows}
     return {
         "present": len(people),
-        "voices_heard": voices_heard(event_id),
+        "voices_heard": counting.voices_heard(event_id),
         "people": sorted(people.values(), key=lambda person: person["name"].lower()),
         **moderation_counts(event_id),
     }

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 
-from . import contributions, presence, signals
+from . import contributions, presence, signals, support
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import Event, Registration, utcnow
@@ -372,6 +372,7 @@ def erase_registration(registration):
     # hosts' "Here now" list drops them.
     person_key = contributions.author_for_registration(registration).key
     presence.close_connections_of(registration.event_id, person_key)
+    support.forget_requests_of(registration)
     return promoted
 
 

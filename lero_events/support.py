@@ -79,9 +79,10 @@ def person_name(request):
 
 
 def contact_of(request):
-    """The name and email the person booked with; none for guests or once erased."""
+    """The name and email the person booked with; none for guests, once erased or once the
+    retention period removed them."""
     registration = request.registration
-    if registration is None or registration.erased_at is not None:
+    if registration is None or registration.erased_at or registration.purged_at:
         return None
     return {"name": registration.name, "email": registration.email}
 
@@ -229,6 +230,29 @@ def state_for_host(event, host, support_seq=0):
         for r in changed
     ]
     return {"wellbeing": True, "support_seq": head, "support_updates": updates}
+
+
+def requests_of(registration):
+    return db.session.scalars(
+        sa.select(SupportRequest)
+        .where(SupportRequest.registration_id == registration.id)
+        .order_by(SupportRequest.id)
+    ).all()
+
+
+def forget_requests_of(registration):
+    """Erasure: the wellbeing hosts' screens lose the person's name and contact at once. The
+    rows stay, pointing at the anonymous registration, so the evidence's count stays right."""
+    requests = requests_of(registration)
+    if not requests:
+        return
+    event = registration.event
+    with room_change(event) as change:
+        hosts = wellbeing_host_ids(event)
+        for request in requests:
+            request.seq = change.record_wellbeing(
+                "support", {"request": request_view(request)}, hosts
+            )
 
 
 def support_request_count(event):

@@ -1,4 +1,5 @@
-"""The task queue (Huey): email delivery, the outbox sweep and reminders, off the request path.
+"""The task queue (Huey): email delivery, the outbox sweep, reminders and the retention purge,
+off the request path.
 
 Storage follows the deployment: Redis when REDIS_URL is set (every worker process shares it),
 else a SQLite file in instance/ (the embedded default, one process). TASK_QUEUE_URL=memory://
@@ -17,7 +18,7 @@ from huey.consumer import Consumer
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
-from . import outbox, reminders
+from . import outbox, reminders, retention
 from .extensions import db
 
 # Bound to real storage and to the app by init_app; tasks are registered on it at import.
@@ -102,6 +103,15 @@ def sweep_outbox():
 def send_reminders():
     """Reminders whose time has come (each goes out once: reminders.py says how)."""
     reminders.send_due_reminders()
+
+
+@huey.periodic_task(crontab(minute="7"))
+@in_app_context
+def purge_personal_data():
+    """Personal data past its retention period (retention.py), once an hour."""
+    report = retention.purge_due()
+    if report.removed_anything:
+        logger.info("Retention purge: removed %s", "; ".join(report.lines()))
 
 
 def run_pending():

@@ -46,7 +46,10 @@ def read_link(token, salt, max_age, expired_message):
 
 def queue_account_email(to, subject, kind, event=None, **context):
     """Queue templates/auth/email/<kind>.txt; the caller's commit writes it."""
-    body = render_template(f"auth/email/{kind}.txt", event=event, **context)
+    privacy_link = public_url("privacy.index", outbox.site_url())
+    body = render_template(
+        f"auth/email/{kind}.txt", event=event, privacy_link=privacy_link, **context
+    )
     outbox.queue_email(to, subject, body, kind=kind, event=event)
 
 

@@ -5,8 +5,10 @@ and the evidence.
   the same 404 as a missing event (events.get_event_for_hosts).
 - A contribution shows in the room once hosts approve it; before that, and once withdrawn,
   only hosts and its author see its text.
-- The harvest (page, exports, found poem, words) shows what the room shows: approved
-  contributions and phrases not withdrawn.
+- The harvest (page, exports, found poem, words) shows what the room shows, approved
+  contributions and phrases not withdrawn, except what authors kept to the room (consent.py).
+  The harvest page following the room, and the room itself after the session, show it as
+  the harvest does (`sees_room_as_harvest`).
 - A question is part of the room (and the harvest) once it is asked: one typed live at once,
   a prepared one when a host asks it.
 - Who may open the harvest at all: `harvest_access`; the presenter view: `presenter_access`.
@@ -21,6 +23,7 @@ from .errors import NotFound
 from .models import Contribution, Phrase, Prompt
 
 APPROVED = "approved"
+ROOM_ONLY = "room"
 NOT_SHARED = (
     "This harvest has not been shared yet. If a host sent you a link, it may have been "
     "withdrawn: ask them for a new one."
@@ -46,9 +49,20 @@ def shown_in_room():
     return Contribution.status == APPROVED
 
 
+def allowed_in_harvest(contribution):
+    """True unless its author kept the contribution to the room during the session."""
+    return contribution.sharing != ROOM_ONLY
+
+
 def shown_in_harvest():
     """The contributions the harvest, its exports, the poem and the word list may show."""
-    return Contribution.status == APPROVED
+    return sa.and_(Contribution.status == APPROVED, Contribution.sharing != ROOM_ONLY)
+
+
+def sees_room_as_harvest(role, ended):
+    """True when a live-room client sees the room as the harvest shows it: the harvest page
+    (viewers) always, everyone but hosts once the session has ended."""
+    return role == "viewer" or (role != "host" and ended)
 
 
 def phrase_shown():

@@ -83,6 +83,9 @@ def test_the_past_launch_has_bookings_and_a_published_harvest(app, demo, client)
     assert "and being trusted with both" in html, "a line of the found poem"
     # Held back by the hosts: never on the harvest.
     assert "07700 900123" not in html and "can name them" not in html
+    # Kept to the room by its author, and taken down afterwards by another: not there either.
+    assert "My name on a rota" not in html and "Being asked what I needed" not in html
+    assert "Maya" in html, "named where its author chose it"
     with client.get(f"/events/recovery-voices-launch/harvest/sketches/{sketch.filename}") as image:
         assert image.headers["Content-Type"] == "image/png" and image.data[:4] == b"\x89PNG"
 

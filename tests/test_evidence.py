@@ -13,7 +13,7 @@ from html import escape
 import pytest
 
 from lero_events.extensions import db
-from lero_events.models import Contribution, Phrase, Prompt, Resonance
+from lero_events.models import Contribution, Phrase, Prompt, Resonance, SupportRequest
 from lero_events.registrations import private_token
 
 from .conftest import create_event, create_organiser, create_registration, login
@@ -112,6 +112,19 @@ def counted_event(owner, slug="counted"):
             Phrase(event_id=event.id, text="Taken back", withdrawn=True),
         ]
     )
+    # Asked the wellbeing hosts for support: a, the guest Gail, and the erased person.
+    db.session.add_all(
+        [
+            SupportRequest(event_id=event.id, author_key=f"r:{a.id}", registration_id=a.id),
+            SupportRequest(event_id=event.id, author_key="g:gail", guest_name="Gail Guest"),
+            SupportRequest(
+                event_id=event.id,
+                author_key=f"r:{erased.id}",
+                registration_id=erased.id,
+                status="handled",
+            ),
+        ]
+    )
     event.starts_at, event.ends_at = DAY_ONE + timedelta(days=20), DAY_ONE + timedelta(days=21)
     db.session.commit()
     return event
@@ -148,6 +161,7 @@ def test_every_figure_matches_the_hand_count(app, client, counted):
         "phrases": "2",  # "Participant on Zoom" is a phrase, not a voice
         "organisations": "2",  # Hope Street in five spellings, Kettle Club
         "resonance": "3",
+        "support_requests": "3",  # a number only: a, Gail and the erased person asked
     }
     assert (
         "14 people signed up, 9 took part, 4 shared a reflection, from 2 organisations. "
@@ -235,6 +249,7 @@ def test_everything_shared_hides_small_counts_of_people_and_small_organisations(
         assert figures[small] == "fewer than 5", small
     assert figures["organisations"] == "2", "a count of organisations picks no one out"
     assert figures["phrases"] == "2" and figures["resonance"] == "3"
+    assert figures["support_requests"] == "fewer than 5", "each is someone's"
     assert (
         "14 people signed up, 9 took part, fewer than 5 shared a reflection, from 2 "
         "organisations. Fewer than 5 guests without a booking joined in too." in shared
@@ -257,6 +272,7 @@ def test_everything_shared_hides_small_counts_of_people_and_small_organisations(
     assert markdown.startswith("# Evidence: Counted by hand\n")
     assert "| Contributed | fewer than 5 |" in markdown
     assert "| Took part | 9 |" in markdown
+    assert "| Support requests | fewer than 5 |" in markdown
     assert "| What helped? | 3 | 2 |" in markdown
     rows = list(csv.reader(io.StringIO(client.get(f"/events/{counted}/evidence/summary.csv").text)))
     assert rows[0] == ["section", "item", "measure", "value", "what it counts"]

@@ -56,6 +56,7 @@ def add_contribution(
     anonymous=False,
     featured=False,
     author_key=None,
+    sharing="named",
 ):
     _clock[0] += timedelta(seconds=1)
     contribution = Contribution(
@@ -68,6 +69,7 @@ def add_contribution(
         client_id=str(uuid.uuid4()),
         text=text,
         anonymous=anonymous,
+        sharing=sharing,
         status=status,
         featured=featured,
         created_at=_clock[0],

@@ -79,7 +79,13 @@ def host_cookie(server, email="organiser@example.org", password=PASSWORD):
 def contribute(client, text, prompt_id=None):
     return client.call(
         "contribute",
-        {"client_id": str(uuid.uuid4()), "text": text, "prompt_id": prompt_id, "anonymous": False},
+        {
+            "client_id": str(uuid.uuid4()),
+            "text": text,
+            "prompt_id": prompt_id,
+            "anonymous": False,
+            "sharing": "named",
+        },
     )
 
 

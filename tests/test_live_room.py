@@ -4,6 +4,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from html import escape
 
 import pytest
 import requests
@@ -12,10 +13,11 @@ import sqlalchemy as sa
 import websocket
 
 from lero_events import events, registrations
+from lero_events.evidence import counting
 from lero_events.extensions import db
 from lero_events.models import Contribution, Event, Registration, RoomUpdate
 
-from .conftest import create_event, create_organiser
+from .conftest import create_event, create_organiser, login
 from .live_clients import (
     NS,
     LiveClient,
@@ -401,10 +403,11 @@ def test_post_moderation_shows_at_once_and_hosts_withdraw_and_feature(app, room,
         shown = client.wait_for_update(
             "contribution", lambda d: d["contribution"]["id"] == ack["id"]
         )["data"]["contribution"]
+        # The harvest page (a viewer) names only those who chose it: Alice did not.
         assert (shown["status"], shown["text"], shown["author"]) == (
             "approved",
             "Straight to the room",
-            "Alice A",
+            "Anonymous" if client is viewer else "Alice A",
         )
 
     featured = host.call("feature", {"contribution_id": ack["id"]})
@@ -499,10 +502,16 @@ def test_presence_counts_people_not_tabs_and_hosts_see_voices_heard(app, room, s
     assert set(crowd) == {"present", "waiting", "held_back"}, "names and voices: hosts only"
     assert bob.state["present"] == 2 and "people" not in bob.state
 
-    contribute(alice_phone, "First voice")
+    # Voices heard is the harvest's rule: people with a reflection shared, not just sent.
+    first = contribute(alice_phone, "First voice")["id"]
+    kept = contribute(bob, "Kept to the room", sharing="room")["id"]
+    time.sleep(1.5)  # longer than a presence interval
+    assert host.received("presence")[-1]["voices_heard"] == 0, "waiting for the hosts"
+    host.call("moderate_many", {"action": "approve", "contribution_ids": [first, kept]})
     host.wait_for("presence", lambda p: p["voices_heard"] == 1)
-    contribute(alice, "Same voice again")
-    contribute(bob, "Second voice")
+    again = contribute(alice, "Same voice again")["id"]
+    second = contribute(bob, "Second voice")["id"]
+    host.call("moderate_many", {"action": "approve", "contribution_ids": [again, second]})
     host.wait_for("presence", lambda p: p["voices_heard"] == 2)
 
     bob.disconnect()
@@ -513,6 +522,16 @@ def test_presence_counts_people_not_tabs_and_hosts_see_voices_heard(app, room, s
     new_host = join(server, room, "host")
     assert (new_host.state["present"], new_host.state["voices_heard"]) == (1, 2)
     assert [person["name"] for person in new_host.state["people"]] == ["Alice A"]
+
+
+def test_the_hosts_voices_heard_is_the_harvests_figure_with_its_label_and_meaning(
+    app, room, client
+):
+    login(client)
+    page = client.get(f"/events/{room['slug']}/live/host").get_data(as_text=True)
+    label, meaning = counting.DEFINITIONS["voices_heard"]
+    assert f'data-label="{label}"' in page
+    assert f"{label}, as the harvest counts them: {escape(meaning)}." in page
 
 
 def test_a_flood_of_messages_or_a_cancelled_place_is_refused(app, room, start_server):

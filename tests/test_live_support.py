@@ -21,7 +21,14 @@ from lero_events.models import (
 )
 from lero_events.registrations import private_token
 
-from .conftest import create_event, create_organiser, create_registration, fresh_app, login
+from .conftest import (
+    create_event,
+    create_organiser,
+    create_registration,
+    csrf_token,
+    fresh_app,
+    login,
+)
 
 NS = "/live"
 CONTACTS = "Samaritans: call 116 123, free, day or night\nThe event's own helpline: 0800 000 000"
@@ -548,3 +555,40 @@ def test_redacting_changes_the_found_poem_lines_cut_from_it(app, room, connect):
     http = app.test_client()
     page = http.get(f"/events/{room['slug']}/harvest").get_data(as_text=True)
     assert "Whitby" not in page and "[place removed] pier I felt free" in page
+
+
+def erase(app, token, reflections="keep"):
+    http = app.test_client()
+    path = f"/r/{token}/erase"
+    data = {"csrf_token": csrf_token(http, path), "reflections": reflections}
+    assert http.post(path, data=data).status_code == 303
+
+
+def test_my_data_has_my_support_requests_and_erasing_takes_my_name_off_them(app, room, connect):
+    wren, alice, carol = connect("wren"), connect("alice"), connect("guest:Carol")
+    alice.call("request_support")
+    carol.call("request_support")
+    request_id = wren.updates()[0]["data"]["request"]["id"]
+
+    mine = app.test_client().get(f"/r/{room['alice']}/my-data.json").get_json()
+    assert [r["status"] for r in mine["support_requests"]] == ["open"]
+    assert mine["support_requests"][0]["asked_at"] and "handled_by" not in json.dumps(mine)
+    assert [c["name_shown"] for c in mine["live_room_connections_open_now"]] == ["Alice A"]
+    assert "Carol" not in json.dumps(mine), "nothing of anyone else"
+
+    erase(app, room["alice"])
+    # The wellbeing host's screen loses her name and contact at once, on its own chain.
+    last = wren.updates(chain="wellbeing")[-1]
+    assert last["data"]["request"]["id"] == request_id
+    assert last["data"]["request"]["name"] == "Anonymous"
+    assert last["data"]["request"]["contact"] is None
+    assert not alice.sio.is_connected(NS), "erasure closes her live connection"
+    again = connect("wren")
+    shown = {
+        u["data"]["request"]["id"]: u["data"]["request"] for u in again.state["support_updates"]
+    }
+    assert shown[request_id]["name"] == "Anonymous" and shown[request_id]["contact"] is None
+    assert "alice" not in again.everything().lower()
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        assert support.support_request_count(event) == 2, "the evidence's number stays right"

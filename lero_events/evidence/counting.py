@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Contribution, Event, Phrase, Prompt, Registration, Resonance
 from ..places import CANCELLED, CONFIRMED, WAITLISTED
+from ..support import support_request_count
 from ..visibility import heard_prompts, phrase_shown, shown_in_harvest
 
 # Contribution.author_key and Resonance.participant_key: "r:<registration id>" for a booked
@@ -67,6 +68,11 @@ DEFINITIONS = {
         "Resonance",
         "times someone marked a reflection as resonating with them",
     ),
+    "support_requests": (
+        "Support requests",
+        "times someone in the live room quietly asked the wellbeing hosts for support; only "
+        "the number is kept here, never who asked or when",
+    ),
     # Across an organiser's events (evidence.across).
     "events_run": ("Events run", "published events you host that have started, not cancelled"),
     "people_reached": (
@@ -97,6 +103,8 @@ PEOPLE = {
     "contributed",
     "guests",
     "voices_heard",
+    # Not people but each one someone's: shared, a small number could point at them.
+    "support_requests",
     "people_reached",
     "returning",
 }
@@ -166,6 +174,7 @@ class EventEvidence:
     organisation_not_given: int
     resonance: ResonanceCounts
     sign_up_days: Counter
+    support_requests: int
 
     @property
     def signed_up(self):
@@ -191,6 +200,7 @@ class EventEvidence:
             figure("phrases", self.phrases),
             figure("organisations", len(self.organisations)),
             figure("resonance", self.resonance.marks),
+            figure("support_requests", self.support_requests),
         ]
 
 
@@ -215,10 +225,8 @@ def is_guest_key(key):
     return key.startswith(GUEST_KEY_PREFIX)
 
 
-def author_keys(event, shared_only=False):
+def author_keys(event):
     query = sa.select(Contribution.author_key).where(Contribution.event_id == event.id)
-    if shared_only:
-        query = query.where(shown_in_harvest())
     return set(db.session.scalars(query.distinct()))
 
 
@@ -364,9 +372,14 @@ def periods_of(days, weekly=False):
     return periods, per
 
 
-def voices_heard(event, shared_authors=None):
-    """People whose reflections are shared: booked or guests, each once."""
-    return len(author_keys(event, shared_only=True) if shared_authors is None else shared_authors)
+def voices_heard(event_id):
+    """People whose reflections are shared: booked or guests, each once (DEFINITIONS). The one
+    rule for the harvest, its live figures, the evidence and the hosts' live count."""
+    return db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Contribution.author_key))).where(
+            Contribution.event_id == event_id, shown_in_harvest()
+        )
+    )
 
 
 def phrase_count(event):
@@ -389,11 +402,12 @@ def event_evidence(event):
         guests=guest_count(event, authors),
         posted=posted,
         shared=shared,
-        voices_heard=voices_heard(event),
+        voices_heard=voices_heard(event.id),
         phrases=phrase_count(event),
         questions=question_counts(event),
         organisations=organisations,
         organisation_not_given=not_given,
         resonance=resonance_counts(event),
         sign_up_days=sign_up_days(event),
+        support_requests=support_request_count(event),
     )

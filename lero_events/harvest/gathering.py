@@ -1,5 +1,6 @@
-"""What the harvest page shows: only approved contributions and visible phrases, under the
-name each author chose (or Anonymous), with the day's figures and the sketch notes."""
+"""What the harvest page shows: only approved contributions their authors let into the harvest
+and visible phrases, named only where the author chose it (naming.harvest_name), with the
+day's figures and the sketch notes."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,7 @@ from ..models import (
     Resonance,
     SketchNote,
 )
-from ..naming import author_name
+from ..naming import harvest_name
 from ..registrations import registration_problem
 from ..visibility import heard_prompts, phrase_shown, shared_count, shown_in_harvest
 from .editorial import Editorial, editorial_of
@@ -180,7 +181,7 @@ def show_contribution(contribution, prompts, resonances):
     return ShownContribution(
         id=contribution.id,
         text=contribution.text,
-        author=author_name(contribution),
+        author=harvest_name(contribution),
         prompt=prompts.get(contribution.prompt_id, ""),
         resonances=resonances.get(contribution.id, 0),
         featured=contribution.featured,
@@ -349,7 +350,7 @@ def gather_figures(event):
         took_part=counting.took_part_count(event),
         guests=counting.guest_count(event, authors),
         contributions=counting.contribution_totals(event)[1],
-        voices_heard=counting.voices_heard(event),
+        voices_heard=counting.voices_heard(event.id),
         phrases=counting.phrase_count(event),
         organisations=len(counting.organisation_keys(event)),
         threshold=int(current_app.config["SMALL_NUMBER_THRESHOLD"]),

@@ -11,6 +11,7 @@ def register_blueprints(app):
         live,
         messages,
         organiser,
+        privacy,
         public,
         questions,
         registration,
@@ -27,5 +28,6 @@ def register_blueprints(app):
     app.register_blueprint(room.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(evidence.bp)
     app.register_blueprint(questions.bp)

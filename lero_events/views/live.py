@@ -28,6 +28,7 @@ from .. import agreement, moderation, presenting, prompts
 from ..contributions import author_for_guest
 from ..errors import DomainError
 from ..events import get_event, get_hosted_event
+from ..evidence import counting
 from ..live_pass import issue_live_pass, remembered_as
 from ..registrations import registration_for_token
 from ..visibility import presenter_access
@@ -129,7 +130,13 @@ def join_as_guest(slug):
 def host(slug):
     g.private_page = True
     event = get_hosted_event(slug, current_user)
-    return render_template("live/host.html", event=event, **host_room(event), **ways_in(event))
+    return render_template(
+        "live/host.html",
+        event=event,
+        voices_heard=counting.DEFINITIONS["voices_heard"],
+        **host_room(event),
+        **ways_in(event),
+    )
 
 
 def ways_in(event):
@@ -179,7 +186,9 @@ def present(slug):
         return redirect(url_for(".present", slug=slug))
     key = session.get("presenter_keys", {}).get(slug)
     access = presenter_access(event, current_user, key)
-    stream = moderation.room_stream(event, 50)
+    # A shared screen can be recorded: it shows the room as the harvest may (consent.py), as
+    # its live connection (a viewer) does.
+    stream = moderation.room_stream(event, 50, as_harvest=True)
     shown = [entry["contribution"] for entry in stream if "contribution" in entry]
     address = presenting.join_address(event)
     return render_template(

@@ -204,6 +204,7 @@ def event_form_data(event):
         "support_contacts": event.support_contacts,
         "remind_day_before": event.remind_day_before,
         "remind_hour_before": event.remind_hour_before,
+        "retention_days": event.retention_days,
         "discreet": event.discreet,
         "discreet_name": event.discreet_name,
         "room_agreement": event.room_agreement,

@@ -1,7 +1,11 @@
-"""Registering for an event, and the private link: status, cancelling, erasing."""
+"""Registering for an event, and the private link: status, cancelling, erasing, and what a
+person does about their own data (self_service.py)."""
+
+import json
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     g,
@@ -15,7 +19,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length
 
-from .. import places, registrations
+from .. import consent, places, privacy, registrations, retention, self_service
+from ..errors import DomainError, NotFound
 from ..events import get_event
 from ..extensions import limiter
 from ..registrations import FIELD_LIMITS, RegistrationData, RegistrationInvalid
@@ -102,6 +107,11 @@ def public_places(event):
     return places.availability(event.capacity, registrations.seats_left(event))
 
 
+class DetailsForm(FlaskForm):
+    display_name = RegistrationForm.display_name
+    access_needs = RegistrationForm.access_needs
+
+
 @bp.app_template_global()
 def registration_summary(event):
     """What the event page says about booking: open or not, and how many places (a band)."""
@@ -134,7 +144,8 @@ def register(slug):
         form=form,
         event=event,
         places=public_places(event),
-        owner=next((host.organiser for host in event.hosts if host.role == "owner"), None),
+        owner=privacy.owner_of(event),
+        retention_days=retention.retention_days(event),
     ), 400 if form.errors else 200
 
 
@@ -160,7 +171,74 @@ def private_page(token):
         token=token,
         show_video=registrations.video_link_visible(registration),
         opens_minutes=current_app.config["VIDEO_LINK_OPENS_MINUTES_BEFORE"],
+        reflections=self_service.reflections_of(registration),
+        owner=privacy.owner_of(registration.event),
+        sharing_labels=consent.SHARING,
     )
+
+
+@bp.get("/r/<token>/my-data.json")
+def my_data(token):
+    """Everything held about the person, as a JSON file to keep."""
+    registration = registration_from_link(token)
+    data = self_service.personal_data_export(registration)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=1),
+        mimetype="application/json",
+        headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+    )
+
+
+@bp.route("/r/<token>/details", methods=["GET", "POST"])
+def details(token):
+    """Correct the live-room name and access needs, keeping the place."""
+    registration = registration_from_link(token)
+    form = DetailsForm(obj=registration if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            changed = self_service.correct_details(
+                registration, form.display_name.data, form.access_needs.data
+            )
+        except RegistrationInvalid as invalid:
+            for name, message in invalid.errors.items():
+                getattr(form, name).errors = [*getattr(form, name).errors, message]
+        else:
+            flash(
+                "Your details are updated." if changed else "Nothing changed.",
+                "success" if changed else "message",
+            )
+            return redirect(url_for(".private_page", token=token), 303)
+    return render_template(
+        "registration/details.html",
+        form=form,
+        registration=registration,
+        event=registration.event,
+        token=token,
+    ), 400 if form.errors else 200
+
+
+@bp.post("/r/<token>/reflections/<int:contribution_id>/sharing")
+def change_sharing(token, contribution_id):
+    registration = registration_from_link(token)
+    try:
+        self_service.change_sharing(registration, contribution_id, request.form.get("sharing"))
+    except NotFound:
+        raise
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash("Saved: where that reflection may appear has changed.", "success")
+    return redirect(url_for(".private_page", token=token, _anchor="reflections"), 303)
+
+
+@bp.post("/r/<token>/reflections/<int:contribution_id>/take-down")
+def take_down(token, contribution_id):
+    registration = registration_from_link(token)
+    self_service.take_down(registration, contribution_id)
+    flash(
+        "Your reflection is taken down: it is gone from the harvest and the live room.", "success"
+    )
+    return redirect(url_for(".private_page", token=token, _anchor="reflections"), 303)
 
 
 @bp.route("/r/<token>/cancel", methods=["GET", "POST"])
@@ -186,7 +264,11 @@ def erase(token):
     registration = registration_from_link(token)
     if request.method == "POST":
         event = registration.event
-        registrations.erase_registration(registration)
+        try:
+            self_service.erase_person(registration, request.form.get("reflections", "keep"))
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for(".erase", token=token), 303)
         flash(
             "Your details are erased and your place is released. The private link no longer works.",
             "success",
@@ -197,4 +279,7 @@ def erase(token):
         registration=registration,
         event=registration.event,
         token=token,
+        has_reflections=any(
+            c.status != "taken_down" for c in self_service.reflections_of(registration)
+        ),
     )

@@ -14,7 +14,17 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 
-from .. import agreement, contributions, moderation, presence, prompts, room_limits, support
+from .. import (
+    agreement,
+    consent,
+    contributions,
+    moderation,
+    presence,
+    prompts,
+    room_limits,
+    self_service,
+    support,
+)
 from ..contributions import Author, author_for_guest, author_for_registration
 from ..errors import DomainError, Forbidden, NotFound
 from ..events import get_event, get_hosted_event
@@ -23,6 +33,7 @@ from ..live import TOO_MANY_MESSAGES
 from ..live_pass import registration_remembered
 from ..places import holds_place
 from ..registrations import STALE_LINK
+from ..visibility import sees_room_as_harvest
 
 bp = Blueprint("room", __name__)
 
@@ -38,12 +49,14 @@ class ContributionForm(FlaskForm):
     """The reflection form: live.js sends it over the socket; without scripts it is posted.
 
     The page makes the client_id, so sending the same form twice saves one reflection.
+    `sharing` is the author's choice for the published harvest (consent.py), checked there.
     """
 
     text = TextAreaField("Your reflection")
     client_id = HiddenField()
     prompt_id = HiddenField()
     anonymous = BooleanField("Post anonymously")
+    sharing = StringField()
 
     def prompt_number(self):
         value = (self.prompt_id.data or "").strip()
@@ -91,6 +104,10 @@ class RoomPerson:
     person: str
     guest: dict | None = None
 
+    @property
+    def role(self):
+        return "guest" if self.guest is not None else "participant"
+
 
 def room_person(event):
     """(RoomPerson, None), or (None, why not). A private link wins over a guest name kept from
@@ -131,6 +148,7 @@ def participant_page(event, person, form, error=None, status=200):
     if not agreement.has_accepted(event, author.key):
         return render_template("live/agreement.html", event=event, error=error), status
     prompt = prompts.current_prompt(event)
+    ended = contributions.session_ended(event)
     if not form.client_id.data:
         form.client_id.data = str(uuid.uuid4())
         form.prompt_id.data = str(prompt.id) if prompt else ""
@@ -143,17 +161,32 @@ def participant_page(event, person, form, error=None, status=200):
         form=form,
         error=error,
         prompt=prompt,
-        stream=moderation.room_stream(event, STREAM_ON_PAGE),
-        mine=contributions.views_of(contributions.mine(event, author.key)),
+        # After the session the room shows what the harvest may, as its socket does (section 16).
+        stream=moderation.room_stream(
+            event, STREAM_ON_PAGE, as_harvest=sees_room_as_harvest(person.role, ended)
+        ),
+        mine=contributions.views_of(own_reflections(event, author.key)),
+        sharing_choices=consent.ASKED,
+        sharing_labels=consent.SHARING,
         counts=presence.moderation_counts(event.id),
         support=support.state_for_person(event, author.key),
         resonated=set(contributions.resonated_by(event, author.key)),
         closed_reason=contributions.contributions_closed_reason(event),
-        ended=contributions.session_ended(event),
+        ended=ended,
         agreement_text=agreement.agreement_text(event),
         following=request.method == "GET" and request.args.get("follow") == "1",
         refresh_seconds=FOLLOW_REFRESH_SECONDS,
     ), status
+
+
+def own_reflections(event, author_key):
+    """Every reflection of the author's that still exists, for the page without scripts:
+    each with where it may appear and a way to take it down (scripts show only `mine`)."""
+    return [
+        contribution
+        for contribution in contributions.contributions_for(event, author_key=author_key)
+        if contribution.status != "taken_down"
+    ]
 
 
 def host_room(event):
@@ -192,6 +225,7 @@ def contribute(slug):
             form.text.data,
             prompt_id=form.prompt_number(),
             anonymous=bool(form.anonymous.data),
+            sharing=form.sharing.data or None,
         )
     except DomainError as error:
         db.session.rollback()
@@ -200,10 +234,25 @@ def contribute(slug):
     if created:
         presence.changed(event.id)
     if contribution.status == "approved":
-        flash("Your reflection is shared with the room.", "success")
+        sent = "Your reflection is shared with the room."
     else:
-        flash("Your reflection is sent: a host reads it before anyone else sees it.", "success")
+        sent = "Your reflection is sent: a host reads it before anyone else sees it."
+    flash(f"{sent} Where it may appear: {consent.SHARING[contribution.sharing]}.", "success")
     return redirect(url_for("live.participant", slug=slug), 303)
+
+
+@bp.post("/events/<slug>/live/take-down")
+def take_down(slug):
+    """The author takes one of their reflections down from the room's page, as from their
+    private link (consent.py): out of the room, the harvest and its exports at once."""
+    g.private_page = True
+    event, person = joined_person(slug)
+    form = ContributionButtonForm()
+    if not form.validate_on_submit():
+        raise DomainError(EXPIRED_FORM, 400)
+    self_service.take_down_in_room(event, person.author, form.contribution_number())
+    flash("Taken down: it is gone from the room and the harvest.", "success")
+    return redirect(url_for("live.participant", slug=slug, _anchor="mine-section"), 303)
 
 
 @bp.post("/events/<slug>/live/resonate")

@@ -127,7 +127,7 @@
 
   function applyContribution(contribution) {
     var items = article.querySelectorAll('[data-contribution-id="' + parseInt(contribution.id, 10) + '"]');
-    if (contribution.status !== "approved") {
+    if (!window.LeroLive.isShown(contribution)) {
       Array.prototype.forEach.call(items, function (item) {
         var list = item.parentNode;
         item.remove();

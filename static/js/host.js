@@ -204,7 +204,8 @@
       roomCounts.textContent = "Everyone sees: " + room.waiting + " waiting · " +
         room.heldBack + " held back";
     }
-    voicesHeard.textContent = L.plural(room.voices, "voice", "voices") + " heard · " +
+    // The harvest's label and rule (evidence/counting.py), so the two never disagree.
+    voicesHeard.textContent = voicesHeard.dataset.label + ": " + room.voices + " · " +
       L.plural(room.present, "person", "people") + " here";
     onlineCount.textContent = "(" + room.present + ")";
     online.replaceChildren.apply(online, room.people.map(function (person) {

@@ -286,6 +286,19 @@
     }
   };
 
+  // Whether a page shows a contribution: approved, and not `hidden` (a harvest-shaped view
+  // of one its author kept to the room: docs/live-protocol.md section 16).
+  function isShown(contribution) {
+    return Boolean(contribution) && contribution.status === "approved" && !contribution.hidden;
+  }
+
+  // What the author chose for the published harvest, as they read it back.
+  var SHARING = {
+    anonymous: "In the harvest without your name",
+    named: "In the harvest with your name",
+    room: "Only in the room during the session",
+  };
+
   // The live pages' data from a snapshot (newest first): contributions and phrases by id, and
   // their place in the stream, below anything that arrives later (whose place is its seq).
   function snapshotInto(data, snapshot) {
@@ -339,13 +352,27 @@
 
   // Reflections typed but not yet acknowledged by the server, kept in localStorage per event
   // with their client_id so a resend after a reconnect or reload is recognised, never doubled.
+  // It also remembers the ids of what this person sent, so their page can show each one's
+  // sharing choice back to them wherever it appears.
   function Outbox(slug) {
     this.key = "lero-live-outbox:" + slug;
     this.items = storageGet(window.localStorage, this.key, []);
     if (!Array.isArray(this.items)) {
       this.items = [];
     }
+    this.mineKey = "lero-live-mine:" + slug;
+    this.mine = storageGet(window.localStorage, this.mineKey, {});
+    if (!this.mine || typeof this.mine !== "object") {
+      this.mine = {};
+    }
   }
+
+  Outbox.prototype.remember = function (contribution) {
+    if (contribution && this.mine[contribution.id] !== contribution.sharing) {
+      this.mine[contribution.id] = contribution.sharing;
+      storageSet(window.localStorage, this.mineKey, this.mine);
+    }
+  };
 
   Outbox.prototype.save = function () {
     storageSet(window.localStorage, this.key, this.items);
@@ -356,6 +383,7 @@
       client_id: newClientId(),
       text: fields.text,
       anonymous: Boolean(fields.anonymous),
+      sharing: SHARING[fields.sharing] ? fields.sharing : "anonymous",
       prompt_id: fields.prompt_id === undefined ? null : fields.prompt_id,
       error: null,
       created: Date.now(),
@@ -623,6 +651,10 @@
       if (item.featured) {
         badges.push(h("span", { className: "badge" }, ["Featured"]));
       }
+      if (item.sharing === "room") {
+        // Its author keeps it out of the published harvest: hosts composing it need to know.
+        badges.push(h("span", { className: "badge" }, ["Room only"]));
+      }
       byline = item.author || "Anonymous";
     }
     var time = formatTime(item.created_at);
@@ -653,6 +685,8 @@
     h: h,
     RoomStore: RoomStore,
     snapshotInto: snapshotInto,
+    isShown: isShown,
+    SHARING: SHARING,
     receivePhrase: receivePhrase,
     holdButtons: holdButtons,
     releaseButtons: releaseButtons,

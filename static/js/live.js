@@ -26,6 +26,7 @@
   var form = document.getElementById("contribute-form");
   var textarea = document.getElementById("contribution-text");
   var anonymous = document.getElementById("contribution-anonymous");
+  var sharingChoices = form.querySelectorAll("input[name=sharing]");
   var counter = document.getElementById("contribution-count");
   var formError = document.getElementById("contribution-error");
   var promptText = document.getElementById("current-prompt");
@@ -103,6 +104,7 @@
     });
     (state.mine || []).forEach(function (contribution) {
       data.own[contribution.id] = true;
+      outbox.remember(contribution);
       if (contribution.status !== "approved" || !data.contributions[contribution.id]) {
         data.contributions[contribution.id] = contribution;
       }
@@ -154,7 +156,7 @@
     if (own) {
       data.own[contribution.id] = true;
     }
-    if (contribution.status === "approved") {
+    if (L.isShown(contribution)) {
       data.contributions[contribution.id] = contribution;
       data.shown[key] = data.shown[key] || seq || sync.seq + 0.5;
       if (live && (!before || before.status !== "approved")) {
@@ -234,7 +236,7 @@
     var entries = [];
     Object.keys(data.contributions).forEach(function (id) {
       var contribution = data.contributions[id];
-      if (contribution.status === "approved") {
+      if (L.isShown(contribution)) {
         entries.push({ key: "c" + id, kind: "contribution", item: contribution });
       }
     });
@@ -262,6 +264,7 @@
       }
       L.fillItem(node, entry.item, entry.kind);
       if (entry.kind === "contribution") {
+        showSharing(node, entry.item);
         updateResonateButton(node.querySelector(".resonate"), entry.item);
         var note = redactionNote(entry.item);
         if (note) {
@@ -287,6 +290,15 @@
     });
     L.syncList(featuredList, featuredNodesNow);
     featuredSection.hidden = featured.length === 0;
+  }
+
+  // The author reads back, on each of their own reflections, where it may appear.
+  function showSharing(node, contribution) {
+    var choice = outbox.mine[contribution.id];
+    if (choice && L.SHARING[choice]) {
+      node.querySelector(".byline").appendChild(
+        h("span", { className: "sharing-note" }, [" · " + L.SHARING[choice]]));
+    }
   }
 
   function resonateButton(id) {
@@ -371,6 +383,7 @@
           L.fillItem(node, contribution, "contribution");
           node.querySelector(".byline").prepend(
             h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
+          showSharing(node, contribution);
           var note = redactionNote(contribution);
           if (note) {
             node.querySelector(".item-body").appendChild(note);
@@ -490,6 +503,7 @@
           h("span", { className: "badge " + (item.error ? "badge-error" : "badge-waiting") },
             [label]),
           item.anonymous ? "Anonymous" : null,
+          L.SHARING[item.sharing] ? " · " + L.SHARING[item.sharing] : null,
         ]),
       ]),
     ];
@@ -521,6 +535,7 @@
     outbox.remove(item.client_id);
     textarea.value = textarea.value ? textarea.value + "\n" + item.text : item.text;
     anonymous.checked = item.anonymous;
+    chooseSharing(item.sharing);
     updateCounter();
     renderMine();
     textarea.focus();
@@ -550,6 +565,7 @@
       text: item.text,
       prompt_id: item.prompt_id,
       anonymous: item.anonymous,
+      sharing: item.sharing || "anonymous",
     };
     socket.timeout(15000).emit("contribute", payload, function (error, ack) {
       if (inFlight[item.client_id] !== attempt) {
@@ -562,6 +578,7 @@
       } else if (ack.ok) {
         outbox.remove(item.client_id);
         if (ack.contribution) {
+          outbox.remember(ack.contribution);
           receiveContribution(ack.contribution, null, false, true);
           sync.save();
         }
@@ -569,6 +586,17 @@
         outbox.update(item.client_id, { error: ack.error });
       }
       renderMine();
+    });
+  }
+
+  function chosenSharing() {
+    var chosen = form.querySelector("input[name=sharing]:checked");
+    return chosen ? chosen.value : "anonymous";
+  }
+
+  function chooseSharing(value) {
+    Array.prototype.forEach.call(sharingChoices, function (input) {
+      input.checked = input.value === (value || "anonymous");
     });
   }
 
@@ -603,6 +631,7 @@
     outbox.add({
       text: text,
       anonymous: anonymous.checked,
+      sharing: chosenSharing(),
       prompt_id: data.prompt ? data.prompt.id : null,
     });
     textarea.value = "";

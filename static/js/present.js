@@ -53,7 +53,7 @@
     } else if (update.kind === "contribution" && payload.contribution) {
       var contribution = payload.contribution;
       var id = "c" + contribution.id;
-      if (contribution.status === "approved") {
+      if (L.isShown(contribution)) {
         data.contributions[contribution.id] = contribution;
         data.shown[id] = data.shown[id] || update.seq;
       } else {

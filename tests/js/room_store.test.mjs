@@ -221,6 +221,15 @@ test("a snapshot becomes the pages' data, newest first and below later updates",
   assert.deepEqual(plain(data.shown), { p2: -1, c7: -2 });
 });
 
+test("pages show approved contributions, never hidden or taken-down ones", () => {
+  const { L } = room("viewer");
+  assert.equal(L.isShown({ id: 1, status: "approved", hidden: false }), true);
+  assert.equal(L.isShown({ id: 2, status: "approved", hidden: true }), false, "kept to the room");
+  assert.equal(L.isShown({ id: 3, status: "taken_down", hidden: false }), false);
+  assert.equal(L.isShown({ id: 4, status: "pending" }), false);
+  assert.deepEqual(plain(Object.keys(L.SHARING)), ["anonymous", "named", "room"]);
+});
+
 test("a phrase update is an upsert by id: corrected in place, dropped once withdrawn", () => {
   const { L } = room("viewer");
   const data = {};
