@@ -140,7 +140,7 @@ def start_lero(args, database_uri, instance):
             [sys.executable, str(ROOT / "app.py")],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=log or subprocess.DEVNULL,
             stderr=log or subprocess.DEVNULL,
         )
         wait_for_port(port, process)
