@@ -62,10 +62,6 @@ class Member:
     organiser_id: int | None = None
 
     @property
-    def counted(self):
-        return self.role in presence.COUNTED_ROLES
-
-    @property
     def person_key(self):
         """Whom the caps and limits count: the author, the organiser, or no one (a viewer)."""
         if self.author is not None:
@@ -98,8 +94,6 @@ def connect(auth=None):
     live_figures.start_loop(current_app._get_current_object())
     if not message_queue_live():
         emit("delivery", DELIVERY_DELAYED)
-    if member.counted:
-        presence.changed(event.id)
 
 
 def admit(sid, event, member, cursors):
@@ -124,8 +118,9 @@ def admit(sid, event, member, cursors):
         db.session.rollback()  # nothing written: end the read
     # Last, once nothing can fail: the connection counts (its row is written at the tick).
     name = member.author.name if member.author else ""
+    # member.event_id, not event.id: the rollback above expired the event's row.
     presence.connection_opened(
-        sid, event.id, member.role, member.person_key, name, member.address_key
+        sid, member.event_id, member.role, member.person_key, name, member.address_key
     )
     return state
 

@@ -17,7 +17,6 @@ then this worker counts its arrivals from memory (`arriving`).
 import os
 import secrets
 import socket
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -45,13 +44,19 @@ class WorkerPresence:
     """One app's presence bookkeeping in this worker: rooms to tell, connections to drop."""
 
     def __init__(self):
-        self.lock = threading.Lock()
         self.changed = set()
         self.leaving = set()
-        # Connections let in since the last tick, by sid: their rows, not yet written.
+        # Connections let in since the last tick, by sid: their rows, not yet written; and
+        # the rows the tick is writing now (counted from memory until their commit is done,
+        # and never from the database as well).
         self.arriving = {}
+        self.writing = {}
         # What each room was last told, per audience, so nothing unchanged is sent again.
         self.last_sent = {}
+
+    def pending(self):
+        """This worker's connections whose rows are not committed yet, by sid."""
+        return {**self.writing, **self.arriving}
 
 
 def bookkeeping(app=None):
@@ -76,8 +81,10 @@ def refuse_if_full(person_key, address_key):
     closing (a reload must not be refused by the tab it replaces).
     """
     state = bookkeeping()
-    leaving = list(state.leaving)
-    arriving = [row for sid, row in state.arriving.items() if sid not in state.leaving]
+    pending = state.pending()
+    # Closing connections are not counted; pending ones are counted from memory.
+    leaving = list(state.leaving | set(pending))
+    arriving = [row for sid, row in pending.items() if sid not in state.leaving]
     config = current_app.config
     checks = [
         (column, value, limit, refusal)
@@ -146,7 +153,7 @@ def close_connections_of(event_id, person_key):
     state = bookkeeping()
     waiting = [
         sid
-        for sid, row in list(state.arriving.items())
+        for sid, row in state.pending().items()
         if row["event_id"] == event_id and row["person_key"] == person_key
     ]
     for sid in waiting:
@@ -204,15 +211,21 @@ def tell_rooms():
 def write_arrivals(state):
     """Insert the rows of the connections let in since the last tick and still open, in one
     statement; those that closed meanwhile never get one."""
-    arrived = dict(state.arriving)
-    if not arrived:
+    if not state.arriving:
         return
-    rows = [row for sid, row in arrived.items() if sid not in state.leaving and still_open(sid)]
-    if rows:
-        db.session.execute(sa.insert(LiveConnection), rows)
-        db.session.commit()
-    for sid in arrived:
-        state.arriving.pop(sid, None)
+    # Always counted from one of the two while in memory: `pending` reads both.
+    state.writing = arrived = state.arriving
+    state.arriving = {}
+    try:
+        rows = [r for sid, r in arrived.items() if sid not in state.leaving and still_open(sid)]
+        if rows:
+            db.session.execute(sa.insert(LiveConnection), rows)
+            db.session.commit()
+    except Exception:
+        state.arriving.update(arrived)  # tried again at the next tick
+        raise
+    finally:
+        state.writing = {}
 
 
 def drop_leaving(state):
@@ -294,11 +307,28 @@ def moderation_counts(event_id):
     return {"waiting": counts.get("pending", 0), "held_back": counts.get("rejected", 0)}
 
 
+def watched(event_id):
+    """Is a read-only viewer connected to the room, on any worker (or arriving on this one)?"""
+    if any(
+        row["event_id"] == event_id and row["role"] == "viewer"
+        for row in bookkeeping().pending().values()
+    ):
+        return True
+    return (
+        db.session.scalar(
+            sa.select(LiveConnection.sid)
+            .where(LiveConnection.event_id == event_id, LiveConnection.role == "viewer")
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def arrivals(event_id):
     """This worker's counted connections to the room whose rows the next tick writes."""
     return [
         row
-        for sid, row in list(bookkeeping().arriving.items())
+        for sid, row in bookkeeping().pending().items()
         if row["event_id"] == event_id
         and row["role"] in COUNTED_ROLES
         and sid not in bookkeeping().leaving

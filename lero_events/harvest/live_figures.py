@@ -8,13 +8,12 @@ them the `figures` event (docs/live-protocol.md section 9.5). Not stored: a view
 carries them fresh.
 """
 
-import sqlalchemy as sa
 from flask import current_app
 
-from .. import room_loops, signals
+from .. import presence, room_loops, signals
 from ..broadcast import NAMESPACE, current_seq, viewers_room
 from ..extensions import db, socketio
-from ..models import Event, LiveConnection
+from ..models import Event
 from .gathering import gather_figures
 
 # The kinds of update that can move a figure (resonance, prompts and settings cannot).
@@ -57,12 +56,7 @@ def tell_rooms():
 
 
 def send_figures(event_id):
-    watched = db.session.scalar(
-        sa.select(LiveConnection.sid)
-        .where(LiveConnection.event_id == event_id, LiveConnection.role == "viewer")
-        .limit(1)
-    )
     event = db.session.get(Event, event_id)
-    if watched is None or event is None:
+    if event is None or not presence.watched(event_id):
         return
     socketio.emit("figures", figures_message(event), to=viewers_room(event_id), namespace=NAMESPACE)
