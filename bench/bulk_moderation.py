@@ -49,7 +49,7 @@ def fill_queue(slug, size):
     ids = []
     for number in range(size):
         author = contributions.author_for_guest(event, f"Guest {number}", f"bench-key-{number:08d}")
-        contribution, _ = contributions.submit_contribution(
+        contribution, _, _ = contributions.submit_contribution(
             event, author, str(uuid.uuid4()), f"Reflection number {number} from the room"
         )
         ids.append(contribution.id)

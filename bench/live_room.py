@@ -125,17 +125,23 @@ def start_lero(args, database_uri, instance):
             "LERO_ASYNC_MODE": args.async_mode,
             "LERO_AUTO_MIGRATE": "false",
             "LERO_LIVE_RATE_LIMIT_COUNT": "1000000",
+            # Every simulated participant comes from 127.0.0.1: lift the per-address caps.
+            "LERO_LIVE_CONNECTIONS_PER_ADDRESS": "1000000",
+            "LERO_LIVE_MESSAGES_PER_ADDRESS": "1000000 per 10 seconds",
+            "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "1000000 per 30 seconds",
             "SECRET_KEY": "bench-secret",
         }
         if args.workers > 1:
             # One channel for this run's workers, so they reach each other's clients only.
             env.update(REDIS_URL=args.redis_url, LERO_SOCKETIO_CHANNEL=f"bench-{os.getpid()}")
+        # The server's log, to read for errors a mass connect or disconnect left behind.
+        log = Path(f"{args.server_log}.{len(processes)}").open("w") if args.server_log else None  # noqa: SIM115
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py")],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log or subprocess.DEVNULL,
+            stderr=log or subprocess.DEVNULL,
         )
         wait_for_port(port, process)
         processes.append(process)
@@ -180,6 +186,7 @@ def main():
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--server-log", help="write worker N's stderr to SERVER_LOG.N")
     args = parser.parse_args()
     args.rates = [float(rate) for rate in args.rates.split(",")]
 

@@ -92,6 +92,11 @@ class Update:
 
 def chain_head(event_id, author_key=None, upto=None):
     """The latest seq on the public chain, or on `author_key`'s own chain (0 when empty)."""
+    return db.session.scalar(chain_head_query(event_id, author_key, upto)) or 0
+
+
+def chain_head_query(event_id, author_key=None, upto=None):
+    """The query behind `chain_head`, to ask it in the same round trip as something else."""
     query = sa.select(sa.func.max(RoomUpdate.seq)).where(RoomUpdate.event_id == event_id)
     if author_key is None:
         query = query.where(RoomUpdate.audience == PUBLIC)
@@ -99,15 +104,45 @@ def chain_head(event_id, author_key=None, upto=None):
         query = query.where(RoomUpdate.audience == OWN, RoomUpdate.author_key == author_key)
     if upto is not None:
         query = query.where(RoomUpdate.seq <= upto)
-    return db.session.scalar(query) or 0
+    return query
 
 
 class RoomChange:
     """Collects the updates of one change to a room while its transaction is open."""
 
-    def __init__(self, event):
+    def __init__(self, event, locked_seq):
         self.event = event
         self.updates = []
+        # The room's seq as read under the lock; numbers are handed out from it in memory and
+        # written back once, before the commit (`finish`).
+        self.seq = locked_seq
+        self.locked_seq = locked_seq
+        # Chain heads already known in this transaction (None: the public chain), so a batch
+        # asks each chain once, and a caller can learn one with its own query (`head_query`).
+        self.heads = {}
+
+    def head_query(self, audience=PUBLIC, author_key=None):
+        """The head of the chain an update for `audience` would join, as a scalar subquery;
+        give its answer to `know_head`."""
+        chain_author = author_key if audience == OWN else None
+        return chain_head_query(self.event.id, chain_author).scalar_subquery()
+
+    def know_head(self, value, audience=PUBLIC, author_key=None):
+        self.heads[author_key if audience == OWN else None] = value or 0
+
+    def head(self, chain_author):
+        if chain_author not in self.heads:
+            self.heads[chain_author] = chain_head(self.event.id, chain_author)
+        return self.heads[chain_author]
+
+    def finish(self):
+        """Write the room's last handed-out seq, once for the whole change."""
+        if self.seq != self.locked_seq:
+            # On the table, not the entity: the ORM would expire the locked event's row.
+            table = Event.__table__
+            db.session.execute(
+                sa.update(table).where(table.c.id == self.event.id).values(live_seq=self.seq)
+            )
 
     def record(
         self,
@@ -130,7 +165,7 @@ class RoomChange:
         participants and guests too).
         """
         chain_author = author_key if audience == OWN else None
-        prev = chain_head(self.event.id, chain_author)
+        prev = self.head(chain_author)
         if replaces is not None:
             db.session.execute(
                 sa.delete(RoomUpdate)
@@ -141,13 +176,9 @@ class RoomChange:
                 )
                 .execution_options(synchronize_session=False)
             )
-        seq = db.session.execute(
-            sa.update(Event)
-            .where(Event.id == self.event.id)
-            .values(live_seq=Event.live_seq + 1)
-            .returning(Event.live_seq)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
+        self.seq = seq = self.seq + 1
+        self.heads[chain_author] = seq
+        # Flushed with the commit (or before any later query), in one batch per change.
         db.session.add(
             RoomUpdate(
                 event_id=self.event.id,
@@ -158,7 +189,6 @@ class RoomChange:
                 author_key=chain_author,
             )
         )
-        db.session.flush()
         chain = "public" if chain_author is None else "own"
         self.updates.append(
             Update(
@@ -201,6 +231,7 @@ def room_change(event):
     SQLite), so checks such as "are contributions open?" see the latest committed state and
     sequence numbers stay unique and gapless across workers.
     """
+    event_id = event.id  # the commit expires the row: no reload just to name the room
     try:
         connection = db.session.connection()
         if (
@@ -209,14 +240,15 @@ def room_change(event):
         ):
             # Take SQLite's write lock first, so two writers never deadlock upgrading.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        db.session.scalars(
+        locked = db.session.scalars(
             sa.select(Event)
             .where(Event.id == event.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         ).one()
-        change = RoomChange(event)
+        change = RoomChange(event, locked.live_seq)
         yield change
+        change.finish()
         if change.updates:
             signals.room_changed.send(event, kinds={update.kind for update in change.updates})
         db.session.commit()
@@ -224,7 +256,7 @@ def room_change(event):
         db.session.rollback()
         raise
     if change.updates:
-        sender_for(event.id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
+        sender_for(event_id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
 
 
 class RoomSender:

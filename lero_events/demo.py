@@ -640,7 +640,7 @@ def post_reflections(event, host, prompt, people, reflections):
         return authors[name]
 
     for reflection in reflections:
-        contribution, _ = contributions.submit_contribution(
+        contribution, _, _ = contributions.submit_contribution(
             event,
             author(reflection.by),
             str(uuid.uuid4()),

@@ -8,6 +8,7 @@ errors become `{"ok": false, "error": ...}` acks in one place (`live_event`).
 import functools
 from dataclasses import dataclass, replace
 
+import sqlalchemy as sa
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room
@@ -21,15 +22,15 @@ from . import (
     presence,
     prompts,
     room_limits,
+    room_snapshot,
     support,
 )
 from .broadcast import (
     DELIVERY_DELAYED,
     NAMESPACE,
     author_room,
-    chain_head,
+    chain_head_query,
     crowd_room,
-    current_seq,
     everyone_room,
     hosts_room,
     organiser_room,
@@ -41,7 +42,7 @@ from .errors import DomainError, NotFound
 from .events import get_event
 from .extensions import db, socketio
 from .harvest import live_figures
-from .models import Event, Organiser, Prompt
+from .models import Contribution, Event, EventHost, Organiser, Resonance, SupportRequest
 from .places import holds_place
 from .security import unstorable
 from .visibility import harvest_access, presenter_access, sees_room_as_harvest
@@ -60,10 +61,6 @@ class Member:
     address_key: str
     author: Author | None = None
     organiser_id: int | None = None
-
-    @property
-    def counted(self):
-        return self.role in presence.COUNTED_ROLES
 
     @property
     def person_key(self):
@@ -105,13 +102,11 @@ def connect(auth=None):
     live_figures.start_loop(current_app._get_current_object())
     if not message_queue_live():
         emit("delivery", DELIVERY_DELAYED)
-    if member.counted:
-        presence.changed(event.id)
 
 
 def admit(sid, event, member, cursors):
-    """Join the rooms, write the presence row, build the state, check the caps counting the
-    new row (under their locks), commit: in that order."""
+    """Join the rooms, build the state, then in one step (`presence.admitting`) count the
+    caps, commit the attendance and count the connection: in that order."""
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
@@ -121,23 +116,27 @@ def admit(sid, event, member, cursors):
         join_room(organiser_room(event.id, member.organiser_id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
-    name = member.author.name if member.author else ""
-    presence.connection_opened(
-        sid, event.id, member.role, member.person_key, name, member.address_key
-    )
-    if member.author is not None and member.author.registration_id is not None:
-        attendance.note_live_room_join(member.author.registration_id)
     state = room_state(event, member, *cursors)
-    presence.refuse_if_full(member.person_key, member.address_key, opened=True)
-    db.session.commit()
+    with presence.admitting(member.person_key, member.address_key):
+        if member.author is not None and member.author.registration_id is not None:
+            attendance.note_live_room_join(member.author.registration_id)
+            db.session.commit()
+        else:
+            db.session.rollback()  # nothing written: end the read
+        # Last, once nothing can fail: the connection counts (its row is written at the tick).
+        name = member.author.name if member.author else ""
+        # member.event_id, not event.id: the rollback above expired the event's row.
+        presence.connection_opened(
+            sid, member.event_id, member.role, member.person_key, name, member.address_key
+        )
     return state
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def disconnect(reason=None):
-    member = members.pop(request.sid, None)
-    if member is not None:
-        presence.connection_closed(request.sid)
+    members.pop(request.sid, None)
+    # Even for a connection still being let in: its row must not be written.
+    presence.connection_closed(request.sid)
 
 
 def message_queue_live():
@@ -232,15 +231,16 @@ def registered_author(event, pass_, token):
 def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     """The `state` message: the room now, and the tail since the client's cursors when it is
     short, else a snapshot of what the room shows (docs/live-protocol.md section 2)."""
-    seq = current_seq(event.id)
+    # Read after joining the rooms: what is committed later reaches this client in a frame.
     db.session.refresh(event)
+    seq = event.live_seq
     author_key = member.author.key if member.author else None
     ended = contributions.session_ended(event)
     as_harvest = sees_room_as_harvest(member.role, ended)
-    prompt = db.session.get(Prompt, event.current_prompt_id) if event.current_prompt_id else None
+    shared = room_snapshot.shared_view(event, seq, as_harvest)
     state = {
         "seq": seq,
-        "public_seq": chain_head(event.id, upto=seq),
+        "public_seq": shared["public_seq"],
         "role": member.role,
         "you": {"name": member.author.name, "author_key": author_key} if member.author else None,
         "event": {
@@ -250,10 +250,10 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
             "ends_at": event.ends_at.isoformat(),
             "ended": ended,
         },
-        "prompt": moderation.prompt_view(prompt),
+        "prompt": shared["prompt"],
         "contributions_open": event.contributions_open,
         "moderation": event.moderation,
-        **presence.moderation_counts(event.id),
+        **shared["counts"],
     }
     limit = int(current_app.config["LIVE_TAIL_LIMIT"])
     tail = None
@@ -262,8 +262,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     if tail is not None and len(tail) <= limit:
         state["updates"] = moderation.replay(tail, member.role, author_key, as_harvest)
     else:
-        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
-        state["snapshot"] = {"stream": moderation.room_stream(event, size, as_harvest)}
+        state["snapshot"] = {"stream": shared["stream"]}
     if member.role == "host":
         state.update(presence.presence_for(event.id, hosts=True))
         state["queue"] = contributions.views_of(
@@ -275,15 +274,43 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
         state["hold_back_reasons"] = moderation.hold_back_reasons()
         state.update(support.state_for_host(event, host_of(member), support_seq))
     else:
-        state["present"] = presence.present_count(event.id)
+        state["present"] = presence.present_count(event.id, joining=member.person_key)
     if member.role == "viewer":
         state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
-        state["own_seq"] = chain_head(event.id, author_key, upto=seq)
-        state["mine"] = contributions.views_of(contributions.mine(event, author_key))
-        state["resonated"] = contributions.resonated_by(event, author_key)
-        state["support"] = support.state_for_person(event, author_key)
+        state.update(author_state(event, author_key, seq))
     return state
+
+
+def author_state(event, author_key, seq):
+    """What `state` tells an author about themselves. One query first says which of their
+    things exist at all (and whether the room has a wellbeing host), so someone new (most of a
+    crowd arriving) costs one round trip."""
+    own_seq, posted, resonated, asked, support_available = db.session.execute(
+        sa.select(
+            chain_head_query(event.id, author_key, upto=seq).scalar_subquery(),
+            sa.exists().where(
+                Contribution.event_id == event.id, Contribution.author_key == author_key
+            ),
+            sa.exists()
+            .where(Resonance.participant_key == author_key)
+            .where(Resonance.contribution_id == Contribution.id)
+            .where(Contribution.event_id == event.id),
+            sa.exists().where(
+                SupportRequest.event_id == event.id, SupportRequest.author_key == author_key
+            ),
+            sa.exists().where(EventHost.event_id == event.id, EventHost.wellbeing),
+        )
+    ).one()
+    mine = contributions.mine(event, author_key) if posted else []
+    return {
+        "own_seq": own_seq or 0,
+        "mine": contributions.views_of(mine),
+        "resonated": contributions.resonated_by(event, author_key) if resonated else [],
+        "support": support.state_for_person(
+            event, author_key, available=support_available, ask=asked
+        ),
+    }
 
 
 def live_event(name):
@@ -332,7 +359,7 @@ def author_of(member):
 @live_event("contribute")
 def contribute(event, member, payload):
     author = author_of(member)
-    contribution, created = contributions.submit_contribution(
+    contribution, created, view = contributions.submit_contribution(
         event,
         author,
         payload.get("client_id"),
@@ -344,8 +371,7 @@ def contribute(event, member, payload):
     if created:
         # It may be a first voice: "voices heard" on the hosts' screen, at the next tick.
         presence.changed(event.id)
-    view = contributions.contribution_view(contribution)
-    return {"id": contribution.id, "status": contribution.status, "contribution": view}
+    return {"id": view["id"], "status": view["status"], "contribution": view}
 
 
 @live_event("catch_up")

@@ -8,18 +8,23 @@ each worker's heartbeat refreshes its rows and drops those of workers that stopp
 
 Presence is sent at most once per `LIVE_PRESENCE_SECONDS` per room, and only what changed:
 arrivals mark the room, and one loop per worker sends the new count to the crowd and the full
-view to the hosts, so 1,000 arrivals cost a few messages rather than half a million.
+view to the hosts, so 1,000 arrivals cost a few messages rather than half a million. The same
+tick writes the rows of the connections that arrived since the last one and deletes those of
+the ones that left, a few statements for a crowd rather than a transaction per person; until
+then this worker counts its arrivals from memory (`arriving`).
 """
 
 import os
 import secrets
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
+from . import room_loops
 from .broadcast import NAMESPACE, crowd_room, hosts_room, viewers_room
 from .errors import DomainError
 from .evidence import counting
@@ -42,12 +47,21 @@ class WorkerPresence:
     """One app's presence bookkeeping in this worker: rooms to tell, connections to drop."""
 
     def __init__(self):
-        self.lock = threading.Lock()
-        self.server = None
         self.changed = set()
         self.leaving = set()
+        # Held for a connect's last cap count and its arrival (`admitting`).
+        self.admission = threading.Lock()
+        # Connections let in since the last tick, by sid: their rows, not yet written; and
+        # the rows the tick is writing now (counted from memory until their commit is done,
+        # and never from the database as well).
+        self.arriving = {}
+        self.writing = {}
         # What each room was last told, per audience, so nothing unchanged is sent again.
         self.last_sent = {}
+
+    def pending(self):
+        """This worker's connections whose rows are not committed yet, by sid."""
+        return {**self.writing, **self.arriving}
 
 
 def bookkeeping(app=None):
@@ -65,77 +79,80 @@ def worker_id():
     return _worker[pid]
 
 
-def refuse_if_full(person_key, address_key, opened=False):
+def refuse_if_full(person_key, address_key):
     """Refuse one more connection for a person or an address that has its share open.
 
     Counted over every worker, leaving out this worker's connections that are already
-    closing (a reload must not be refused by the tab it replaces). Asked twice per connect:
-    first before anything is written or built, a cheap refusal; then with `opened`, once the
-    connection's own row is written and just before its commit, under the caps' locks
-    (`lock_caps`) and counting that row, so that counting and writing are one step and
-    connects arriving at the same moment cannot all find room under a cap.
+    closing (a reload must not be refused by the tab it replaces), and counting this
+    worker's arrivals whose rows are not written yet from memory. Asked twice per connect:
+    first before anything is built, a cheap refusal; then inside `admitting`, so that the
+    last count and the arrival are one step in this worker.
     """
-    if opened:
-        lock_caps(person_key, address_key)
-    leaving = list(bookkeeping().leaving)
+    state = bookkeeping()
+    pending = state.pending()
+    # Closing connections are not counted; pending ones are counted from memory.
+    leaving = list(state.leaving | set(pending))
+    arriving = [row for sid, row in pending.items() if sid not in state.leaving]
     config = current_app.config
-    for column, value, limit, refusal in (
-        (
-            LiveConnection.person_key,
-            person_key,
-            config["LIVE_CONNECTIONS_PER_PERSON"],
-            TOO_MANY_FOR_PERSON,
-        ),
-        (
-            LiveConnection.address_key,
-            address_key,
-            config["LIVE_CONNECTIONS_PER_ADDRESS"],
-            TOO_MANY_FOR_ADDRESS,
-        ),
-    ):
-        if value is None:
-            continue
+    checks = [
+        (column, value, limit, refusal)
+        for column, value, limit, refusal in (
+            (
+                LiveConnection.person_key,
+                person_key,
+                config["LIVE_CONNECTIONS_PER_PERSON"],
+                TOO_MANY_FOR_PERSON,
+            ),
+            (
+                LiveConnection.address_key,
+                address_key,
+                config["LIVE_CONNECTIONS_PER_ADDRESS"],
+                TOO_MANY_FOR_ADDRESS,
+            ),
+        )
+        if value is not None
+    ]
+    if not checks:
+        return
+    counts = []
+    for column, value, _limit, _refusal in checks:
         query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
         if leaving:
             query = query.where(LiveConnection.sid.not_in(leaving))
-        if db.session.scalar(query) > int(limit) - (0 if opened else 1):
+        counts.append(query.scalar_subquery())
+    # Both counts in one round trip.
+    found = db.session.execute(sa.select(*counts)).one()
+    for (column, value, limit, refusal), count in zip(checks, found, strict=True):
+        waiting = sum(1 for row in arriving if row[column.key] == value)
+        if count + waiting >= int(limit):
             raise DomainError(refusal, status=429)
 
 
-def lock_caps(person_key, address_key):
-    """Hold the person's and the address's cap until this transaction ends.
-
-    PostgreSQL: transaction-scoped advisory locks (an address spans rooms, so no room row
-    would do), always the person's before the address's, so two connects never wait on each
-    other in a circle. SQLite: the connection's row, already written, holds the database's
-    write lock until the commit, so no other connect can write in between.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    for kind, value in (("person", person_key), ("address", address_key)):
-        if value is not None:
-            connection.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"live {kind} {value}")))
-            )
+@contextmanager
+def admitting(person_key, address_key):
+    """The last cap count and the arrival as one step in this worker: connects arriving at
+    the same moment take turns here, so no two find the same free place. Across workers a
+    cap can be passed until the arrivals' rows are written, at the next presence tick."""
+    with bookkeeping().admission:
+        refuse_if_full(person_key, address_key)
+        yield
 
 
 def connection_opened(sid, event_id, role, person_key=None, name="", address_key=None):
-    """Add a connection's row to the open transaction; the caller commits it once everything
-    else that can fail at connect has passed, so a failed connect leaves no row behind."""
+    """Count a connection that is in: the caller says so only once everything that can fail
+    at connect has passed, so a failed connect leaves no row behind. Its row is written at
+    the next tick (`write_arrivals`), off the join's path."""
     start_loops(current_app._get_current_object())
-    db.session.add(
-        LiveConnection(
-            sid=sid,
-            event_id=event_id,
-            worker=worker_id(),
-            role=role,
-            person_key=person_key,
-            name=name[:80],
-            address_key=address_key,
-        )
-    )
-    db.session.flush()
+    bookkeeping().arriving[sid] = {
+        "sid": sid,
+        "event_id": event_id,
+        "worker": worker_id(),
+        "role": role,
+        "person_key": person_key,
+        "name": name[:80],
+        "address_key": address_key,
+    }
+    changed(event_id)
 
 
 def connection_closed(sid):
@@ -151,12 +168,21 @@ def connection_closed(sid):
 def close_connections_of(event_id, person_key):
     """Erasure: end every open connection of this person in the room, on every worker (through
     the message queue), and tell the hosts at the next tick that they have gone."""
+    state = bookkeeping()
+    waiting = [
+        sid
+        for sid, row in state.pending().items()
+        if row["event_id"] == event_id and row["person_key"] == person_key
+    ]
+    for sid in waiting:
+        state.arriving.pop(sid, None)
     sids = db.session.scalars(
         sa.delete(LiveConnection)
         .where(LiveConnection.event_id == event_id, LiveConnection.person_key == person_key)
         .returning(LiveConnection.sid)
     ).all()
     db.session.commit()
+    sids = set(sids) | set(waiting)
     for sid in sids:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
     if sids:
@@ -165,18 +191,13 @@ def close_connections_of(event_id, person_key):
 
 
 def start_loops(app):
-    state = bookkeeping(app)
-    with state.lock:
-        if state.server is socketio.server:
-            return
-        state.server = socketio.server
-    socketio.start_background_task(keep_beating, app)
-    socketio.start_background_task(keep_telling, app)
+    room_loops.start(app, "presence", "LIVE_PRESENCE_SECONDS", tell_rooms)
+    room_loops.start(app, "heartbeat", "LIVE_HEARTBEAT_SECONDS", beat)
 
 
 def serving(app):
     """False once the shared socketio object serves another app (tests make one per test)."""
-    return bookkeeping(app).server is socketio.server
+    return room_loops.serving(app)
 
 
 def changed(event_id):
@@ -184,31 +205,45 @@ def changed(event_id):
     bookkeeping().changed.add(event_id)
 
 
-def keep_telling(app):
-    """The worker's presence loop: drop the rows of connections that closed, then give each
-    changed room at most one presence per interval."""
-    interval = float(app.config["LIVE_PRESENCE_SECONDS"])
-    state = bookkeeping(app)
-    while serving(app):
-        socketio.sleep(interval)
-        if not serving(app):
-            return
-        with app.app_context():
-            try:
-                drop_leaving(state)
-            except Exception:
-                db.session.rollback()
-                app.logger.exception("live room presence rows could not be dropped; trying again")
-            rooms = list(state.changed)
-            state.changed.difference_update(rooms)
-            for event_id in rooms:
-                try:
-                    send_presence(state, event_id)
-                except Exception:
-                    db.session.rollback()
-                    app.logger.exception("live room presence failed; trying again")
-                    state.changed.add(event_id)
-            db.session.remove()
+def tell_rooms():
+    """The presence tick: write the rows of connections that came, drop those of connections
+    that went, then give each changed room its presence."""
+    state = bookkeeping()
+    try:
+        write_arrivals(state)
+        drop_leaving(state)
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("live room presence rows could not be written; trying again")
+    rooms = list(state.changed)
+    state.changed.difference_update(rooms)
+    for event_id in rooms:
+        try:
+            send_presence(state, event_id)
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("live room presence failed; trying again")
+            state.changed.add(event_id)
+
+
+def write_arrivals(state):
+    """Insert the rows of the connections let in since the last tick and still open, in one
+    statement; those that closed meanwhile never get one."""
+    if not state.arriving:
+        return
+    # Always counted from one of the two while in memory: `pending` reads both.
+    state.writing = arrived = state.arriving
+    state.arriving = {}
+    try:
+        rows = [r for sid, r in arrived.items() if sid not in state.leaving and still_open(sid)]
+        if rows:
+            db.session.execute(sa.insert(LiveConnection), rows)
+            db.session.commit()
+    except Exception:
+        state.arriving.update(arrived)  # tried again at the next tick
+        raise
+    finally:
+        state.writing = {}
 
 
 def drop_leaving(state):
@@ -240,25 +275,26 @@ def send_presence(state, event_id):
             socketio.emit("presence", view, to=list(rooms), namespace=NAMESPACE)
 
 
-def keep_beating(app):
-    """The worker's heartbeat, for as long as the process serves this app."""
-    interval = float(app.config["LIVE_HEARTBEAT_SECONDS"])
-    while serving(app):
-        socketio.sleep(interval)
-        if not serving(app):  # replaced while asleep: its database may be gone
-            return
-        with app.app_context():
-            try:
-                heartbeat(interval)
-            except Exception:
-                db.session.rollback()
-                app.logger.exception("live room heartbeat failed; trying again")
-            db.session.remove()
+def beat():
+    heartbeat(float(current_app.config["LIVE_HEARTBEAT_SECONDS"]))
+
+
+def still_open(sid):
+    """Is this worker's Socket.IO connection `sid` open (or still being let in)?"""
+    manager = socketio.server.manager
+    return manager.is_connected(sid, NAMESPACE) or manager.is_pre_connected(sid, NAMESPACE)
 
 
 def heartbeat(interval):
-    """Vouch for this worker's connections; drop those no worker has vouched for lately."""
+    """Vouch for this worker's connections; drop those no worker has vouched for lately, and
+    this worker's rows whose connection is gone without its disconnect being heard."""
     now = utcnow()
+    mine = LiveConnection.worker == worker_id()
+    rows = db.session.execute(sa.select(LiveConnection.sid, LiveConnection.event_id).where(mine))
+    gone = {sid: event_id for sid, event_id in rows if not still_open(sid)}
+    for start in range(0, len(gone), LEAVING_BATCH):
+        batch = list(gone)[start : start + LEAVING_BATCH]
+        db.session.execute(sa.delete(LiveConnection).where(LiveConnection.sid.in_(batch)))
     db.session.execute(
         sa.update(LiveConnection).where(LiveConnection.worker == worker_id()).values(seen_at=now)
     )
@@ -266,7 +302,7 @@ def heartbeat(interval):
     events = db.session.scalars(sa.select(LiveConnection.event_id).where(stale).distinct()).all()
     db.session.execute(sa.delete(LiveConnection).where(stale))
     db.session.commit()
-    for event_id in events:
+    for event_id in {*events, *gone.values()}:
         changed(event_id)
 
 
@@ -282,13 +318,46 @@ def moderation_counts(event_id):
     return {"waiting": counts.get("pending", 0), "held_back": counts.get("rejected", 0)}
 
 
-def present_count(event_id):
-    """Distinct participants and guests connected now, on any worker."""
-    return db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(LiveConnection.person_key))).where(
-            LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES)
+def watched(event_id):
+    """Is a read-only viewer connected to the room, on any worker (or arriving on this one)?"""
+    if any(
+        row["event_id"] == event_id and row["role"] == "viewer"
+        for row in bookkeeping().pending().values()
+    ):
+        return True
+    return (
+        db.session.scalar(
+            sa.select(LiveConnection.sid)
+            .where(LiveConnection.event_id == event_id, LiveConnection.role == "viewer")
+            .limit(1)
         )
+        is not None
     )
+
+
+def arrivals(event_id):
+    """This worker's counted connections to the room whose rows the next tick writes."""
+    return [
+        row
+        for sid, row in bookkeeping().pending().items()
+        if row["event_id"] == event_id
+        and row["role"] in COUNTED_ROLES
+        and sid not in bookkeeping().leaving
+    ]
+
+
+def present_count(event_id, joining=None):
+    """Distinct participants and guests connected now, on any worker, with those this worker
+    let in since its last tick and `joining` (a person key being let in)."""
+    waiting = {row["person_key"] for row in arrivals(event_id)}
+    if joining is not None:
+        waiting.add(joining)
+    query = sa.select(sa.func.count(sa.distinct(LiveConnection.person_key))).where(
+        LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES)
+    )
+    if waiting:
+        query = query.where(LiveConnection.person_key.not_in(waiting))
+    return db.session.scalar(query) + len(waiting)
 
 
 def presence_for(event_id, hosts=False):
@@ -300,6 +369,7 @@ def presence_for(event_id, hosts=False):
         .where(LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES))
         .distinct()
     ).all()
+    rows += [(row["person_key"], row["name"], row["role"]) for row in arrivals(event_id)]
     people = {key: {"name": name, "role": role} for key, name, role in rows}
     return {
         "present": len(people),

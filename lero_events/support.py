@@ -190,11 +190,15 @@ def mark_handled(event, host, request_id):
     return request
 
 
-def state_for_person(event, author_key):
-    """What `state` tells a participant or guest about support."""
-    latest = latest_request(event, author_key)
+def state_for_person(event, author_key, available=None, ask=True):
+    """What `state` tells a participant or guest about support; `available` when the caller
+    knows already whether the room has a wellbeing host, `ask=False` when it knows they have
+    made no request."""
+    latest = latest_request(event, author_key) if ask else None
+    if available is None:
+        available = bool(wellbeing_host_ids(event))
     return {
-        "available": bool(wellbeing_host_ids(event)),
+        "available": available,
         "contacts": event.support_contacts,
         "request": mine_view(latest) if latest is not None else None,
     }

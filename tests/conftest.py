@@ -101,12 +101,11 @@ def fresh_app(tmp_path, database_url, **settings):
 
 
 def stop_live_loops(app):
-    """The presence and figures loops of `app` end at their next tick (they check whom the
-    shared socketio object serves), so none starts a query on the tables about to go."""
-    for name in ("live_presence", "live_figures"):
-        loops = app.extensions.get(name)
-        if loops is not None:
-            loops.server = None
+    """The live-room loops of `app` (lero_events.room_loops) end at their next tick, so none
+    starts a query on the tables about to go."""
+    loops = app.extensions.get("live_loops")
+    if loops is not None:
+        loops.server = None
 
 
 def drop_tables(attempts=5):

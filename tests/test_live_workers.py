@@ -182,6 +182,17 @@ def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis
     assert len(workers) == 2, "presence rows come from both workers"
 
 
+def counted_rows(app):
+    with app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LiveConnection)
+            .where(LiveConnection.role.in_(("participant", "guest")))
+        )
+        db.session.remove()
+    return count
+
+
 def test_people_on_a_worker_that_died_for_good_stop_being_counted(app, room, start_server):
     settings = {"LERO_LIVE_HEARTBEAT_SECONDS": 0.5}
     worker_a = start_server(**settings)
@@ -190,6 +201,11 @@ def test_people_on_a_worker_that_died_for_good_stop_being_counted(app, room, sta
     join(worker_a, room, "bob")
     join(worker_b, room, "alice")
     join(worker_b, room, "guest:Carol")
+    # Each worker writes its arrivals' rows at its presence tick: then every worker counts them.
+    deadline = time.monotonic() + 10
+    while counted_rows(app) < 3:
+        assert time.monotonic() < deadline, "worker B never wrote its arrivals' rows"
+        time.sleep(0.05)
     assert join(worker_a, room, "host").state["present"] == 3
 
     before_the_crash = host.mark()

@@ -48,7 +48,7 @@ def live_event(slug="on-now", **fields):
     prompt = moderation.set_prompt(event, host, "What helps recovery last?")
     made = {}
     for text in ("Being trusted", "A Sunday group", "Still waiting", "<b>not bold</b>"):
-        contribution, _ = contributions.submit_contribution(
+        contribution, _, _ = contributions.submit_contribution(
             event, author, str(uuid.uuid4()), text, prompt_id=prompt.id
         )
         made[text] = contribution.id

@@ -218,7 +218,7 @@ def contribute(slug):
     if not form.validate_on_submit():
         return participant_page(event, person, form, EXPIRED_FORM, 400)
     try:
-        contribution, created = contributions.submit_contribution(
+        contribution, created, _view = contributions.submit_contribution(
             event,
             person.author,
             form.client_id.data,
