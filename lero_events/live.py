@@ -120,12 +120,10 @@ def admit(sid, event, member, cursors):
     with presence.admitting(member.person_key, member.address_key):
         if member.author is not None and member.author.registration_id is not None:
             attendance.note_live_room_join(member.author.registration_id)
-            db.session.commit()
-        else:
-            db.session.rollback()  # nothing written: end the read
+        db.session.commit()  # the attendance and an agreement accepted at this connect
         # Last, once nothing can fail: the connection counts (its row is written at the tick).
         name = member.author.name if member.author else ""
-        # member.event_id, not event.id: the rollback above expired the event's row.
+        # member.event_id, not event.id: the commit above expired the event's row.
         presence.connection_opened(
             sid, member.event_id, member.role, member.person_key, name, member.address_key
         )

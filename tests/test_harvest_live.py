@@ -205,7 +205,11 @@ def test_done_when_the_demo_runs_live_and_its_harvest_is_shared(
         )
         clients.append(host)
         sam, jo, quiet = (
-            RoomClient(live_server, {"slug": "big-conversation", "token": tokens[name]})
+            # The demo room has an agreement: each accepts it as they join (section 15).
+            RoomClient(
+                live_server,
+                {"slug": "big-conversation", "token": tokens[name], "accept_agreement": True},
+            )
             for name in ("Sam", "Jo", "")
         )
         clients += [sam, jo, quiet]
