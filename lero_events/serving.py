@@ -99,6 +99,13 @@ def gevent_server(app, host, port):
             no_delay(self.socket)
             super().handle()
 
+        def handle_one_response(self):
+            super().handle_one_response()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                # The socket was the WebSocket's: what the client sends after its end is no
+                # new HTTP request (read as one, it logged a traceback answering a closed peer).
+                self.close_connection = True
+
     return pywsgi.WSGIServer((host, port), wsgi_app, handler_class=NoDelayHandler, log=None)
 
 

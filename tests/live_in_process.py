@@ -2,8 +2,12 @@
 synchronously in the calling thread, so a test can drive exact sequences and contexts."""
 
 import threading
+import time
 
-from lero_events.extensions import socketio
+import sqlalchemy as sa
+
+from lero_events.extensions import db, socketio
+from lero_events.models import LiveConnection
 
 NS = "/live"
 
@@ -73,3 +77,20 @@ def record_refusals():
 
     recording.records_refusals = True
     socketio.server._send_packet = recording
+
+
+def presence_rows(app, column=LiveConnection.role):
+    """The presence rows' `column`, sorted: what every worker counts."""
+    with app.app_context():
+        rows = db.session.scalars(sa.select(column)).all()
+        db.session.remove()
+    return sorted(rows)
+
+
+def wait_for_presence_rows(app, expected, column=LiveConnection.role, timeout=5):
+    """Presence rows are written and dropped at the worker's presence tick
+    (docs/live-protocol.md 10.3): wait for the tick that makes them `expected`."""
+    deadline = time.monotonic() + timeout
+    while (rows := presence_rows(app, column)) != expected:
+        assert time.monotonic() < deadline, f"presence rows {rows}, not {expected}"
+        time.sleep(0.02)

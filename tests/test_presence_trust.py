@@ -7,7 +7,6 @@ guest keys; resonance toggles are compacted, not replayed one by one.
 """
 
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -27,7 +26,7 @@ from .live_clients import (
     make_room,
     refused_message,
 )
-from .live_in_process import InProcessClient
+from .live_in_process import InProcessClient, presence_rows, wait_for_presence_rows
 
 QUICK = {"LIVE_PRESENCE_SECONDS": 0.02, "LIVE_TICK_SECONDS": 0}
 
@@ -47,20 +46,6 @@ def room(app):
 def close_clients():
     yield
     close_all_clients()
-
-
-def connection_rows(app):
-    with app.app_context():
-        rows = db.session.scalars(sa.select(LiveConnection.role)).all()
-        db.session.remove()
-    return sorted(rows)
-
-
-def wait_for_rows(app, expected, timeout=5):
-    deadline = time.monotonic() + timeout
-    while connection_rows(app) != expected:
-        assert time.monotonic() < deadline, f"rows {connection_rows(app)}, not {expected}"
-        time.sleep(0.02)
 
 
 def attended(app, name):
@@ -95,7 +80,7 @@ def test_a_connect_with_bad_cursors_is_refused_and_writes_nothing(app, room, cur
     )
     assert not alice.connected
     assert alice.refused == "The live room could not understand how you are joining."
-    assert connection_rows(app) == []
+    assert presence_rows(app) == []
     assert attended(app, "Alice") is None, "a refused connect records no attendance"
 
 
@@ -109,7 +94,7 @@ def test_a_connect_that_fails_while_building_its_state_leaves_no_presence_or_att
     alice = InProcessClient(app, {"slug": room["slug"], "token": room["tokens"]["alice"]})
     assert not alice.connected
     assert alice.refused == COULD_NOT_LET_IN
-    assert connection_rows(app) == [], "no ghost row for a connection that never got in"
+    assert presence_rows(app) == [], "no ghost row for a connection that never got in"
     assert attended(app, "Alice") is None
     assert "live room connect failed" in caplog.text
 
@@ -119,7 +104,7 @@ def test_a_disconnect_inside_a_broken_session_still_drops_its_row(app, room):
     another handler) and used to share that context's database session: one broken session
     left every connection closed inside it behind, for ever."""
     people = [InProcessClient(app, guest(room, n)) for n in range(3)]
-    wait_for_rows(app, ["guest"] * 3)
+    wait_for_presence_rows(app, ["guest"] * 3)
     with app.app_context():
         sid = db.session.scalars(sa.select(LiveConnection.sid)).first()
         db.session.add(LiveConnection(sid=sid, event_id=room["event_id"], worker="x", role="x"))
@@ -127,7 +112,7 @@ def test_a_disconnect_inside_a_broken_session_still_drops_its_row(app, room):
             db.session.flush()  # this context's session now needs a rollback nobody did
         for person in people:
             person.disconnect()
-    wait_for_rows(app, [])
+    wait_for_presence_rows(app, [])
 
 
 CROWD = 200
@@ -153,7 +138,7 @@ def test_a_crowd_dropping_at_once_leaves_no_ghost_behind(app, room, start_server
         crowd.kill()
         crowd.wait()
         crowd.stdout.close()
-    assert connection_rows(app) == ["host"], "only the host is still connected"
+    assert presence_rows(app) == ["host"], "only the host is still connected"
     assert join(server, room, "host").state["present"] == 0
     log = server.log.read_text()
     assert "Traceback" not in log, log[-3000:]
@@ -169,7 +154,7 @@ def test_one_person_opens_at_most_their_share_of_connections(app, room):
     tabs[0].disconnect()
     # A reload: the new tab is let in even before the closed one's row is dropped.
     assert InProcessClient(app, auth).connected
-    wait_for_rows(app, ["participant"] * 3)
+    wait_for_presence_rows(app, ["participant"] * 3)
 
 
 def test_connects_at_the_same_moment_never_pass_the_caps(app, room):
@@ -180,13 +165,13 @@ def test_connects_at_the_same_moment_never_pass_the_caps(app, room):
     tabs = InProcessClient.all_at_once(app, [alice] * 12)
     assert sum(tab.connected for tab in tabs) == 3
     assert {tab.refused for tab in tabs if not tab.connected} == {TOO_MANY_FOR_PERSON}
-    assert connection_rows(app) == ["participant"] * 3
+    wait_for_presence_rows(app, ["participant"] * 3)
 
     app.config["LIVE_CONNECTIONS_PER_ADDRESS"] = 7  # alice's three, and four new guests
     guests = InProcessClient.all_at_once(app, [guest(room, n) for n in range(12)])
     assert sum(one.connected for one in guests) == 4
     assert {one.refused for one in guests if not one.connected} == {TOO_MANY_FOR_ADDRESS}
-    assert connection_rows(app) == ["guest"] * 4 + ["participant"] * 3
+    wait_for_presence_rows(app, ["guest"] * 4 + ["participant"] * 3)
 
 
 def test_a_token_on_five_connections_gets_one_persons_message_limit(app, room):
