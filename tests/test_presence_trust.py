@@ -22,7 +22,6 @@ from .conftest import JS_DIR, fresh_app, login, node_with
 from .live_clients import (
     LiveClient,
     RoomView,
-    close_all_clients,
     join,
     make_room,
     refused_message,
@@ -41,12 +40,6 @@ def app(tmp_path, database_url):
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def connection_rows(app):
