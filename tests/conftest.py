@@ -32,6 +32,8 @@ POSTGRES_URL = os.environ.get(
 REDIS_URL = os.environ.get("LERO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("LERO_CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "a long test password"
+# Live-room clients a test opened (tests/live_clients.py adds each), closed after every test.
+OPEN_CLIENTS = []
 
 
 def missing(reason):
@@ -120,6 +122,14 @@ def drop_tables(attempts=5):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.5)
+
+
+@pytest.fixture(autouse=True)
+def close_live_clients():
+    """No live-room socket outlives its test."""
+    yield
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
 
 
 @pytest.fixture

@@ -13,16 +13,13 @@ from lero_events.extensions import db
 from lero_events.models import Event
 from lero_events.registrations import private_token
 
-from .conftest import PASSWORD, create_event, create_organiser, create_registration
+from .conftest import OPEN_CLIENTS, PASSWORD, create_event, create_organiser, create_registration
 
 NS = "/live"
 
 
-OPEN_CLIENTS = []
-
-
 def close_all_clients():
-    """Close every client a test opened, so no socket outlives its test."""
+    """Close every client the test opened so far (conftest closes the rest after it)."""
     while OPEN_CLIENTS:
         OPEN_CLIENTS.pop().close()
 

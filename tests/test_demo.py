@@ -11,15 +11,9 @@ from lero_events.extensions import db
 from lero_events.models import Contribution, Event, PoemLine, Registration, SketchNote
 
 from .conftest import PASSWORD, create_event, create_registration
-from .live_clients import LiveClient, close_all_clients, host_headers, join
+from .live_clients import LiveClient, host_headers, join
 
 DEMO_BANNER = "This event and everyone in it are made up"
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 @pytest.fixture

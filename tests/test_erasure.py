@@ -10,7 +10,6 @@ import re
 import time
 import uuid
 
-import pytest
 import redis
 import requests
 import sqlalchemy as sa
@@ -29,7 +28,6 @@ from .conftest import (
 )
 from .live_clients import (
     LiveClient,
-    close_all_clients,
     contribute,
     join,
     make_room,
@@ -44,12 +42,6 @@ PERSON = {
     "display_name": "Quill the Brave",
     "access_needs": "Step-free access; I use a hearing loop",
 }
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def refusing_smtp_server():

@@ -17,19 +17,13 @@ from lero_events.models import Contribution, Phrase, Prompt, Resonance, SupportR
 from lero_events.registrations import private_token
 
 from .conftest import create_event, create_organiser, create_registration, login
-from .live_clients import LiveClient, close_all_clients, contribute
+from .live_clients import LiveClient, contribute
 from .test_harvest import text_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 DAY_ONE = datetime(2026, 9, 7, 9, 0, tzinfo=UTC)  # a Monday
 # Names, addresses and access needs of the fixture: none may appear in anything shared.
 PERSONAL = ("Real Person", "@example.org", "Step-free", "Tabby Tabs", "Gail Guest")
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def post(event, text, author_key, registration=None, guest_name=None, prompt=None, **fields):

@@ -10,18 +10,12 @@ from lero_events.extensions import db
 from lero_events.harvest import poem
 from lero_events.models import Event, Phrase, PoemLine, RoomUpdate
 
-from .live_clients import close_all_clients, contribute, join, make_room, publish_harvest
+from .live_clients import contribute, join, make_room, publish_harvest
 
 
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def statuses(client, contribution_id):

@@ -3,16 +3,8 @@
 import json
 import subprocess
 
-import pytest
-
 from .conftest import JS_DIR, node_with
-from .live_clients import close_all_clients, join, make_room
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
+from .live_clients import join, make_room
 
 
 def test_a_node_client_contributes_and_hears_the_approval(app, start_server):

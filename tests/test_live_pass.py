@@ -7,7 +7,6 @@ session cookie and in the live page").
 import json
 import time
 
-import pytest
 import requests
 from itsdangerous import URLSafeTimedSerializer
 
@@ -16,13 +15,7 @@ from lero_events.extensions import db
 from lero_events.models import Registration
 
 from .conftest import create_event
-from .live_clients import LiveClient, close_all_clients, contribute, make_room, refused_message
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
+from .live_clients import LiveClient, contribute, make_room, refused_message
 
 
 def session_contents(app, client):

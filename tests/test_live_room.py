@@ -21,7 +21,6 @@ from .conftest import create_event, create_organiser, login
 from .live_clients import (
     NS,
     LiveClient,
-    close_all_clients,
     contribute,
     host_headers,
     join,
@@ -34,12 +33,6 @@ from .live_clients import (
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])

@@ -15,18 +15,12 @@ from lero_events.extensions import db
 from lero_events.models import Contribution, Event, LiveConnection, Phrase, RoomUpdate
 
 from .conftest import REDIS_URL, missing
-from .live_clients import close_all_clients, contribute, join, make_room, publish_harvest
+from .live_clients import contribute, join, make_room, publish_harvest
 
 
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def room_seqs(app, event_id):

@@ -5,7 +5,6 @@ import re
 from datetime import datetime, timedelta
 from html import unescape
 
-import pytest
 import sqlalchemy as sa
 
 from lero_events import events, prompts
@@ -13,13 +12,7 @@ from lero_events.extensions import db
 from lero_events.models import AgendaItem, Event, Prompt
 
 from .conftest import create_event, create_organiser, csrf_token, login
-from .live_clients import close_all_clients, contribute, join, make_room, publish_harvest
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
+from .live_clients import contribute, join, make_room, publish_harvest
 
 
 def agenda(start):

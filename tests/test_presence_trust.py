@@ -21,7 +21,6 @@ from .conftest import JS_DIR, fresh_app, login, node_with
 from .live_clients import (
     LiveClient,
     RoomView,
-    close_all_clients,
     join,
     make_room,
     refused_message,
@@ -40,12 +39,6 @@ def app(tmp_path, database_url):
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def attended(app, name):

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import request
 
 from lero_events import contributions, moderation, presenting
@@ -17,15 +16,9 @@ from lero_events.extensions import db
 from lero_events.models import Event
 
 from .conftest import create_event, create_organiser, create_registration, csrf_token, login
-from .live_clients import close_all_clients, join, make_room, refused_message
+from .live_clients import join, make_room, refused_message
 
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def now_in_london(minutes=0):

@@ -14,14 +14,8 @@ from lero_events.models import Registration
 from lero_events.registrations import private_token
 
 from .conftest import create_event, create_organiser, create_registration
-from .live_clients import LiveClient, close_all_clients, host_headers, refused_message
+from .live_clients import LiveClient, host_headers, refused_message
 from .test_harvest import add_contribution, text_of
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from .conftest import create_event, create_organiser, create_registration, login
 from .live_clients import (
     NS,
     LiveClient,
-    close_all_clients,
     contribute,
     host_headers,
     join,
@@ -35,12 +34,6 @@ from .test_registration_browser import emails_to
 
 PHONE = {"width": 390, "height": 844}
 AGREEMENT = "We listen without judging.\nWhat is said here stays here."
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def field_value(html, name):

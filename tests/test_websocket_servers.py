@@ -8,7 +8,7 @@ default; these tests pin what differs between the two and that the opt-in still 
 import pytest
 import websocket
 
-from .live_clients import close_all_clients, contribute, join, make_room
+from .live_clients import contribute, join, make_room
 
 DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
 
@@ -16,12 +16,6 @@ DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window
 @pytest.fixture
 def room(app):
     return make_room(app)
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def websocket_url(server):

@@ -13,7 +13,7 @@ from lero_events.live import COULD_NOT_LET_IN
 from lero_events.models import Event, LiveConnection
 
 from ..conftest import fresh_app
-from ..live_clients import close_all_clients, join, make_room, refused_message
+from ..live_clients import join, make_room, refused_message
 from .burst import UNLIMITED, Burst, assert_nothing_lost_or_doubled
 
 
@@ -21,12 +21,6 @@ from .burst import UNLIMITED, Burst, assert_nothing_lost_or_doubled
 def app(tmp_path, throwaway_postgres):
     with fresh_app(tmp_path, throwaway_postgres.url) as app:
         yield app
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def test_postgres_stopped_and_started_under_a_burst(app, start_server, throwaway_postgres):

@@ -5,7 +5,6 @@ gap-safe protocol; register and log-in keep working meanwhile; 0 lost, 0 doubled
 import re
 import uuid
 
-import pytest
 import requests
 import sqlalchemy as sa
 
@@ -13,14 +12,8 @@ from lero_events.extensions import db
 from lero_events.models import Contribution, Event
 
 from ..conftest import PASSWORD
-from ..live_clients import close_all_clients, join, make_room
+from ..live_clients import join, make_room
 from .burst import UNLIMITED, Burst, assert_nothing_lost_or_doubled
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def delivery_is(live):

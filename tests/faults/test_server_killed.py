@@ -6,14 +6,8 @@ import pytest
 from lero_events.extensions import db
 from lero_events.models import Event
 
-from ..live_clients import close_all_clients, join, make_room
+from ..live_clients import join, make_room
 from .burst import UNLIMITED, Burst, assert_nothing_lost_or_doubled
-
-
-@pytest.fixture(autouse=True)
-def close_clients():
-    yield
-    close_all_clients()
 
 
 def post_moderated_room(app):
