@@ -19,7 +19,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from lero_events import accounts, create_app, events, tasks
+from lero_events import accounts, create_app, events, presence, tasks
 from lero_events.extensions import db
 from lero_events.models import Registration
 
@@ -385,3 +385,13 @@ def page(chromium):
     page = context.new_page()
     yield page
     context.close()
+
+
+def wait_for_presence_rows(app, timeout=10):
+    """This process's presence rows are written at its next presence tick (presence.py): wait
+    for them before reading the live_connection table."""
+    state = presence.bookkeeping(app)
+    deadline = time.monotonic() + timeout
+    while state.pending():
+        assert time.monotonic() < deadline, "presence rows not written"
+        time.sleep(0.02)

@@ -42,6 +42,7 @@ from .conftest import (
     fresh_app,
     login,
     run_tasks,
+    wait_for_presence_rows,
 )
 from .test_registration import register, token_from
 
@@ -446,6 +447,7 @@ def test_your_data_download_has_everything_about_you_and_nothing_of_anyone_else(
     alex = join(app, token)
     alex.emit("resonate", {"contribution_id": blair_said["id"]}, namespace=NS, callback=True)
 
+    wait_for_presence_rows(app)  # the export reads the connections' rows
     response = first.get(f"/r/{token}/my-data.json")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="my-data.json"'
@@ -792,6 +794,7 @@ def test_a_purge_closes_live_connections_still_open_of_people_it_forgot(app):
     )
     assert guest.is_connected(NS)
     end_session(app)
+    wait_for_presence_rows(app)
     with app.app_context():
         db.session.scalar(sa.select(Event)).retention_days = 0
         db.session.commit()
