@@ -99,7 +99,7 @@ class CapCounts:
     built; `admitting` checks again, asking the database again only if this worker's rows or
     closing connections moved in between."""
 
-    def __init__(self, person_key, address_key):
+    def __init__(self, person_key, address_key, every_pending=False):
         state = bookkeeping()
         config = current_app.config
         self.person_key, self.address_key = person_key, address_key
@@ -125,8 +125,11 @@ class CapCounts:
         # the database's counts and counted from memory, even if their commit ends meanwhile.
         self.generation = state.generation
         self.arriving = arriving_rows(state)
-        # Closing connections are not counted; pending ones are counted from memory.
-        leaving = list(state.leaving | set(state.pending()))
+        # Closing connections are not counted; pending ones are counted from memory. Only
+        # those being written can have a row, so the first read leaves out only them (a
+        # crowd's sids need not go to the database); the re-count leaves out all.
+        pending = state.pending() if every_pending else state.writing
+        leaving = list(state.leaving | set(pending))
         self.queries = []
         for column, value, _limit, _refusal in self.checks:
             query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
@@ -136,9 +139,16 @@ class CapCounts:
         self.found = None
 
     def check(self, found):
-        """Refuse when a cap is full, `found` being the database's counts for `queries`."""
+        """The early refusal, `found` being the database's counts for `queries`; not decided
+        here if this worker wrote rows meanwhile (one could be counted twice): the last step
+        counts again."""
         self.found = tuple(found)
-        for (column, value, limit, refusal), count in zip(self.checks, found, strict=True):
+        if self.generation == bookkeeping().generation:
+            self.refuse()
+
+    def refuse(self):
+        """Refuse when a cap is full."""
+        for (column, value, limit, refusal), count in zip(self.checks, self.found, strict=True):
             waiting = sum(1 for row in self.arriving if row[column.key] == value)
             if count + waiting >= limit:
                 raise DomainError(refusal, status=429)
@@ -151,10 +161,11 @@ class CapCounts:
         state = bookkeeping()
         if self.found is not None and self.generation == state.generation:
             self.arriving = arriving_rows(state)
-            self.check(self.found)
+            self.refuse()
             return
-        again = CapCounts(self.person_key, self.address_key)
-        again.check(db.session.execute(sa.select(*again.queries)).one())
+        again = CapCounts(self.person_key, self.address_key, every_pending=True)
+        again.found = tuple(db.session.execute(sa.select(*again.queries)).one())
+        again.refuse()
 
 
 def arriving_rows(state):
