@@ -18,7 +18,7 @@ from flask import current_app
 
 from . import signals
 from .extensions import db, socketio
-from .models import Event, RoomUpdate
+from .models import Event, RoomUpdate, utcnow
 
 NAMESPACE = "/live"
 # What a worker that lost the message queue tells its clients (live-protocol.md 10.5).
@@ -120,6 +120,8 @@ class RoomChange:
         # Chain heads already known in this transaction (None: the public chain), so a batch
         # asks each chain once, and a caller can learn one with its own query (`head_query`).
         self.heads = {}
+        # The room_update rows recorded, written with the seq by `finish`.
+        self.rows = []
 
     def head_query(self, audience=PUBLIC, author_key=None):
         """The head of the chain an update for `audience` would join, as a scalar subquery;
@@ -136,13 +138,28 @@ class RoomChange:
         return self.heads[chain_author]
 
     def finish(self):
-        """Write the room's last handed-out seq, once for the whole change."""
-        if self.seq != self.locked_seq:
-            # On the table, not the entity: the ORM would expire the locked event's row.
-            table = Event.__table__
-            db.session.execute(
-                sa.update(table).where(table.c.id == self.event.id).values(live_seq=self.seq)
+        """Write the change's room updates and the room's last handed-out seq, once for the
+        whole change: on PostgreSQL in one statement (the insert reads from the update's
+        RETURNING, so both or neither are written), elsewhere in two."""
+        if not self.rows:
+            return
+        # On the table, not the entity: the ORM would expire the locked event's row.
+        event = Event.__table__
+        bump = sa.update(event).where(event.c.id == self.event.id).values(live_seq=self.seq)
+        updates = RoomUpdate.__table__
+        if db.session.get_bind().dialect.name != "postgresql":
+            db.session.execute(sa.insert(updates), self.rows)
+            db.session.execute(bump)
+            return
+        bumped = bump.returning(event.c.id).cte("bumped")
+        names = list(self.rows[0])
+        rows = sa.values(*(sa.column(name, updates.c[name].type) for name in names), name="rows")
+        rows = rows.data([tuple(row[name] for name in names) for row in self.rows])
+        db.session.execute(
+            sa.insert(updates).from_select(
+                names, sa.select(*rows.c).select_from(rows).join(bumped, sa.true())
             )
+        )
 
     def record(
         self,
@@ -167,6 +184,12 @@ class RoomChange:
         chain_author = author_key if audience == OWN else None
         prev = self.head(chain_author)
         if replaces is not None:
+            # Those recorded earlier in this change are not written yet.
+            self.rows = [
+                row
+                for row in self.rows
+                if row["kind"] != kind or row["payload"].get(replaces) != data[replaces]
+            ]
             db.session.execute(
                 sa.delete(RoomUpdate)
                 .where(
@@ -178,16 +201,16 @@ class RoomChange:
             )
         self.seq = seq = self.seq + 1
         self.heads[chain_author] = seq
-        # Flushed with the commit (or before any later query), in one batch per change.
-        db.session.add(
-            RoomUpdate(
-                event_id=self.event.id,
-                seq=seq,
-                kind=kind,
-                payload=data if stored is None else stored,
-                audience=audience,
-                author_key=chain_author,
-            )
+        self.rows.append(
+            {
+                "event_id": self.event.id,
+                "seq": seq,
+                "kind": kind,
+                "payload": data if stored is None else stored,
+                "audience": audience,
+                "author_key": chain_author,
+                "created_at": utcnow(),
+            }
         )
         chain = "public" if chain_author is None else "own"
         self.updates.append(

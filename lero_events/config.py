@@ -23,6 +23,10 @@ DEFAULTS = {
     # A pooled connection idle longer than this is pinged before use (database.py says why
     # not every time); None: never.
     "DATABASE_PING_AFTER_IDLE_SECONDS": 2.0,
+    # PostgreSQL connections a process keeps, and may open beyond them (pool_options says
+    # why); None: 20 and 0 under gevent or eventlet, SQLAlchemy's 5 and 10 otherwise.
+    "DATABASE_POOL_SIZE": None,
+    "DATABASE_MAX_OVERFLOW": None,
     "SOCKETIO_MESSAGE_QUEUE": None,
     "SOCKETIO_CHANNEL": "lero-events",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
@@ -151,6 +155,7 @@ def load_config(app, overrides=None):
     # email addresses, access needs, private tokens. Set it to False only to debug locally.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "hide_parameters": True,
+        **pool_options(app.config),
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
     if app.config.get("REDIS_URL"):
@@ -218,6 +223,28 @@ def database_uri(url, instance):
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return url
+
+
+def pool_options(config):
+    """The PostgreSQL pool's size. A gevent or eventlet process serves many requests at once:
+    with SQLAlchemy's default (5 kept, up to 10 more opened and closed again) a crowd joining
+    the live room keeps reconnecting. 20 kept and none beyond, so that N workers hold at most
+    20 N of PostgreSQL's default 100 connections, with room left for the mail worker, psql
+    and other servers on the same database."""
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        return {}  # SQLite: no server connections to keep
+    cooperative = config["ASYNC_MODE"] in ("gevent", "eventlet")
+    options = {}
+    for option, setting, default in (
+        ("pool_size", "DATABASE_POOL_SIZE", 20),
+        ("max_overflow", "DATABASE_MAX_OVERFLOW", 0),
+    ):
+        value = config[setting]
+        if value is None and cooperative:
+            value = default
+        if value is not None:
+            options[option] = int(value)
+    return options
 
 
 def instance_secret_key(instance):

@@ -81,7 +81,6 @@ def connect(auth=None):
     sid = request.sid
     try:
         event, member, cursors = identify(auth, room_limits.address_key(request.remote_addr))
-        presence.refuse_if_full(member.person_key, member.address_key)
         if member.author is not None and auth.get("accept_agreement") is True:
             # Written with the presence row, in admit's one commit.
             agreement.note_acceptance(event, member.author)
@@ -105,8 +104,9 @@ def connect(auth=None):
 
 
 def admit(sid, event, member, cursors):
-    """Join the rooms, build the state, then in one step (`presence.admitting`) count the
-    caps, commit the attendance and count the connection: in that order."""
+    """Join the rooms, count the caps and build the state, then in one step
+    (`presence.admitting`) count the caps again, commit the attendance and count the
+    connection: in that order."""
     # Rooms first, state second: whatever is committed after the state's seq reaches this
     # connection in a frame, and the client's gap rule drops what the state already had.
     join_room(everyone_room(event.id))
@@ -116,8 +116,9 @@ def admit(sid, event, member, cursors):
         join_room(organiser_room(event.id, member.organiser_id))
     if member.author is not None:
         join_room(author_room(event.id, member.author.key))
-    state = room_state(event, member, *cursors)
-    with presence.admitting(member.person_key, member.address_key):
+    caps = presence.CapCounts(member.person_key, member.address_key)
+    state = room_state(event, member, *cursors, caps=caps)
+    with presence.admitting(caps):
         if member.author is not None and member.author.registration_id is not None:
             attendance.note_live_room_join(member.author.registration_id)
         db.session.commit()  # the attendance and an agreement accepted at this connect
@@ -226,13 +227,24 @@ def registered_author(event, pass_, token):
     return contributions.author_for_registration(registration)
 
 
-def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
+def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
     """The `state` message: the room now, and the tail since the client's cursors when it is
-    short, else a snapshot of what the room shows (docs/live-protocol.md section 2)."""
-    # Read after joining the rooms: what is committed later reaches this client in a frame.
-    db.session.refresh(event)
-    seq = event.live_seq
+    short, else a snapshot of what the room shows (docs/live-protocol.md section 2).
+
+    For a connect, `caps` (presence.CapCounts) are counted and checked in the same round trip
+    as the event row, before anything else is built."""
     author_key = member.author.key if member.author else None
+    own = author_things(event.id, author_key) if author_key else []
+    extra = caps.queries if caps else []
+    # Read after joining the rooms: what is committed later reaches this client in a frame.
+    row = db.session.execute(
+        sa.select(Event, *own, *extra)
+        .where(Event.id == event.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if caps:
+        caps.check(row[1 + len(own) :])
+    seq = event.live_seq
     ended = contributions.session_ended(event)
     as_harvest = sees_room_as_harvest(member.role, ended)
     shared = room_snapshot.shared_view(event, seq, as_harvest)
@@ -276,30 +288,31 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0):
     if member.role == "viewer":
         state["figures"] = live_figures.figures_message(event)
     if member.author is not None:
-        state.update(author_state(event, author_key, seq))
+        state.update(author_state(event, author_key, row[1 : 1 + len(own)]))
     return state
 
 
-def author_state(event, author_key, seq):
-    """What `state` tells an author about themselves. One query first says which of their
-    things exist at all (and whether the room has a wellbeing host), so someone new (most of a
-    crowd arriving) costs one round trip."""
-    own_seq, posted, resonated, asked, support_available = db.session.execute(
-        sa.select(
-            chain_head_query(event.id, author_key, upto=seq).scalar_subquery(),
-            sa.exists().where(
-                Contribution.event_id == event.id, Contribution.author_key == author_key
-            ),
-            sa.exists()
-            .where(Resonance.participant_key == author_key)
-            .where(Resonance.contribution_id == Contribution.id)
-            .where(Contribution.event_id == event.id),
-            sa.exists().where(
-                SupportRequest.event_id == event.id, SupportRequest.author_key == author_key
-            ),
-            sa.exists().where(EventHost.event_id == event.id, EventHost.wellbeing),
-        )
-    ).one()
+def author_things(event_id, author_key):
+    """Which of an author's things exist at all (and whether the room has a wellbeing host),
+    asked with the event row, so someone new (most of a crowd arriving) costs nothing more."""
+    return [
+        # The head as of the row read in the same statement.
+        chain_head_query(event_id, author_key, upto=Event.live_seq).scalar_subquery(),
+        sa.exists().where(Contribution.event_id == event_id, Contribution.author_key == author_key),
+        sa.exists()
+        .where(Resonance.participant_key == author_key)
+        .where(Resonance.contribution_id == Contribution.id)
+        .where(Contribution.event_id == event_id),
+        sa.exists().where(
+            SupportRequest.event_id == event_id, SupportRequest.author_key == author_key
+        ),
+        sa.exists().where(EventHost.event_id == event_id, EventHost.wellbeing),
+    ]
+
+
+def author_state(event, author_key, things):
+    """What `state` tells an author about themselves, from `author_things`."""
+    own_seq, posted, resonated, asked, support_available = things
     mine = contributions.mine(event, author_key) if posted else []
     return {
         "own_seq": own_seq or 0,

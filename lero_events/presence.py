@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -58,10 +59,19 @@ class WorkerPresence:
         self.writing = {}
         # What each room was last told, per audience, so nothing unchanged is sent again.
         self.last_sent = {}
+        # Moves whenever this worker's rows in the database or its closing connections
+        # change: a count read before a move may be wrong now, one read after it is not.
+        self.generation = 0
+        # Per room: the people its rows show connected (on any worker), as read at a
+        # generation, kept at most a presence tick (`people_in_rows`).
+        self.people = {}
 
     def pending(self):
         """This worker's connections whose rows are not committed yet, by sid."""
         return {**self.writing, **self.arriving}
+
+    def moved(self):
+        self.generation += 1
 
 
 def bookkeeping(app=None):
@@ -79,62 +89,99 @@ def worker_id():
     return _worker[pid]
 
 
-def refuse_if_full(person_key, address_key):
+class CapCounts:
     """Refuse one more connection for a person or an address that has its share open.
 
     Counted over every worker, leaving out this worker's connections that are already
     closing (a reload must not be refused by the tab it replaces), and counting this
-    worker's arrivals whose rows are not written yet from memory. Asked twice per connect:
-    first before anything is built, a cheap refusal; then inside `admitting`, so that the
-    last count and the arrival are one step in this worker.
-    """
-    state = bookkeeping()
-    pending = state.pending()
-    # Closing connections are not counted; pending ones are counted from memory.
-    leaving = list(state.leaving | set(pending))
-    arriving = [row for sid, row in pending.items() if sid not in state.leaving]
-    config = current_app.config
-    checks = [
-        (column, value, limit, refusal)
-        for column, value, limit, refusal in (
-            (
-                LiveConnection.person_key,
-                person_key,
-                config["LIVE_CONNECTIONS_PER_PERSON"],
-                TOO_MANY_FOR_PERSON,
-            ),
-            (
-                LiveConnection.address_key,
-                address_key,
-                config["LIVE_CONNECTIONS_PER_ADDRESS"],
-                TOO_MANY_FOR_ADDRESS,
-            ),
-        )
-        if value is not None
-    ]
-    if not checks:
-        return
-    counts = []
-    for column, value, _limit, _refusal in checks:
-        query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
-        if leaving:
-            query = query.where(LiveConnection.sid.not_in(leaving))
-        counts.append(query.scalar_subquery())
-    # Both counts in one round trip.
-    found = db.session.execute(sa.select(*counts)).one()
-    for (column, value, limit, refusal), count in zip(checks, found, strict=True):
-        waiting = sum(1 for row in arriving if row[column.key] == value)
-        if count + waiting >= int(limit):
-            raise DomainError(refusal, status=429)
+    worker's arrivals whose rows are not written yet from memory. The database's counts are
+    asked in a caller's round trip (`queries`) and checked (`check`) before anything is
+    built; `admitting` checks again, asking the database again only if this worker's rows or
+    closing connections moved in between."""
+
+    def __init__(self, person_key, address_key, every_pending=False):
+        state = bookkeeping()
+        config = current_app.config
+        self.person_key, self.address_key = person_key, address_key
+        self.checks = [
+            (column, value, int(config[setting]), refusal)
+            for column, value, setting, refusal in (
+                (
+                    LiveConnection.person_key,
+                    person_key,
+                    "LIVE_CONNECTIONS_PER_PERSON",
+                    TOO_MANY_FOR_PERSON,
+                ),
+                (
+                    LiveConnection.address_key,
+                    address_key,
+                    "LIVE_CONNECTIONS_PER_ADDRESS",
+                    TOO_MANY_FOR_ADDRESS,
+                ),
+            )
+            if value is not None
+        ]
+        # This worker's side, taken with the database's: rows it is writing are left out of
+        # the database's counts and counted from memory, even if their commit ends meanwhile.
+        self.generation = state.generation
+        self.arriving = arriving_rows(state)
+        # Closing connections are not counted; pending ones are counted from memory. Only
+        # those being written can have a row, so the first read leaves out only them (a
+        # crowd's sids need not go to the database); the re-count leaves out all.
+        pending = state.pending() if every_pending else state.writing
+        leaving = list(state.leaving | set(pending))
+        self.queries = []
+        for column, value, _limit, _refusal in self.checks:
+            query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
+            if leaving:
+                query = query.where(LiveConnection.sid.not_in(leaving))
+            self.queries.append(query.scalar_subquery())
+        self.found = None
+
+    def check(self, found):
+        """The early refusal, `found` being the database's counts for `queries`; not decided
+        here if this worker wrote rows meanwhile (one could be counted twice): the last step
+        counts again."""
+        self.found = tuple(found)
+        if self.generation == bookkeeping().generation:
+            self.refuse()
+
+    def refuse(self):
+        """Refuse when a cap is full."""
+        for (column, value, limit, refusal), count in zip(self.checks, self.found, strict=True):
+            waiting = sum(1 for row in self.arriving if row[column.key] == value)
+            if count + waiting >= limit:
+                raise DomainError(refusal, status=429)
+
+    def check_again(self):
+        """The same check with this worker's arrivals as they are now; the database is asked
+        again only if this worker wrote or closed anything since it was asked."""
+        if not self.checks:
+            return
+        state = bookkeeping()
+        if self.found is not None and self.generation == state.generation:
+            self.arriving = arriving_rows(state)
+            self.refuse()
+            return
+        again = CapCounts(self.person_key, self.address_key, every_pending=True)
+        again.found = tuple(db.session.execute(sa.select(*again.queries)).one())
+        again.refuse()
+
+
+def arriving_rows(state):
+    """This worker's open connections whose rows are not committed yet."""
+    return [row for sid, row in state.pending().items() if sid not in state.leaving]
 
 
 @contextmanager
-def admitting(person_key, address_key):
+def admitting(caps):
     """The last cap count and the arrival as one step in this worker: connects arriving at
     the same moment take turns here, so no two find the same free place. Across workers a
-    cap can be passed until the arrivals' rows are written, at the next presence tick."""
+    cap can be passed until the arrivals' rows are written, at the next presence tick.
+    `caps` (CapCounts) were checked earlier in the connect; they are asked again here only if
+    this worker's rows or closing connections changed since."""
     with bookkeeping().admission:
-        refuse_if_full(person_key, address_key)
+        caps.check_again()
         yield
 
 
@@ -162,7 +209,9 @@ def connection_closed(sid):
     socket (a broadcast, another handler), whose session it would share and could break, and a
     crowd leaving at once is one DELETE per tick rather than one transaction per person.
     """
-    bookkeeping().leaving.add(sid)
+    state = bookkeeping()
+    state.leaving.add(sid)
+    state.moved()
 
 
 def close_connections_of(event_id, person_key):
@@ -182,6 +231,7 @@ def close_connections_of(event_id, person_key):
         .returning(LiveConnection.sid)
     ).all()
     db.session.commit()
+    state.moved()
     sids = set(sids) | set(waiting)
     for sid in sids:
         socketio.server.disconnect(sid, namespace=NAMESPACE)
@@ -215,6 +265,9 @@ def tell_rooms():
     except Exception:
         db.session.rollback()
         current_app.logger.exception("live room presence rows could not be written; trying again")
+    now = time.monotonic()
+    for event_id in [key for key, found in state.people.items() if found[1] <= now]:
+        del state.people[event_id]
     rooms = list(state.changed)
     state.changed.difference_update(rooms)
     for event_id in rooms:
@@ -243,6 +296,8 @@ def write_arrivals(state):
         state.arriving.update(arrived)  # tried again at the next tick
         raise
     finally:
+        # In the same step as `writing` empties: nothing counts these rows from neither.
+        state.moved()
         state.writing = {}
 
 
@@ -261,6 +316,7 @@ def drop_leaving(state):
         )
     db.session.commit()
     state.leaving.difference_update(sids)
+    state.moved()
     state.changed.update(events)
 
 
@@ -302,6 +358,7 @@ def heartbeat(interval):
     events = db.session.scalars(sa.select(LiveConnection.event_id).where(stale).distinct()).all()
     db.session.execute(sa.delete(LiveConnection).where(stale))
     db.session.commit()
+    bookkeeping().moved()
     for event_id in {*events, *gone.values()}:
         changed(event_id)
 
@@ -352,23 +409,47 @@ def present_count(event_id, joining=None):
     waiting = {row["person_key"] for row in arrivals(event_id)}
     if joining is not None:
         waiting.add(joining)
-    query = sa.select(sa.func.count(sa.distinct(LiveConnection.person_key))).where(
-        LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES)
-    )
-    if waiting:
-        query = query.where(LiveConnection.person_key.not_in(waiting))
-    return db.session.scalar(query) + len(waiting)
+    return len(people_in_rows(event_id) | waiting)
+
+
+def people_in_rows(event_id):
+    """The person keys the room's rows show connected, on any worker.
+
+    A crowd joining would otherwise count the same rows once per joiner: the presence tick's
+    own read (or the first joiner's) is used until this worker's rows move or a tick has
+    passed, so another worker's arrivals show within a tick, as its presence does."""
+    state = bookkeeping()
+    found = state.people.get(event_id)
+    if found is not None and found[0] == state.generation and found[1] > time.monotonic():
+        return found[2]
+    generation = state.generation
+    keys = db.session.scalars(
+        sa.select(LiveConnection.person_key)
+        .where(LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES))
+        .distinct()
+    ).all()
+    return note_people(state, event_id, generation, keys)
+
+
+def note_people(state, event_id, generation, keys):
+    keys = frozenset(keys)
+    ttl = float(current_app.config["LIVE_PRESENCE_SECONDS"])
+    state.people[event_id] = (generation, time.monotonic() + ttl, keys)
+    return keys
 
 
 def presence_for(event_id, hosts=False):
     """What `presence` carries: counts for everyone; names and voices heard for hosts."""
     if not hosts:
         return {"present": present_count(event_id), **moderation_counts(event_id)}
+    state = bookkeeping()
+    generation = state.generation
     rows = db.session.execute(
         sa.select(LiveConnection.person_key, LiveConnection.name, LiveConnection.role)
         .where(LiveConnection.event_id == event_id, LiveConnection.role.in_(COUNTED_ROLES))
         .distinct()
     ).all()
+    note_people(state, event_id, generation, [key for key, _name, _role in rows])
     rows += [(row["person_key"], row["name"], row["role"]) for row in arrivals(event_id)]
     people = {key: {"name": name, "role": role} for key, name, role in rows}
     return {

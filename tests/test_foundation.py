@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from lero_events import create_app
+from lero_events.config import pool_options
 from lero_events.extensions import db
 
 from .conftest import POSTGRES_URL, ROOT, create_event, missing, postgres_available
@@ -50,6 +51,25 @@ def test_postgres_urls_use_psycopg(tmp_path):
         }
     )
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/x"
+
+
+def test_a_gevent_server_on_postgresql_keeps_a_pool_for_its_crowd(tmp_path):
+    def pool(tmp, **settings):
+        app = create_app(
+            {"INSTANCE_PATH": str(tmp), "DATABASE_URL": "postgres://u@db/x", **settings}
+        )
+        with app.app_context():
+            return db.engine.pool.size(), db.engine.pool._max_overflow
+
+    assert pool(tmp_path / "gevent") == (20, 0)
+    eventlet = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/x", "ASYNC_MODE": "eventlet"}
+    unset = {"DATABASE_POOL_SIZE": None, "DATABASE_MAX_OVERFLOW": None}
+    # Not made: eventlet warns when imported (test_eventlet_mode_... runs it in a server).
+    assert pool_options({**eventlet, **unset}) == {"pool_size": 20, "max_overflow": 0}
+    assert pool(tmp_path / "threads", ASYNC_MODE="threading") == (5, 10)
+    assert pool(tmp_path / "set", DATABASE_POOL_SIZE=8, DATABASE_MAX_OVERFLOW=2) == (8, 2)
+    engine_options = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 3}}
+    assert pool(tmp_path / "engine", **engine_options) == (3, 0)
 
 
 def test_gevent_is_the_default_async_mode_and_prints_no_deprecation(app, start_server):

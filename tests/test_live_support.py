@@ -573,7 +573,6 @@ def test_my_data_has_my_support_requests_and_erasing_takes_my_name_off_them(app,
     with app.app_context():
         presence.tell_rooms()  # this file's presence tick is an hour off: run one now
     assert presence_rows(app) == ["guest", "host", "participant"]
-
     mine = app.test_client().get(f"/r/{room['alice']}/my-data.json").get_json()
     assert [r["status"] for r in mine["support_requests"]] == ["open"]
     assert mine["support_requests"][0]["asked_at"] and "handled_by" not in json.dumps(mine)
