@@ -1,6 +1,8 @@
 """The hosts' registrations page in headless Chromium: searching, giving a waiting person a
 place, booking by phone and cancelling, with no serious axe-core problems on the way."""
 
+from playwright.sync_api import expect
+
 from .conftest import create_event, create_registration
 from .test_harvest_browser import collect_dialogs, log_in
 
@@ -29,12 +31,13 @@ def test_host_works_the_registrations_page_in_chromium_and_axe_finds_nothing_ser
         page.goto(live_server.url + "/organiser/events/big-conversation/edit")
         page.get_by_role("link", name="See who has registered").click()
         page.wait_for_url("**/events/big-conversation/registrations")
-        assert page.get_by_role("heading", level=2, name="2 registrations").is_visible()
+        expect(page.get_by_role("heading", level=2, name="2 registrations")).to_be_visible()
         assert accessibility_problems(page) == []
 
         page.get_by_label("Search names, emails and organisations").fill("hope street")
         page.get_by_role("button", name="Search").click()
-        assert page.get_by_role("heading", level=2, name="1 of 2 registrations").is_visible()
+        # Waits for the search's page, which a loaded machine may still be drawing.
+        expect(page.get_by_role("heading", level=2, name="1 of 2 registrations")).to_be_visible()
         needs = page.locator(".access-needs").inner_text()
         assert " ".join(needs.split()) == "Sensitive: Step-free access"
 
