@@ -370,7 +370,8 @@ def author_of(member):
 @live_event("contribute")
 def contribute(event, member, payload):
     author = author_of(member)
-    contribution, created, view = contributions.submit_contribution(
+    # A new one marks the room for its next presence tick (record_contribution).
+    _contribution, _created, view = contributions.submit_contribution(
         event,
         author,
         payload.get("client_id"),
@@ -379,9 +380,6 @@ def contribute(event, member, payload):
         anonymous=payload.get("anonymous", False),
         sharing=payload.get("sharing"),
     )
-    if created:
-        # It may be a first voice: "voices heard" on the hosts' screen, at the next tick.
-        presence.changed(event.id)
     return {"id": view["id"], "status": view["status"], "contribution": view}
 
 

@@ -218,7 +218,7 @@ def contribute(slug):
     if not form.validate_on_submit():
         return participant_page(event, person, form, EXPIRED_FORM, 400)
     try:
-        contribution, created, _view = contributions.submit_contribution(
+        contribution, _created, _view = contributions.submit_contribution(
             event,
             person.author,
             form.client_id.data,
@@ -231,8 +231,6 @@ def contribute(slug):
         db.session.rollback()
         # Shown next to the text, which stays in the box with the same client_id.
         return participant_page(event, person, form, error.message, error.status)
-    if created:
-        presence.changed(event.id)
     if contribution.status == "approved":
         sent = "Your reflection is shared with the room."
     else:
