@@ -41,9 +41,14 @@ class Author:
     address_key: str | None = None
 
 
+def registration_author_key(registration):
+    """A booked person's key in the room: on their contributions, resonance and connections."""
+    return f"r:{registration.id}"
+
+
 def author_for_registration(registration):
     return Author(
-        key=f"r:{registration.id}",
+        key=registration_author_key(registration),
         name=registration_name(registration),
         registration_id=registration.id,
     )

@@ -10,7 +10,12 @@ import sqlalchemy as sa
 
 from . import consent, personal_data, presence, registrations, support
 from .broadcast import OWN, room_change
-from .contributions import contribution_view, record_contribution, redacted_labels
+from .contributions import (
+    contribution_view,
+    record_contribution,
+    redacted_labels,
+    registration_author_key,
+)
 from .errors import DomainError, NotFound
 from .extensions import db
 from .models import (
@@ -25,10 +30,6 @@ from .models import (
 from .registrations import FIELD_LIMITS
 
 ERASE_CHOICES = ("keep", "delete")
-
-
-def author_key(registration):
-    return f"r:{registration.id}"
 
 
 def reflections_of(registration):
@@ -68,7 +69,7 @@ def personal_data_export(registration):
         .join(Contribution, Contribution.id == Resonance.contribution_id)
         .where(
             Contribution.event_id == event.id,
-            Resonance.participant_key == author_key(registration),
+            Resonance.participant_key == registration_author_key(registration),
         )
         .order_by(Resonance.contribution_id)
     ).all()
@@ -141,7 +142,7 @@ def personal_data_export(registration):
                 sa.select(LiveConnection)
                 .where(
                     LiveConnection.event_id == event.id,
-                    LiveConnection.person_key == author_key(registration),
+                    LiveConnection.person_key == registration_author_key(registration),
                 )
                 .order_by(LiveConnection.connected_at)
             )
