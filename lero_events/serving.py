@@ -8,15 +8,23 @@ Under gevent, WebSocket is spoken by simple-websocket (maintained) unless
 LERO_WEBSOCKET_SERVER=gevent-websocket (unmaintained since 2017); unless that is chosen,
 app.py hides gevent-websocket from python-engineio, which prefers it whenever it imports.
 
+A room's frame is encoded once for all its members, down to the WebSocket bytes, and written
+straight to each member's socket when nothing is queued before it (`FramedEmit`); the
+per-connection queue and writer, and a WebSocket library per recipient, were most of the cost of
+a frame to 1,000 people (docs/performance.md).
+
 A client that cannot keep up (a phone on a bad network) must not hold a room's memory or its
 sender: once more than LIVE_SEND_QUEUE_LIMIT packets wait for it, the room skips it and drops
 the connection; it reconnects with its cursors and catches up from the database.
 """
 
 import socket
+import struct
 import time
 
 import socketio as python_socketio
+from engineio import packet as engineio_packet
+from socketio import packet as socketio_packet
 
 from .broadcast import DELIVERY_DELAYED, NAMESPACE
 from .config import is_loopback
@@ -76,6 +84,93 @@ def without_websocket_compression(wsgi_app):
     return serve_uncompressed
 
 
+def websocket_frame(payload, opcode=0x1):
+    """One whole, unmasked WebSocket frame as a server sends it (RFC 6455 section 5.2);
+    opcode 0x1 is text, 0x2 binary."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x80 | opcode, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, length)
+    return header + payload
+
+
+class Framed(str):
+    """An Engine.IO packet's text with the WebSocket bytes to send for it (`frame`)."""
+
+    def __new__(cls, text, frame):
+        framed = super().__new__(cls, text)
+        framed.frame = frame
+        return framed
+
+
+def framed_packet(text, frame):
+    """An Engine.IO message packet that a `FramedWebSocket` sends as `frame`, as it is."""
+    message = engineio_packet.Packet(engineio_packet.MESSAGE, text[1:])
+    message.encode_cache = Framed(text, frame)
+    return message
+
+
+def framed_websocket_class():
+    """python-engineio's gevent WebSocket class (simple-websocket), writing whole frames itself.
+
+    Every write to a connection goes through here or `write_now`, one at a time: the queued
+    ones from the connection's writer (python-engineio's), and a room's frame from the room's
+    sender when nothing is queued or being written before it. Writes use sendall: simple-
+    websocket's own send ignores a partial write, which a full socket buffer (a slow phone)
+    makes possible.
+    """
+    from engineio.async_drivers import gevent as engineio_gevent
+
+    class FramedWebSocket(engineio_gevent.WebSocketWSGI):
+        def __call__(self, environ, start_response):
+            self.writing = False
+            # The handler is the Engine.IO connection's: the room's sender finds us through it.
+            self.app.__self__.websocket = self
+            return super().__call__(environ, start_response)
+
+        def send(self, message):
+            if not self.ws.connected:
+                raise OSError("the WebSocket is closed")
+            frame = getattr(message, "frame", None)
+            if frame is None:
+                binary = isinstance(message, bytes)
+                frame = websocket_frame(message if binary else message.encode(), 2 if binary else 1)
+            self.writing = True
+            try:
+                self.ws.sock.sendall(frame)
+            finally:
+                self.writing = False
+
+        def write_now(self, connection, text, frame):
+            """Write `frame` to the socket without waiting; False when it must be queued
+            (something is queued or being written before it, or the socket is full)."""
+            if (
+                self.writing
+                or connection.queue.qsize()
+                or not connection.upgraded
+                or connection.upgrading
+                or not self.ws.connected
+            ):
+                return False
+            if not connection.check_ping_timeout():
+                return True  # the connection is being closed
+            try:
+                sent = self.ws.sock._sock.send(frame)  # the OS socket, non-blocking under gevent
+            except BlockingIOError:
+                return False
+            except OSError:
+                return True  # gone: its reader ends the connection
+            if sent < len(frame):
+                # The rest of this frame goes before anything else: nothing is queued yet.
+                connection.send(framed_packet(text, frame[sent:]))
+            return True
+
+    return FramedWebSocket
+
+
 def gevent_server(app, host, port):
     """gevent's pywsgi, with the WebSocket library LERO_WEBSOCKET_SERVER names."""
     from engineio.async_drivers import gevent as engineio_gevent
@@ -92,7 +187,11 @@ def gevent_server(app, host, port):
         wsgi_app = app
     else:
         Handler = pywsgi.WSGIHandler
+        # Frames are built here uncompressed, for every recipient at once.
         wsgi_app = without_websocket_compression(app)
+        engine = socketio.server.eio
+        # python-engineio's private table of its async classes: re-check when upgrading it.
+        engine._async = {**engine._async, "websocket": framed_websocket_class()}
 
     class NoDelayHandler(Handler):
         def handle(self):
@@ -157,11 +256,42 @@ class BoundedQueues:
             self.dropping.discard(eio_sid)
 
 
-class BoundedManager(BoundedQueues, python_socketio.Manager):
+class FramedEmit(python_socketio.Manager):
+    """This worker's part of an emit to a room: the packet is encoded once, down to its
+    WebSocket frame, and written straight to each member's socket where it can be
+    (`FramedWebSocket.write_now`), through the member's queue where it cannot (a frame still
+    waiting, polling, eventlet, the test client). Emits with a callback, or with binary data,
+    are python-socketio's own."""
+
+    def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kwargs):
+        room = kwargs.pop("to", None) or room
+        if callback or namespace not in self.rooms or socketio_packet.Packet.data_is_binary(data):
+            return super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+        data = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        encoded = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[event, *data]
+        ).encode()
+        text = f"{engineio_packet.MESSAGE}{encoded}"
+        frame = websocket_frame(text.encode())
+        message = framed_packet(text, frame)
+        connections = self.server.eio.sockets
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            connection = connections.get(eio_sid)
+            websocket = getattr(connection, "websocket", None)
+            if websocket is None or not websocket.write_now(connection, text, frame):
+                self.server._send_eio_packet(eio_sid, message)
+
+
+class BoundedManager(BoundedQueues, FramedEmit):
     """One worker."""
 
 
-class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager):
+class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmit):
     """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 10.5).
 
     While Redis does not answer, a change is still saved and acked and this worker's own

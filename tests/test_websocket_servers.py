@@ -5,8 +5,16 @@ the choice and the compression it turns off. The rest of the live-room suite run
 default; these tests pin what differs between the two and that the opt-in still works.
 """
 
+import json
+import socket
+
 import pytest
 import websocket
+from wsproto.frame_protocol import FrameProtocol, Opcode
+
+from lero_events.extensions import db
+from lero_events.models import Event
+from lero_events.serving import websocket_frame
 
 from .live_clients import contribute, join, make_room
 
@@ -61,3 +69,62 @@ def test_gevent_websocket_is_an_opt_in_that_starts_and_connects(room, start_serv
 def test_an_unknown_websocket_server_stops_the_start_with_what_to_set(start_server):
     with pytest.raises(RuntimeError, match="LERO_WEBSOCKET_SERVER=tornado is not one we know"):
         start_server(LERO_WEBSOCKET_SERVER="tornado")
+
+
+def test_websocket_frames_as_a_websocket_library_reads_them():
+    """The frames the room builds once for all its members decode as the text they carry,
+    across the three length encodings."""
+    for text in ("", "4x" * 62, "é" * 63, "4" + "y" * 65_535, "4" + "z" * 70_000):
+        reader = FrameProtocol(client=True, extensions=[])
+        reader.receive_bytes(websocket_frame(text.encode()))
+        (frame,) = reader.received_frames()
+        assert (frame.opcode, frame.payload, frame.frame_finished) == (Opcode.TEXT, text, True)
+
+
+def test_a_reader_too_slow_for_the_room_gets_every_frame_whole_and_in_order(app, start_server):
+    """A guest who reads nothing, through a 4 KB receive buffer, while 200 long reflections
+    are shared: the frames written straight to its socket by the room and those its queue
+    writes all reach it intact and gapless once it reads again. (Loopback's send buffer is
+    large enough that no write is cut short here: that branch of `write_now` is untested.)"""
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        event.moderation = "post"
+        db.session.commit()
+    server = start_server(
+        LERO_LIVE_RATE_LIMIT_COUNT=10_000,
+        LERO_LIVE_MESSAGES_PER_PERSON="10000 per 10 seconds",
+        LERO_LIVE_MESSAGES_PER_ADDRESS="10000 per 10 seconds",
+        LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS="10000 per 30 seconds",
+    )
+    slow = websocket.WebSocket(sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    slow.connect(websocket_url(server), origin=server.url, timeout=10)
+    assert slow.recv().startswith("0")
+    guest = {"slug": room["slug"], "guest_name": "Slow", "guest_key": "key-for-slow-0123456789"}
+    slow.send("40/live," + json.dumps(guest))
+    name, state = json.loads(slow.recv().removeprefix("42/live,"))
+    assert name == "state"
+    assert slow.recv().startswith("40/live,")
+    alice = join(server, room, "alice")
+    texts = [f"{n:03d} " + " ".join(["long reflection"] * 30) for n in range(200)]
+    for text in texts:
+        ack = contribute(alice, text)
+        assert ack["ok"] is True, ack
+    seqs, heard = [], []
+    while len(heard) < len(texts):
+        packet = slow.recv()
+        if packet == "2":
+            slow.send("3")  # Engine.IO ping
+            continue
+        name, updates = json.loads(packet.removeprefix("42/live,"))
+        if name != "updates":
+            continue  # presence
+        for update in updates:
+            seqs.append((update["prev"], update["seq"]))
+            heard.append(update["data"]["contribution"]["text"])
+    slow.close()
+    assert heard == texts
+    previous = state["public_seq"]
+    for prev, seq in seqs:
+        assert prev == previous, "no gap on the public chain"
+        previous = seq
