@@ -1,7 +1,8 @@
 """The durable outbox: every email is a row written with the change that causes it.
 
 `queue_email` (`queue_emails` for many at once) writes the row in the caller's transaction;
-once that commits, the task queue is asked to deliver it (tasks.py listens for the commit), so a request never waits on SMTP.
+once that commits, the task queue is asked to deliver it (tasks.py listens for the commit), so
+a request never waits on SMTP.
 Delivery claims the row, sends it and records what happened. A failure is retried with
 backoff, up to MAX_ATTEMPTS, and the reason is kept for the organiser's delivery list.
 Rows are the truth: a task lost with a crashed worker or a Redis restart is found again by
