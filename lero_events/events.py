@@ -27,6 +27,7 @@ from .models import (
     SketchNote,
     utcnow,
 )
+from .visibility import NO_EVENT, event_visible
 
 AGENDA_KINDS = ("panel", "conversation", "talk", "workshop", "break", "session")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -415,8 +416,8 @@ def remove_cohost(event, organiser_id):
 def get_event(slug, viewer=None):
     """The event at `slug` as `viewer` may see it: drafts only for their hosts."""
     event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
-    if event is None or (event.status == "draft" and not event.is_hosted_by(viewer)):
-        raise NotFound("There is no event at that address.")
+    if event is None or not event_visible(event, viewer):
+        raise NotFound(NO_EVENT)
     return event
 
 
@@ -425,7 +426,7 @@ def get_event_for_hosts(slug, organiser):
     pages with personal data do not even show that they exist."""
     event = get_event(slug, organiser)
     if not event.is_hosted_by(organiser):
-        raise NotFound("There is no event at that address.")
+        raise NotFound(NO_EVENT)
     return event
 
 

@@ -61,12 +61,12 @@ def subject_for(registration, kind, message=None):
     return SUBJECTS[kind].format(title=title)
 
 
-def tell_attendee(registration, kind, invite_method=None, message=None, **extra):
-    """Render one person's email and queue it."""
+def attendee_email(registration, kind, invite_method=None, message=None, **extra):
+    """One person's email as an outbox row (outbox.email_row), or None once they are erased."""
     if not registration.email:  # erased: there is no one to tell
         return None
     event = registration.event
-    return outbox.queue_email(
+    return outbox.email_row(
         registration.email,
         subject_for(registration, kind, message),
         render_attendee_email(registration, kind, message=message, **extra),
@@ -77,6 +77,16 @@ def tell_attendee(registration, kind, invite_method=None, message=None, **extra)
         invite_method=invite_method,
         discreet=discreet.is_discreet(event, registration),
     )
+
+
+def tell_attendees(emails):
+    """Queue the rows attendee_email made (None for the erased), in one INSERT."""
+    outbox.queue_emails([email for email in emails if email is not None])
+
+
+def tell_attendee(registration, kind, invite_method=None, message=None, **extra):
+    """Render one person's email and queue it."""
+    tell_attendees([attendee_email(registration, kind, invite_method, message, **extra)])
 
 
 def preview_message(event, audience, subject, body):
@@ -124,25 +134,28 @@ def on_registration_erased(registration):
 
 @signals.event_changed.connect
 def on_event_changed(event, recipients):
-    for registration in recipients:
-        tell_attendee(registration, "changed", "REQUEST")
+    tell_attendees(attendee_email(person, "changed", "REQUEST") for person in recipients)
 
 
 @signals.event_cancelled.connect
 def on_event_cancelled(event, recipients, message=None):
     """Confirmed attendees get METHOD:CANCEL, so calendars remove it; the waitlist is told too."""
-    for registration in recipients:
-        method = "CANCEL" if registration.status == "confirmed" else None
-        tell_attendee(registration, "cancelled", method, note=message)
+    tell_attendees(
+        attendee_email(
+            person,
+            "cancelled",
+            "CANCEL" if person.status == "confirmed" else None,
+            note=message,
+        )
+        for person in recipients
+    )
 
 
 @signals.reminder_due.connect
 def on_reminder_due(event, kind, recipients):
-    for registration in recipients:
-        tell_attendee(registration, f"reminder_{kind}")
+    tell_attendees(attendee_email(person, f"reminder_{kind}") for person in recipients)
 
 
 @signals.message_composed.connect
 def on_message_composed(message, recipients):
-    for registration in recipients:
-        tell_attendee(registration, "message", message=message)
+    tell_attendees(attendee_email(person, "message", message=message) for person in recipients)

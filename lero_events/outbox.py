@@ -1,7 +1,8 @@
 """The durable outbox: every email is a row written with the change that causes it.
 
-`queue_email` adds the row to the caller's transaction; once that commits, the task queue is
-asked to deliver it (tasks.py listens for the commit), so a request never waits on SMTP.
+`queue_email` (`queue_emails` for many at once) writes the row in the caller's transaction;
+once that commits, the task queue is asked to deliver it (tasks.py listens for the commit), so
+a request never waits on SMTP.
 Delivery claims the row, sends it and records what happened. A failure is retried with
 backoff, up to MAX_ATTEMPTS, and the reason is kept for the organiser's delivery list.
 Rows are the truth: a task lost with a crashed worker or a Redis restart is found again by
@@ -43,7 +44,7 @@ NEW_EMAIL_IDS = "lero_new_email_ids"
 logger = logging.getLogger(__name__)
 
 
-def queue_email(
+def email_row(
     to,
     subject,
     body,
@@ -55,30 +56,40 @@ def queue_email(
     invite_method=None,
     discreet=False,
 ):
-    """Add an email to the current transaction; it is sent after the caller commits.
-
-    `discreet` sends it under the neutral sender name (lero_events.discreet)."""
-    email = OutgoingEmail(
-        discreet=discreet,
-        kind=kind,
-        to_address=to,
-        subject=subject[:300],
-        body=body,
-        event_id=event.id if event else None,
-        registration_id=registration.id if registration else None,
-        message_id=message.id if message else None,
-        invite_method=invite_method,
-    )
-    db.session.add(email)
-    return email
+    """The values of one outbox row; `discreet` sends it under the neutral sender name
+    (lero_events.discreet). queue_emails writes them."""
+    return {
+        "discreet": discreet,
+        "kind": kind,
+        "to_address": to,
+        "subject": subject[:300],
+        "body": body,
+        "event_id": event.id if event else None,
+        "registration_id": registration.id if registration else None,
+        "message_id": message.id if message else None,
+        "invite_method": invite_method,
+    }
 
 
-@sa.event.listens_for(Session, "after_flush")
-def remember_new_emails(session, flush_context):
-    """Note the ids of emails this transaction writes; tasks.py hands them on after the commit."""
-    new = [obj.id for obj in session.new if isinstance(obj, OutgoingEmail)]
-    if new:
-        session.info.setdefault(NEW_EMAIL_IDS, []).extend(new)
+# Core, not ORM objects: an email is written inside the seat lock when someone registers,
+# where an ORM flush cost more than the INSERT itself.
+NEW_EMAILS = sa.insert(OutgoingEmail.__table__).returning(OutgoingEmail.__table__.c.id)
+
+
+def queue_emails(rows):
+    """Write email_row values in the current transaction, all in one INSERT (a host's message
+    to everyone booked is one statement); they are sent after the caller commits."""
+    if not rows:
+        return []
+    ids = list(db.session.connection().execute(NEW_EMAILS, rows).scalars())
+    db.session.info.setdefault(NEW_EMAIL_IDS, []).extend(ids)
+    return ids
+
+
+def queue_email(to, subject, body, **details):
+    """Write one email (email_row's arguments) in the current transaction; returns its id."""
+    (email_id,) = queue_emails([email_row(to, subject, body, **details)])
+    return email_id
 
 
 @sa.event.listens_for(Session, "after_rollback")

@@ -16,12 +16,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from . import contributions, presence, signals, support
 from .errors import DomainError, NotFound
 from .extensions import db
-from .models import Event, Registration, utcnow
+from .models import Event, EventHost, Registration, utcnow
 from .places import ACTIVE, CONFIRMED, WAITLISTED, holding_place, holds_place
+from .visibility import NO_EVENT, event_visible
 
 # The longest value each field may hold; the form shows the same limits.
 FIELD_LIMITS = {
@@ -151,6 +153,11 @@ BOOKING_AND_SEATS = sa.select(
     ),
     sa.func.count().filter(holding_place()),
 ).where(REGISTRATIONS.c.event_id == sa.bindparam("event_id"))
+EVENT_TO_BOOK = (
+    sa.select(Event)
+    .where(Event.slug == sa.bindparam("slug"))
+    .options(joinedload(Event.hosts).joinedload(EventHost.organiser))
+)
 NEW_REGISTRATION = sa.insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
 
 
@@ -193,16 +200,32 @@ def lock_event(event):
     SQLite: BEGIN IMMEDIATE takes the database's write lock before we count anything.
     TEST_REGISTRATION_UNLOCKED (test-only) skips the lock, to show the race it prevents.
     """
+    connection = begin_seat_transaction()
+    statement = SEATS if current_app.config.get("TEST_REGISTRATION_UNLOCKED") else LOCKED_SEATS
+    return connection.execute(statement, {"event_id": event.id}).one()
+
+
+def lock_event_at(slug):
+    """lock_event for the event at `slug`, or None: the whole event, with its hosts and owner
+    (what the booking's email names), in the one statement that takes the lock."""
+    begin_seat_transaction()
+    statement = EVENT_TO_BOOK
+    if not current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
+        statement = statement.with_for_update(of=Event)
+    return db.session.scalars(statement, {"slug": slug}).unique().one_or_none()
+
+
+def begin_seat_transaction():
+    """The session's connection, in a transaction; on SQLite one that holds the write lock."""
     connection = db.session.connection()
-    if current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
-        return connection.execute(SEATS, {"event_id": event.id}).one()
     # The sqlite3 module opens a transaction only before writes; open ours first.
     if (
         connection.dialect.name == "sqlite"
+        and not current_app.config.get("TEST_REGISTRATION_UNLOCKED")
         and not connection.connection.dbapi_connection.in_transaction
     ):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return connection.execute(LOCKED_SEATS, {"event_id": event.id}).one()
+    return connection
 
 
 def pause_for_tests():
@@ -221,18 +244,40 @@ def register_attendee(event, data):
     data = validate_registration(data)
     check_open(event)
     with seat_transaction(event) as seats:
-        check_open(seats)
-        existing_id, confirmed = booking_and_seats_taken(seats, data.email)
-        if existing_id is not None:
-            existing = db.session.get(Registration, existing_id)
-            # Asking for discretion only ever adds it: nobody can undo it with a second form.
-            existing.discreet = existing.discreet or data.discreet
-            signals.registered.send(existing, already_registered=True)
-            return Registered(existing_id, already_registered=True)
-        full = seats.capacity is not None and confirmed >= seats.capacity
-        pause_for_tests()
-        booking = add_registration(event, data, WAITLISTED if full else CONFIRMED)
-        signals.registered.send(booking)
+        return take_seat(event, seats, data)
+
+
+def register_attendee_at(slug, data, viewer=None):
+    """register_attendee for the event at `slug`, as the public form books: the event is read
+    once, by its lock (lock_event_at), instead of once to check it and again to lock it. A
+    missing or draft event is NotFound as events.get_event says; a closed one, check_open."""
+    data = validate_registration(data)
+    try:
+        event = lock_event_at(slug)
+        if event is None or not event_visible(event, viewer):
+            raise NotFound(NO_EVENT)
+        registered = take_seat(event, event, data)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return registered
+
+
+def take_seat(event, seats, data):
+    """The booking itself, under the seat lock: `seats` is what the lock read."""
+    check_open(seats)
+    existing_id, confirmed = booking_and_seats_taken(seats, data.email)
+    if existing_id is not None:
+        existing = db.session.get(Registration, existing_id)
+        # Asking for discretion only ever adds it: nobody can undo it with a second form.
+        existing.discreet = existing.discreet or data.discreet
+        signals.registered.send(existing, already_registered=True)
+        return Registered(existing_id, already_registered=True)
+    full = seats.capacity is not None and confirmed >= seats.capacity
+    pause_for_tests()
+    booking = add_registration(event, data, WAITLISTED if full else CONFIRMED)
+    signals.registered.send(booking)
     return Registered(booking.id)
 
 

@@ -1,6 +1,8 @@
 """Who may see what: one place for each rule, used by the live room, the harvest, its exports
 and the evidence.
 
+- A draft event is there for its hosts only; anyone else gets NO_EVENT, as for a missing one
+  (`event_visible`).
 - Hosts see everything of their own event; pages with personal data answer anyone else with
   the same 404 as a missing event (events.get_event_for_hosts).
 - A contribution shows in the room once hosts approve it; before that, and once withdrawn,
@@ -22,12 +24,18 @@ import sqlalchemy as sa
 from .errors import NotFound
 from .models import Contribution, Phrase, Prompt
 
+NO_EVENT = "There is no event at that address."
 APPROVED = "approved"
 ROOM_ONLY = "room"
 NOT_SHARED = (
     "This harvest has not been shared yet. If a host sent you a link, it may have been "
     "withdrawn: ask them for a new one."
 )
+
+
+def event_visible(event, viewer=None):
+    """False for a draft, unless `viewer` hosts it."""
+    return event.status != "draft" or event.is_hosted_by(viewer)
 
 
 def in_room(contribution):

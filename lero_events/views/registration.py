@@ -126,19 +126,19 @@ def registration_summary(event):
     error_message=TOO_MANY_ATTEMPTS,
 )
 def register(slug):
-    event = get_event(slug, current_user)
-    registrations.check_open(event)
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
-            registrations.register_attendee(event, form.to_data())
+            # The event is read under its seat lock: a valid form reads it once.
+            registrations.register_attendee_at(slug, form.to_data(), current_user)
         except RegistrationInvalid as invalid:
             form.show_errors(invalid.errors)
         else:
             # The same answer whether the address was new or already booked: the private
             # link goes only to the address, so nobody learns who is booked or gets their link.
-            # `slug`, not event.slug: the commit expired the event, and reading it costs a query.
             return redirect(url_for(".check_email", slug=slug), 303)
+    event = get_event(slug, current_user)
+    registrations.check_open(event)
     return render_template(
         "registration/register.html",
         form=form,
