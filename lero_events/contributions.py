@@ -353,12 +353,13 @@ def redacted_labels(contribution):
 
 
 def mine(event, author_key):
-    """The author's own contributions the room does not tell them about by itself: pending,
-    held back (with the reason) and redacted ones (with what was removed)."""
+    """Every reflection of the author's that still exists, as the author sees it: waiting,
+    held back (with the reason), redacted (with what was removed) or shared, each one they
+    may still take down (docs/live-protocol.md sections 14 and 16)."""
     return [
         contribution
         for contribution in contributions_for(event, author_key=author_key)
-        if contribution.status in ("pending", "rejected") or contribution.redacted
+        if contribution.status != "taken_down"
     ]
 
 

@@ -23,6 +23,7 @@ from . import (
     prompts,
     room_limits,
     room_snapshot,
+    self_service,
     support,
 )
 from .broadcast import (
@@ -461,6 +462,16 @@ def redact(event, member, payload):
         payload.get("contribution_id"),
         payload.get("text"),
         payload.get("label"),
+    )
+    return {"contribution": contributions.contribution_view(contribution)}
+
+
+@live_event("take_down")
+def take_down(event, member, payload):
+    """The author takes one of their own reflections down, as the room's page without
+    scripts and the private page do (docs/live-protocol.md section 16)."""
+    contribution = self_service.take_down_in_room(
+        event, author_of(member), payload.get("contribution_id")
     )
     return {"contribution": contributions.contribution_view(contribution)}
 

@@ -258,7 +258,9 @@ def test_participant_posts_host_approves_and_everyone_sees_it(
             item = page.locator("#stream li", has_text="Being listened to without judgement.")
             item.wait_for(timeout=WAIT)
             assert "Sam" in item.inner_text()
-        assert first.locator("#my-contributions li").count() == 0
+        # Her own list now says it is shared (and offers to take it down).
+        expect(first.locator("#my-contributions li")).to_have_count(1)
+        expect(first.locator("#my-contributions li").first).to_contain_text("Shared")
         # Screen readers hear about it through the polite live region.
         expect(second.locator("#announcer")).to_contain_text("Being listened to")
         host.locator("#queue li").first.wait_for(state="detached")
@@ -322,6 +324,43 @@ def test_guest_posts_straight_to_the_room_under_post_moderation(app, live_server
 
         shared.get_by_role("button", name="Withdraw").click()
         guest.locator("#stream li").wait_for(state="detached", timeout=WAIT)
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_guest_takes_their_own_shared_reflection_down_and_the_room_loses_it(
+    app, live_server, chromium
+):
+    with app.app_context():
+        create_event(slug="open-door", allow_guests=True).moderation = "post"
+        db.session.commit()
+    contexts = [chromium.new_context(viewport=PHONE) for _ in range(2)]
+    try:
+        host = open_host(contexts[0], live_server, "open-door")
+        guest = watched_page(contexts[1])
+        guest.goto(f"{live_server.url}/events/open-door/live")
+        guest.get_by_label("Your name").fill("Gita")
+        guest.get_by_role("button", name="Join as a guest").click()
+        guest.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+
+        post(guest, "Said too much, maybe.")
+        shared = host.locator("#stream li", has_text="Said too much, maybe.")
+        shared.wait_for(timeout=WAIT)
+        # Listed under "Your reflections" as shared, after a reload too.
+        guest.reload()
+        guest.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+        mine = guest.locator("#my-contributions li", has_text="Said too much, maybe.")
+        expect(mine).to_contain_text("Shared")
+        mine.get_by_role("button", name="Take it down").click()
+
+        shared.wait_for(state="detached", timeout=WAIT)
+        guest.locator("#stream li").wait_for(state="detached", timeout=WAIT)
+        expect(guest.locator("#mine-section")).to_be_hidden()
+        expect(guest.locator("#announcer")).to_have_text(
+            "Taken down: it is gone from the room and the harvest."
+        )
+        assert contribution_texts(app, "open-door") == [""]
     finally:
         for context in contexts:
             context.close()

@@ -135,8 +135,12 @@ def test_moderated_flow_reaches_everyone_in_order_and_reconnects_catch_up(
     assert eve.state["prompt"] == prompt
     # Alice, back from before the rejection, hears of it on her own chain.
     alice_again = join(server, room, "alice", **alice_before)
-    # Her held-back reflection stays in `mine`, so the page can say so after a reload too.
-    assert [(c["id"], c["status"]) for c in alice_again.state["mine"]] == [(third, "rejected")]
+    # `mine` lists every reflection of hers, the held-back one too, so the page can say so
+    # (and offer to take each down) after a reload too.
+    assert [(c["id"], c["status"]) for c in alice_again.state["mine"]] == [
+        (pending_id, "approved"),
+        (third, "rejected"),
+    ]
     rejected = [
         u["data"]["contribution"]
         for u in alice_again.state["updates"]

@@ -1049,3 +1049,70 @@ def test_the_room_without_scripts_takes_a_reflection_down_at_once(app):
         assert set(db.session.scalars(sa.select(Contribution.text))) == {""}
         logged = db.session.scalars(sa.select(PersonalDataAccess.what)).all()
         assert logged.count("The attendee took down a reflection in the live room") == 2
+
+
+def test_a_guest_in_the_room_with_scripts_takes_their_own_reflection_down_for_everyone(app):
+    people = make_room(app)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).allow_guests = True
+        db.session.commit()
+    guest_auth = {"guest_name": "Gil", "guest_key": "g" * 24}
+    guest = join(app, **guest_auth)
+    theirs = post(guest, "A guest's thought", "named")
+    ann = join(app, people["anonymous"])
+    others = post(ann, WORDS["anonymous"], "anonymous")
+    # What the page lists under "Your reflections" after a reload: the shared one too.
+    again = join(app, **guest_auth)
+    (state,) = received(again, "state")
+    assert [(c["id"], c["status"], c["text"]) for c in state["mine"]] == [
+        (theirs["id"], "approved", "A guest's thought")
+    ]
+    host_http = app.test_client()
+    login(host_http)
+    watchers = {
+        "participant": ann,
+        "host": join(app, role="host", flask_client=host_http),
+        "viewer": join(app, role="viewer"),
+        "the guest's other tab": again,
+    }
+    for client in watchers.values():
+        client.get_received(NS)
+    assert "A guest's thought" in text_of(app.test_client().get(f"/events/{SLUG}/harvest"))
+
+    def take_down(client, contribution_id):
+        return client.emit(
+            "take_down", {"contribution_id": contribution_id}, namespace=NS, callback=True
+        )
+
+    not_yours = {"ok": False, "error": "That reflection is not one of yours."}
+    assert take_down(guest, others["id"]) == not_yours
+    assert take_down(guest, str(others["id"])) == {
+        "ok": False,
+        "error": "contribution_id must be a number.",
+    }
+    assert take_down(watchers["host"], theirs["id"])["ok"] is False, "hosts withdraw instead"
+    assert all(received(client, "updates") == [] for client in watchers.values())
+
+    ack = take_down(guest, theirs["id"])
+    assert ack["ok"] is True
+    assert (ack["contribution"]["status"], ack["contribution"]["text"]) == ("taken_down", "")
+    for who, client in watchers.items():
+        updates = [u for frame in received(client, "updates") for u in frame]
+        assert [
+            (u["chain"], u["data"]["contribution"]["id"], u["data"]["contribution"]["status"])
+            for u in updates
+        ] == [("public", theirs["id"], "taken_down")], who
+        assert "A guest's thought" not in json.dumps(updates), who
+    harvest = text_of(app.test_client().get(f"/events/{SLUG}/harvest"))
+    assert "A guest's thought" not in harvest and WORDS["anonymous"] in harvest
+    # A second press changes nothing and tells no one.
+    assert take_down(guest, theirs["id"])["ok"] is True
+    assert all(received(client, "updates") == [] for client in watchers.values())
+    (state,) = received(join(app, **guest_auth), "state")
+    assert state["mine"] == []
+    with app.app_context():
+        stored = db.session.get(Contribution, theirs["id"])
+        assert (stored.status, stored.text) == ("taken_down", "")
+        assert db.session.scalars(sa.select(PersonalDataAccess.what)).all() == [
+            "The attendee took down a reflection in the live room"
+        ]

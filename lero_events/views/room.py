@@ -165,7 +165,7 @@ def participant_page(event, person, form, error=None, status=200):
         stream=moderation.room_stream(
             event, STREAM_ON_PAGE, as_harvest=sees_room_as_harvest(person.role, ended)
         ),
-        mine=contributions.views_of(own_reflections(event, author.key)),
+        mine=contributions.views_of(contributions.mine(event, author.key)),
         sharing_choices=consent.ASKED,
         sharing_labels=consent.SHARING,
         counts=presence.moderation_counts(event.id),
@@ -177,16 +177,6 @@ def participant_page(event, person, form, error=None, status=200):
         following=request.method == "GET" and request.args.get("follow") == "1",
         refresh_seconds=FOLLOW_REFRESH_SECONDS,
     ), status
-
-
-def own_reflections(event, author_key):
-    """Every reflection of the author's that still exists, for the page without scripts:
-    each with where it may appear and a way to take it down (scripts show only `mine`)."""
-    return [
-        contribution
-        for contribution in contributions.contributions_for(event, author_key=author_key)
-        if contribution.status != "taken_down"
-    ]
 
 
 def host_room(event):

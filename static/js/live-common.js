@@ -332,6 +332,25 @@
     return isNew;
   }
 
+  // The author's own reflections by id (`state.mine`, then every `contribution` update about
+  // one of them: docs/live-protocol.md section 14): an upsert, dropped once taken down. A
+  // view without text (taken out of the room by a host, or harvest-shaped after the session)
+  // keeps the text and name the author already had: it is theirs to read and take down.
+  function receiveOwn(own, contribution) {
+    if (contribution.status === "taken_down") {
+      delete own[contribution.id];
+      return;
+    }
+    var before = own[contribution.id];
+    var mine = Object.assign({}, before, contribution);
+    if (before && !contribution.text) {
+      mine.text = before.text;
+      mine.author = before.author;
+      mine.hidden = false;
+    }
+    own[contribution.id] = mine;
+  }
+
   // Buttons waiting for the server's answer. They are marked aria-disabled rather than
   // disabled, because disabling the focused button drops keyboard focus to the top of the
   // page. Returns false (and does nothing) when one of them is already waiting.
@@ -688,6 +707,7 @@
     isShown: isShown,
     SHARING: SHARING,
     receivePhrase: receivePhrase,
+    receiveOwn: receiveOwn,
     holdButtons: holdButtons,
     releaseButtons: releaseButtons,
     Outbox: Outbox,

@@ -1,6 +1,6 @@
 // The participant's live room: the question now, the shared stream (newest first), their own
-// reflections waiting for a host or held back (with the hosts' reason), the form, how many
-// wait and were held back, and a quiet "I need support". Reflections go into a localStorage outbox first
+// reflections (waiting for a host, held back with the hosts' reason, or shared), each with a
+// way to take it down, the form, how many wait and were held back, and a quiet "I need support". Reflections go into a localStorage outbox first
 // and leave it only when the server acknowledges them, so a flaky phone loses nothing.
 (function () {
   "use strict";
@@ -61,7 +61,7 @@
     data.contributions = data.contributions || {};
     data.phrases = data.phrases || {};
     data.shown = data.shown || {};
-    // Our own contributions (by id), and held-back ones we dismissed.
+    // Our own contributions by id, as we see them (L.receiveOwn), and held-back ones we dismissed.
     data.own = data.own || {};
     data.dismissed = data.dismissed || {};
     if (data.prompt === undefined) {
@@ -95,19 +95,11 @@
     room.resonated = {};
     (state.resonated || []).forEach(function (id) { room.resonated[id] = true; });
     data.prompt = state.prompt || null;
-    // `mine` is the whole truth about our pending and held-back reflections right now.
-    Object.keys(data.contributions).forEach(function (id) {
-      var status = data.contributions[id].status;
-      if (status === "pending" || status === "rejected") {
-        delete data.contributions[id];
-      }
-    });
+    // `mine` is the whole truth about our own reflections right now.
+    data.own = {};
     (state.mine || []).forEach(function (contribution) {
-      data.own[contribution.id] = true;
+      data.own[contribution.id] = contribution;
       outbox.remember(contribution);
-      if (contribution.status !== "approved" || !data.contributions[contribution.id]) {
-        data.contributions[contribution.id] = contribution;
-      }
     });
     room.support = state.support || null;
     showPresence(state.present);
@@ -153,8 +145,8 @@
     }
     var key = "c" + contribution.id;
     var before = data.contributions[contribution.id];
-    if (own) {
-      data.own[contribution.id] = true;
+    if (own || data.own[contribution.id]) {
+      L.receiveOwn(data.own, contribution);
     }
     if (L.isShown(contribution)) {
       data.contributions[contribution.id] = contribution;
@@ -163,19 +155,15 @@
         announce("New reflection from " + (contribution.author || "Anonymous") + ": " +
           contribution.text);
       }
-    } else if (contribution.status === "pending" || contribution.status === "rejected") {
-      // Only the author hears of these (their own chain): a held-back one stays with its
-      // reason rather than vanish.
-      data.own[contribution.id] = true;
-      data.contributions[contribution.id] = contribution;
+    } else {
+      // Out of the stream. Only the author hears of pending and held-back ones (their own
+      // chain): those stay in "Your reflections", a held-back one with its reason.
+      delete data.contributions[contribution.id];
       delete data.shown[key];
       if (live && contribution.status === "rejected") {
         announce("The hosts held back your reflection" +
           (contribution.held_back_reason ? ": " + contribution.held_back_reason : "."));
       }
-    } else {
-      delete data.contributions[contribution.id];
-      delete data.shown[key];
     }
     renderAll();
   }
@@ -358,8 +346,8 @@
 
   function renderMine() {
     var known = {};
-    Object.keys(data.contributions).forEach(function (id) {
-      known[data.contributions[id].client_id] = true;
+    Object.keys(data.own).forEach(function (id) {
+      known[data.own[id].client_id] = true;
     });
     var wanted = {};
     var nodes = [];
@@ -375,24 +363,17 @@
         });
       }
     });
-    Object.keys(data.contributions).forEach(function (id) {
-      var contribution = data.contributions[id];
-      if (contribution.status === "pending") {
+    Object.keys(data.own).forEach(function (id) {
+      var contribution = data.own[id];
+      if (contribution.status === "rejected") {
+        if (!data.dismissed[id]) {
+          add("n:" + id, JSON.stringify(contribution), function () {
+            return heldBackItem(contribution);
+          });
+        }
+      } else if (OWN_BADGES[contribution.status]) {
         add("c:" + id, JSON.stringify(contribution), function () {
-          var node = h("li", { className: "stream-item waiting", dataset: { id: id } });
-          L.fillItem(node, contribution, "contribution");
-          node.querySelector(".byline").prepend(
-            h("span", { className: "badge badge-waiting" }, ["Waiting for a host"]));
-          showSharing(node, contribution);
-          var note = redactionNote(contribution);
-          if (note) {
-            node.querySelector(".item-body").appendChild(note);
-          }
-          return node;
-        });
-      } else if (contribution.status === "rejected" && !data.dismissed[id]) {
-        add("n:" + id, JSON.stringify(contribution), function () {
-          return heldBackItem(contribution);
+          return ownItem(contribution);
         });
       }
     });
@@ -405,6 +386,64 @@
     mineSection.hidden = nodes.length === 0;
   }
 
+  // What "Your reflections" says about one that is not held back.
+  var OWN_BADGES = {
+    pending: ["badge badge-waiting", "Waiting for a host"],
+    approved: ["badge", "Shared"],
+    withdrawn: ["badge", "Taken out of the room by the hosts"],
+  };
+
+  function ownItem(contribution) {
+    var badge = OWN_BADGES[contribution.status];
+    var node = h("li", {
+      className: "stream-item" + (contribution.status === "pending" ? " waiting" : ""),
+      dataset: { id: contribution.id },
+    });
+    L.fillItem(node, contribution, "contribution");
+    node.querySelector(".byline").prepend(h("span", { className: badge[0] }, [badge[1]]));
+    showSharing(node, contribution);
+    var note = redactionNote(contribution);
+    if (note) {
+      node.querySelector(".item-body").appendChild(note);
+    }
+    node.appendChild(h("div", { className: "item-actions" }, [takeDownButton(contribution)]));
+    return node;
+  }
+
+  // The author takes one of their reflections down: out of the room, the harvest and its
+  // exports at once (docs/live-protocol.md section 16), as from their private link.
+  function takeDownButton(contribution) {
+    return h("button", {
+      type: "button", className: "secondary take-down",
+      onclick: function (clickEvent) { takeDown(contribution.id, clickEvent.currentTarget); },
+    }, ["Take it down"]);
+  }
+
+  function takeDown(id, button) {
+    if (!socket.connected) {
+      announce("You are offline: try again when the connection is back.");
+      return;
+    }
+    if (!L.holdButtons([button])) {
+      return;
+    }
+    socket.timeout(10000).emit("take_down", { contribution_id: id }, function (error, ack) {
+      L.releaseButtons([button]);
+      if (error || !ack) {
+        announce("That did not reach the room: please try again.");
+        return;
+      }
+      if (!ack.ok) {
+        announce(ack.error);
+        return;
+      }
+      receiveContribution(ack.contribution, null, false, true);
+      sync.save();
+      announce("Taken down: it is gone from the room and the harvest.");
+      textarea.focus();
+    });
+  }
+
   function heldBackItem(contribution) {
     var reason = contribution.held_back_reason;
     return h("li", { className: "stream-item failed held-back", dataset: { id: contribution.id } }, [
@@ -414,7 +453,7 @@
         "The hosts chose not to share this one with the room.",
       ]),
       reason ? h("p", { className: "held-back-reason" }, ["Their reason: " + reason]) : null,
-      h("div", { className: "item-actions" }, [h("button", {
+      h("div", { className: "item-actions" }, [takeDownButton(contribution), h("button", {
         type: "button", className: "secondary",
         onclick: function () {
           data.dismissed[contribution.id] = true;

@@ -244,6 +244,23 @@ test("a phrase update is an upsert by id: corrected in place, dropped once withd
   assert.equal(data.shown.p2, undefined);
 });
 
+test("the author's own reflections: upserted, text kept when a view has none, dropped once taken down", () => {
+  const { L } = room("participant");
+  const own = {};
+  L.receiveOwn(own, { id: 5, status: "pending", text: "Mine", author: "Gil", hidden: false });
+  L.receiveOwn(own, { id: 5, status: "approved", text: "Mine", author: "Gil", hidden: false });
+  assert.equal(own[5].status, "approved", "approved by a host: shared");
+  // Taken out of the room by a host, or harvest-shaped after the session: no text in the view.
+  L.receiveOwn(own, { id: 5, status: "withdrawn", text: "", author: "", hidden: false });
+  assert.deepEqual(plain(own[5]), { id: 5, status: "withdrawn", text: "Mine", author: "Gil", hidden: false });
+  L.receiveOwn(own, { id: 5, status: "approved", text: "", author: "", hidden: true });
+  assert.equal(own[5].text, "Mine");
+  assert.equal(own[5].hidden, false, "the author still sees their own");
+  L.receiveOwn(own, { id: 6, status: "approved", text: "Other", author: "Gil", hidden: false });
+  L.receiveOwn(own, { id: 5, status: "taken_down", text: "", author: "" });
+  assert.deepEqual(plain(Object.keys(own)), ["6"]);
+});
+
 test("held buttons refuse a second press until released, without losing focus", () => {
   const { L } = room("host");
   const attributes = {};
