@@ -305,7 +305,9 @@
     button.textContent = "Resonates with me" + (count ? " (" + count + ")" : "");
   }
 
-  function toggleResonance(id, button) {
+  // One button's request to the room: `done(ack)` runs only when the room said yes; being
+  // offline, no answer and a refusal are announced.
+  function askRoom(name, payload, button, done) {
     if (!socket.connected) {
       announce("You are offline: try again when the connection is back.");
       return;
@@ -314,7 +316,7 @@
     if (!L.holdButtons([button])) {
       return;
     }
-    socket.timeout(10000).emit("resonate", { contribution_id: id }, function (error, ack) {
+    socket.timeout(10000).emit(name, payload, function (error, ack) {
       L.releaseButtons([button]);
       if (error || !ack) {
         announce("That did not reach the room: please try again.");
@@ -324,6 +326,12 @@
         announce(ack.error);
         return;
       }
+      done(ack);
+    });
+  }
+
+  function toggleResonance(id, button) {
+    askRoom("resonate", { contribution_id: id }, button, function (ack) {
       room.resonated[id] = Boolean(ack.resonating);
       if (data.contributions[id]) {
         data.contributions[id].resonance_count = ack.count;
@@ -420,23 +428,7 @@
   }
 
   function takeDown(id, button) {
-    if (!socket.connected) {
-      announce("You are offline: try again when the connection is back.");
-      return;
-    }
-    if (!L.holdButtons([button])) {
-      return;
-    }
-    socket.timeout(10000).emit("take_down", { contribution_id: id }, function (error, ack) {
-      L.releaseButtons([button]);
-      if (error || !ack) {
-        announce("That did not reach the room: please try again.");
-        return;
-      }
-      if (!ack.ok) {
-        announce(ack.error);
-        return;
-      }
+    askRoom("take_down", { contribution_id: id }, button, function (ack) {
       receiveContribution(ack.contribution, null, false, true);
       sync.save();
       announce("Taken down: it is gone from the room and the harvest.");
