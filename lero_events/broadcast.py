@@ -153,11 +153,20 @@ class RoomChange:
             return
         bumped = bump.returning(event.c.id).cte("bumped")
         names = list(self.rows[0])
-        rows = sa.values(*(sa.column(name, updates.c[name].type) for name in names), name="rows")
-        rows = rows.data([tuple(row[name] for name in names) for row in self.rows])
+        # Bound parameters named by position, not literal VALUES: the statement then has the
+        # same cache key for every change of as many rows, and is compiled once.
+        rows = [
+            sa.select(
+                *(
+                    sa.bindparam(f"{name}_{n}", row[name], type_=updates.c[name].type)
+                    for name in names
+                )
+            ).select_from(bumped)
+            for n, row in enumerate(self.rows)
+        ]
         db.session.execute(
             sa.insert(updates).from_select(
-                names, sa.select(*rows.c).select_from(rows).join(bumped, sa.true())
+                names, rows[0] if len(rows) == 1 else sa.union_all(*rows)
             )
         )
 
