@@ -158,6 +158,7 @@ EVENT_TO_BOOK = (
     .where(Event.slug == sa.bindparam("slug"))
     .options(joinedload(Event.hosts).joinedload(EventHost.organiser))
 )
+LOCKED_EVENT_TO_BOOK = EVENT_TO_BOOK.with_for_update(of=Event)
 NEW_REGISTRATION = sa.insert(REGISTRATIONS).returning(REGISTRATIONS.c.id)
 
 
@@ -180,15 +181,22 @@ def seats_left(event):
 
 
 @contextmanager
-def seat_transaction(event):
-    """One transaction holding `event`'s seat lock: yields its seat columns as read under the
-    lock (see lock_event), commits at the end, rolls back on any failure."""
+def committed():
+    """Commit what the block did, or roll it all back on any failure."""
     try:
-        yield lock_event(event)
+        yield
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+@contextmanager
+def seat_transaction(event):
+    """One transaction holding `event`'s seat lock: yields its seat columns as read under the
+    lock (see lock_event), commits at the end, rolls back on any failure."""
+    with committed():
+        yield lock_event(event)
 
 
 def lock_event(event):
@@ -209,9 +217,8 @@ def lock_event_at(slug):
     """lock_event for the event at `slug`, or None: the whole event, with its hosts and owner
     (what the booking's email names), in the one statement that takes the lock."""
     begin_seat_transaction()
-    statement = EVENT_TO_BOOK
-    if not current_app.config.get("TEST_REGISTRATION_UNLOCKED"):
-        statement = statement.with_for_update(of=Event)
+    unlocked = current_app.config.get("TEST_REGISTRATION_UNLOCKED")
+    statement = EVENT_TO_BOOK if unlocked else LOCKED_EVENT_TO_BOOK
     return db.session.scalars(statement, {"slug": slug}).unique().one_or_none()
 
 
@@ -252,16 +259,11 @@ def register_attendee_at(slug, data, viewer=None):
     once, by its lock (lock_event_at), instead of once to check it and again to lock it. A
     missing or draft event is NotFound as events.get_event says; a closed one, check_open."""
     data = validate_registration(data)
-    try:
+    with committed():
         event = lock_event_at(slug)
         if event is None or not event_visible(event, viewer):
             raise NotFound(NO_EVENT)
-        registered = take_seat(event, event, data)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    return registered
+        return take_seat(event, event, data)
 
 
 def take_seat(event, seats, data):
