@@ -1,7 +1,8 @@
 // The participant's live room: the question now, the shared stream (newest first), their own
 // reflections (waiting for a host, held back with the hosts' reason, or shared), each with a
-// way to take it down, the form, how many wait and were held back, and a quiet "I need support". Reflections go into a localStorage outbox first
-// and leave it only when the server acknowledges them, so a flaky phone loses nothing.
+// way to take it down, the form, how many wait and were held back, and a quiet "I need
+// support". Reflections go into a localStorage outbox first and leave it only when the server
+// acknowledges them, so a flaky phone loses nothing.
 (function () {
   "use strict";
   var L = window.LeroLive;
