@@ -32,16 +32,24 @@ class Counter:
         self.statements = 0
         self.locked = 0
         self.holding = False
+        # When a list: the statements' first lines, as sent (--show).
+        self.shown = None
 
-    def __call__(self, *_args, **_kwargs):
+    def __call__(self, _connection, _cursor=None, statement="COMMIT", *_args, **_kwargs):
         self.statements += 1
         self.locked += self.holding
+        if self.shown is not None:
+            lock = "locked  " if self.holding else "        "
+            self.shown.append(lock + " ".join(statement.split())[:150])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument(
+        "--show", action="store_true", help="print the statements of the last join and post"
+    )
     args = parser.parse_args()
 
     from lero_events import broadcast, create_app
@@ -119,12 +127,17 @@ def main():
     clients = []
     before = counter.statements
     for n in range(args.count):
+        if args.show and n == args.count - 1:
+            counter.shown = []
         started = time.perf_counter()
         clients.append(socketio.test_client(app, namespace="/live", auth=guest(n)))
         joins.append(time.perf_counter() - started)
     join_statements = (counter.statements - before) / args.count
     before, before_locked = counter.statements, counter.locked
+    shown_join, counter.shown = counter.shown, None
     for client in clients:
+        if args.show and client is clients[-1]:
+            counter.shown = []
         started = time.perf_counter()
         ack = client.emit(
             "contribute",
@@ -143,6 +156,8 @@ def main():
         f"contribution: {post_statements:.1f} statements ({post_locked:.1f} under the room's "
         f"lock, commit included), median {statistics.median(posts) * 1000:.1f} ms"
     )
+    if args.show:
+        print("\nthe last join:", *shown_join, "\nthe last contribution:", *counter.shown, sep="\n")
     for client in clients + [seed]:
         client.disconnect(namespace="/live")
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g
 
 from . import signals
 from .extensions import db, socketio
@@ -288,7 +288,26 @@ def room_change(event):
         db.session.rollback()
         raise
     if change.updates:
-        sender_for(event_id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
+        held = g.get("held_frames")
+        if held is None:
+            sender_for(event_id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
+        else:
+            held.append((event_id, change.updates))
+
+
+@contextmanager
+def frames_after():
+    """Changes committed inside reach their rooms' senders only as it ends: a socket handler
+    returns its ack first, and a quiet room's frame to 1,000 people (sent at once) would
+    otherwise be written before that ack whenever the handler yields after its commit."""
+    g.held_frames = []
+    try:
+        yield
+    finally:
+        held, g.held_frames = g.held_frames, None
+        tick = float(current_app.config["LIVE_TICK_SECONDS"])
+        for event_id, updates in held:
+            sender_for(event_id).add(updates, tick)
 
 
 class RoomSender:
@@ -312,9 +331,10 @@ class RoomSender:
         socketio.start_background_task(self.run, tick)
 
     def run(self, tick):
-        """Send what gathered each tick until a tick passes with nothing new."""
+        """Send what is waiting at once (a quiet room's change need not wait a tick, and is
+        then out of the way of the next one), then what gathers each tick until a tick passes
+        with nothing new."""
         while True:
-            socketio.sleep(tick)
             with self.lock:
                 updates, self.pending = self.pending, []
                 if not updates:
@@ -325,6 +345,7 @@ class RoomSender:
             except Exception:
                 # A lost frame is a gap the clients close with catch_up; the sender goes on.
                 logger.exception("live room frame for event %s failed", self.event_id)
+            socketio.sleep(tick)
 
 
 _senders = {}

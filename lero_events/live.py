@@ -33,6 +33,7 @@ from .broadcast import (
     chain_head_query,
     crowd_room,
     everyone_room,
+    frames_after,
     hosts_room,
     organiser_room,
     viewers_room,
@@ -339,8 +340,9 @@ def live_event(name):
             if not isinstance(payload, dict) or unstorable(payload):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
-                event = db.session.get(Event, member.event_id)
-                return {"ok": True, **handler(event, member, payload)}
+                with frames_after():
+                    event = db.session.get(Event, member.event_id)
+                    return {"ok": True, **handler(event, member, payload)}
             except DomainError as error:
                 db.session.rollback()
                 return {"ok": False, "error": error.message}

@@ -8,10 +8,10 @@ Under gevent, WebSocket is spoken by simple-websocket (maintained) unless
 LERO_WEBSOCKET_SERVER=gevent-websocket (unmaintained since 2017); unless that is chosen,
 app.py hides gevent-websocket from python-engineio, which prefers it whenever it imports.
 
-A room's frame is encoded once for all its members, down to the WebSocket bytes, and written
-straight to each member's socket when nothing is queued before it (`FramedEmit`); the
-per-connection queue and writer, and a WebSocket library per recipient, were most of the cost of
-a frame to 1,000 people (docs/performance.md).
+A room's frame is encoded once for all its members, down to the WebSocket bytes (`FramedEmit`),
+and every packet is written straight to its member's socket when nothing is queued before it
+(`write_first`); the per-connection queue and writer, and a WebSocket library per recipient,
+were most of the cost of a frame to 1,000 people (docs/performance.md).
 
 A client that cannot keep up (a phone on a bad network) must not hold a room's memory or its
 sender: once more than LIVE_SEND_QUEUE_LIMIT packets wait for it, the room skips it and drops
@@ -117,8 +117,9 @@ def framed_websocket_class():
     """python-engineio's gevent WebSocket class (simple-websocket), writing whole frames itself.
 
     Every write to a connection goes through here or `write_now`, one at a time: the queued
-    ones from the connection's writer (python-engineio's), and a room's frame from the room's
-    sender when nothing is queued or being written before it. Writes use sendall: simple-
+    ones from the connection's writer (python-engineio's), and any other packet from whoever
+    sends it (`write_first`) when nothing is queued or being written before it. Writes use
+    sendall: simple-
     websocket's own send ignores a partial write, which a full socket buffer (a slow phone)
     makes possible.
     """
@@ -171,6 +172,27 @@ def framed_websocket_class():
     return FramedWebSocket
 
 
+def write_first(engine):
+    """Every packet to one connection (an ack, a `state`, a room's frame) is written at once
+    where `FramedWebSocket.write_now` can, else queued as python-engineio does: an ack queued
+    behind a quiet room's frame to 1,000 people waited for all of it to be written."""
+    queue = engine.send_packet
+
+    def send_packet(eio_sid, packet):
+        connection = engine.sockets.get(eio_sid)
+        websocket = getattr(connection, "websocket", None)
+        if websocket is not None:
+            text = packet.encode()
+            frame = getattr(text, "frame", None)
+            if frame is None and isinstance(text, str):
+                frame = websocket_frame(text.encode())
+            if frame is not None and websocket.write_now(connection, text, frame):
+                return
+        queue(eio_sid, packet)
+
+    engine.send_packet = send_packet
+
+
 def gevent_server(app, host, port):
     """gevent's pywsgi, with the WebSocket library LERO_WEBSOCKET_SERVER names."""
     from engineio.async_drivers import gevent as engineio_gevent
@@ -192,6 +214,7 @@ def gevent_server(app, host, port):
         engine = socketio.server.eio
         # python-engineio's private table of its async classes: re-check when upgrading it.
         engine._async = {**engine._async, "websocket": framed_websocket_class()}
+        write_first(engine)
 
     class NoDelayHandler(Handler):
         def handle(self):
@@ -258,10 +281,8 @@ class BoundedQueues:
 
 class FramedEmit(python_socketio.Manager):
     """This worker's part of an emit to a room: the packet is encoded once, down to its
-    WebSocket frame, and written straight to each member's socket where it can be
-    (`FramedWebSocket.write_now`), through the member's queue where it cannot (a frame still
-    waiting, polling, eventlet, the test client). Emits with a callback, or with binary data,
-    are python-socketio's own."""
+    WebSocket frame, for every member (`write_first` writes it straight to their sockets where
+    it can). Emits with a callback, or with binary data, are python-socketio's own."""
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
@@ -277,13 +298,8 @@ class FramedEmit(python_socketio.Manager):
         text = f"{engineio_packet.MESSAGE}{encoded}"
         frame = websocket_frame(text.encode())
         message = framed_packet(text, frame)
-        connections = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            connection = connections.get(eio_sid)
-            websocket = getattr(connection, "websocket", None)
-            if websocket is None or not websocket.write_now(connection, text, frame):
+            if sid not in skip:
                 self.server._send_eio_packet(eio_sid, message)
 
 

@@ -7,6 +7,7 @@ default; these tests pin what differs between the two and that the opt-in still 
 
 import json
 import socket
+import uuid
 
 import pytest
 import websocket
@@ -128,3 +129,48 @@ def test_a_reader_too_slow_for_the_room_gets_every_frame_whole_and_in_order(app,
     for prev, seq in seqs:
         assert prev == previous, "no gap on the public chain"
         previous = seq
+
+
+def test_a_contributors_ack_is_written_before_the_rooms_frame_of_it(app, start_server):
+    """A quiet room's frame goes out at once, but only after the ack of the message that made
+    it: read off the contributor's own socket, the ack comes first, then the frame with the
+    same reflection (an ack once waited behind the room's whole frame)."""
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        event.moderation = "post"
+        db.session.commit()
+    server = start_server()
+    others = [join(server, room, name) for name in ("alice", "bob")]
+    guest = websocket.WebSocket()
+    guest.connect(websocket_url(server), origin=server.url, timeout=10)
+    assert guest.recv().startswith("0")
+    auth = {"slug": room["slug"], "guest_name": "Quick", "guest_key": "key-for-quick-0123456789"}
+    guest.send("40/live," + json.dumps(auth))
+    packets = [guest.recv() for _ in range(2)]  # the state and the namespace's connect
+    assert {packet[:8] for packet in packets} == {"42/live,", "40/live,"}
+    for n in range(5):
+        text = f"Quick thought {n}"
+        guest.send(
+            f'42/live,{n}["contribute",'
+            + json.dumps({"client_id": str(uuid.uuid4()), "text": text})
+            + "]"
+        )
+        order = []
+        while "frame" not in order:
+            packet = guest.recv()
+            if packet.startswith(f"43/live,{n}["):
+                ack = json.loads(packet.removeprefix(f"43/live,{n}"))[0]
+                assert ack["ok"] is True, ack
+                order.append("ack")
+            elif packet.startswith("42/live,"):
+                name, updates = json.loads(packet.removeprefix("42/live,"))
+                texts = [u["data"].get("contribution", {}).get("text") for u in updates]
+                if name == "updates" and text in texts:
+                    order.append("frame")
+            elif packet == "2":
+                guest.send("3")
+        assert order == ["ack", "frame"]
+    guest.close()
+    for other in others:
+        other.wait_for_update("contribution", lambda data: data["contribution"]["text"] == text)
