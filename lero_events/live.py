@@ -341,7 +341,7 @@ def live_event(name):
                 return {"ok": False, "error": NOT_UNDERSTOOD}
             try:
                 with frames_after():
-                    event = db.session.get(Event, member.event_id)
+                    event = event_read_when_needed(member.event_id)
                     return {"ok": True, **handler(event, member, payload)}
             except DomainError as error:
                 db.session.rollback()
@@ -355,6 +355,14 @@ def live_event(name):
         return handler
 
     return register
+
+
+def event_read_when_needed(event_id):
+    """The member's event, its row read when an attribute other than its id is first asked
+    for: a room change reads the row under its lock anyway, so a contribution reads it once."""
+    unread = Event(id=event_id)
+    sa.orm.make_transient_to_detached(unread)
+    return db.session.merge(unread, load=False)
 
 
 def host_of(member):
