@@ -5,9 +5,11 @@
 N socket.io-client participants (bench/load.mjs, `npm ci` in bench/ first) join one
 post-moderated room of a real `python app.py` (SQLite in a temporary folder, or
 --database-url), then posters send contributions at rising rates. Printed per rate: p50/p99/max
-delivery latency, delivered fraction, deliveries per second, server CPU seconds and RSS; then
-the same workload against bench/reference_server.mjs and the ratio. --workers 2 runs two
-workers through Redis (--redis-url). Loopback only; each phase is bounded in time.
+delivery latency, delivered fraction, deliveries per second, how busy the whole machine was
+(all cores, while posting and draining) and how many cores the load generator used, server CPU
+seconds and RSS; then the same workload against bench/reference_server.mjs and the ratio.
+--workers 2 runs two workers through Redis (--redis-url). Loopback only; each phase is bounded
+in time.
 """
 
 import argparse
@@ -165,13 +167,17 @@ def report(name, result):
         f"{result['idle_ack_p50_ms']:.1f} ms, CPU {result['cpu_seconds']:.1f} s, "
         f"RSS {result['rss_mb']:.0f} MB"
     )
-    print(" rate/s  p50 ms  p99 ms  max ms  delivered  deliveries/s  ack p50  dropped")
+    print(
+        " rate/s  p50 ms  p99 ms  max ms  delivered  deliveries/s  ack p50  dropped"
+        "  machine busy  load gen"
+    )
     for row in result["rates"]:
         print(
             f" {row['rate']:6}  {row['p50_ms'] or 0:6.0f}  {row['p99_ms'] or 0:6.0f}  "
             f"{row['max_ms'] or 0:6.0f}  {row['delivered_fraction']:8.1%}  "
             f"{row['deliveries_per_second']:12.0f}  {row['ack_p50_ms'] or 0:7.1f}  "
-            f"{row['disconnects']:7}"
+            f"{row['disconnects']:7}  {row['machine_busy']:12.0%}  "
+            f"{row['load_generator_cores']:8.2f}"
         )
 
 

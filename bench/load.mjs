@@ -2,6 +2,7 @@
 // one room, then posters send contributions at rising rates; every receiver measures the
 // delay from send to arrival (one process, one clock). Prints one JSON object.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { io } from "socket.io-client";
 
 const config = JSON.parse(process.argv[2]);
@@ -37,6 +38,15 @@ function join(n) {
   });
 }
 
+// The machine's CPU ticks, busy and all, from /proc/stat (Linux), to tell a saturated machine
+// from a slow server.
+function machineTicks() {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3] + (fields[4] || 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 function quantile(sorted, q) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
 }
@@ -68,6 +78,8 @@ for (const rate of config.rates) {
   const total = Math.round(rate * config.seconds);
   const acks = [];
   const t0 = now();
+  const ticks0 = machineTicks();
+  const cpu0 = process.cpuUsage();
   let failures = 0;
   for (let k = 0; k < total; k += 1) {
     const due = t0 + (k * 1000) / rate;
@@ -81,6 +93,9 @@ for (const rate of config.rates) {
       .catch(() => { failures += 1; });
   }
   await sleep(config.drain * 1000);
+  const ticks = machineTicks();
+  const cpu = process.cpuUsage(cpu0);
+  const wall = now() - t0;
   const latencies = [...arrivals.values()].flat().sort((a, b) => a - b);
   acks.sort((a, b) => a - b);
   const expected = total * clients.length;
@@ -95,6 +110,8 @@ for (const rate of config.rates) {
     ack_p50_ms: quantile(acks, 0.5),
     deliveries_per_second: latencies.length / config.seconds,
     disconnects,
+    machine_busy: (ticks.busy - ticks0.busy) / (ticks.total - ticks0.total),
+    load_generator_cores: (cpu.user + cpu.system) / 1000 / wall,
   });
 }
 clients.forEach((socket) => socket.disconnect());
