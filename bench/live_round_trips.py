@@ -89,8 +89,8 @@ def main():
 
     original = broadcast.room_change
 
-    def counted_room_change(event):
-        manager = original(event)
+    def counted_room_change(event, **options):
+        manager = original(event, **options)
         enter, leave = manager.__enter__, manager.__exit__
 
         class Counted:

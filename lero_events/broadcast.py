@@ -110,37 +110,41 @@ def chain_head_query(event_id, author_key=None, upto=None):
 class RoomChange:
     """Collects the updates of one change to a room while its transaction is open."""
 
-    def __init__(self, event, locked_seq):
+    def __init__(self, event, locked_seq, also=()):
         self.event = event
         self.updates = []
         # The room's seq as read under the lock; numbers are handed out from it in memory and
         # written back once, before the commit (`finish`).
         self.seq = locked_seq
         self.locked_seq = locked_seq
-        # Chain heads already known in this transaction (None: the public chain), so a batch
-        # asks each chain once, and a caller can learn one with its own query (`head_query`).
-        self.heads = {}
+        # What the caller asked to read with the locked row (`room_change(event, also=...)`).
+        self.also = also
+        # Each chain's head before this change (None: the public chain), when asked already;
+        # a chain not asked is learnt by `finish` in the statement that writes the change.
+        self.heads_before = {}
+        # Each chain's last update recorded in this change.
+        self.last = {}
         # The room_update rows recorded, written with the seq by `finish`.
         self.rows = []
 
-    def head_query(self, audience=PUBLIC, author_key=None):
-        """The head of the chain an update for `audience` would join, as a scalar subquery;
-        give its answer to `know_head`."""
-        chain_author = author_key if audience == OWN else None
-        return chain_head_query(self.event.id, chain_author).scalar_subquery()
+    def learn_heads(self, chains=()):
+        """Ask the heads of `chains` and of every chain still waiting for its head, and give
+        each chain's first update its `prev`."""
+        waiting = {update.author_key for update in self.updates if update.prev is None}
+        for chain_author in (waiting | set(chains)) - set(self.heads_before):
+            self.heads_before[chain_author] = chain_head(self.event.id, chain_author)
+        self.give_prevs()
 
-    def know_head(self, value, audience=PUBLIC, author_key=None):
-        self.heads[author_key if audience == OWN else None] = value or 0
-
-    def head(self, chain_author):
-        if chain_author not in self.heads:
-            self.heads[chain_author] = chain_head(self.event.id, chain_author)
-        return self.heads[chain_author]
+    def give_prevs(self):
+        for update in self.updates:
+            if update.prev is None:
+                update.prev = self.heads_before[update.author_key]
 
     def finish(self):
         """Write the change's room updates and the room's last handed-out seq, once for the
         whole change: on PostgreSQL in one statement (the insert reads from the update's
-        RETURNING, so both or neither are written), elsewhere in two."""
+        RETURNING, so both or neither are written, and returns the heads before the change of
+        the chains it adds to), elsewhere in a few."""
         if not self.rows:
             return
         # On the table, not the entity: the ORM would expire the locked event's row.
@@ -148,6 +152,7 @@ class RoomChange:
         bump = sa.update(event).where(event.c.id == self.event.id).values(live_seq=self.seq)
         updates = RoomUpdate.__table__
         if db.session.get_bind().dialect.name != "postgresql":
+            self.learn_heads()
             db.session.execute(sa.insert(updates), self.rows)
             db.session.execute(bump)
             return
@@ -158,17 +163,34 @@ class RoomChange:
         rows = [
             sa.select(
                 *(
-                    sa.bindparam(f"{name}_{n}", row[name], type_=updates.c[name].type)
+                    sa.bindparam(f"row{n}_{name}", row[name], type_=updates.c[name].type)
                     for name in names
                 )
             ).select_from(bumped)
             for n, row in enumerate(self.rows)
         ]
-        db.session.execute(
-            sa.insert(updates).from_select(
-                names, rows[0] if len(rows) == 1 else sa.union_all(*rows)
-            )
+        insert = sa.insert(updates).from_select(
+            names, rows[0] if len(rows) == 1 else sa.union_all(*rows)
         )
+        # A statement's subqueries do not see what it inserts, and it runs under the lock:
+        # each is the chain's head as the room's clients last heard it.
+        waiting = sorted(
+            {update.author_key for update in self.updates if update.prev is None},
+            key=lambda chain_author: chain_author or "",
+        )
+        if not waiting:
+            db.session.execute(insert)
+            return
+        heads = db.session.execute(
+            insert.returning(
+                *(
+                    chain_head_query(self.event.id, chain_author).scalar_subquery()
+                    for chain_author in waiting
+                )
+            )
+        ).first()
+        self.heads_before.update(zip(waiting, (head or 0 for head in heads), strict=True))
+        self.give_prevs()
 
     def record(
         self,
@@ -186,13 +208,14 @@ class RoomChange:
         `stored` is what is kept for replay when it differs from what is sent now (a
         contribution is kept by id and shown as it is at replay time). With `replaces` (a
         field of `data`), stored updates of this kind with the same value there are deleted:
-        the new one says all they said. `prev` is taken first, so chains are unaffected.
+        the new one says all they said. Heads are taken first, so chains are unaffected.
         `harvest_data` is what viewers get instead (and, with `crowd_sees_harvest`,
         participants and guests too).
         """
         chain_author = author_key if audience == OWN else None
-        prev = self.head(chain_author)
         if replaces is not None:
+            # Clients heard the updates about to be deleted: heads are asked before that.
+            self.learn_heads({chain_author})
             # Those recorded earlier in this change are not written yet.
             self.rows = [
                 row
@@ -208,8 +231,10 @@ class RoomChange:
                 )
                 .execution_options(synchronize_session=False)
             )
+        # None until `finish` (or `learn_heads`) asks the chain's head.
+        prev = self.last.get(chain_author, self.heads_before.get(chain_author))
         self.seq = seq = self.seq + 1
-        self.heads[chain_author] = seq
+        self.last[chain_author] = seq
         self.rows.append(
             {
                 "event_id": self.event.id,
@@ -256,12 +281,15 @@ class RoomChange:
 
 
 @contextmanager
-def room_change(event):
+def room_change(event, also=()):
     """Lock the room's row, let the caller change it and record updates, commit, then send.
 
     The event row is re-read under a row lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
     SQLite), so checks such as "are contributions open?" see the latest committed state and
-    sequence numbers stay unique and gapless across workers.
+    sequence numbers stay unique and gapless across workers. `also` are scalar subqueries read
+    in the same statement (`change.also`), and read again once the lock is granted when the
+    room changed while this waited for it: on PostgreSQL a statement's subqueries see the
+    database as it was when the statement began.
     """
     event_id = event.id  # the commit expires the row: no reload just to name the room
     try:
@@ -272,13 +300,16 @@ def room_change(event):
         ):
             # Take SQLite's write lock first, so two writers never deadlock upgrading.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        locked = db.session.scalars(
-            sa.select(Event)
+        before_lock = sa.select(Event.live_seq).where(Event.id == event.id).scalar_subquery()
+        locked, seq_before_lock, *read = db.session.execute(
+            sa.select(Event, before_lock, *also)
             .where(Event.id == event.id)
-            .with_for_update()
+            .with_for_update(of=Event)
             .execution_options(populate_existing=True)
         ).one()
-        change = RoomChange(event, locked.live_seq)
+        if also and seq_before_lock != locked.live_seq:
+            read = db.session.execute(sa.select(*also)).one()
+        change = RoomChange(event, locked.live_seq, tuple(read))
         yield change
         change.finish()
         if change.updates:

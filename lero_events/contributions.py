@@ -117,14 +117,18 @@ def submit_contribution(
         room_limits.contribution_allowed_from(author.address_key)
     )
 
-    # A resend is answered before the lock; one racing its original meets the unique
-    # constraint below.
-    existing = contribution_by_client_id(event, client_id)
-    if existing is not None:
-        if existing.author_key != author.key:
-            raise DomainError("That client_id is already used; make a new one.")
-        return existing, False, contribution_view(existing)
-    with room_change(event) as change:
+    # Read with the locked row: whether this client_id is saved already (a resend racing its
+    # original may not see it, and meets the unique constraint below instead), and how many
+    # the author sent lately (one in flight at the same time may not be counted).
+    saved_query = sa.select(Contribution.id).where(
+        Contribution.event_id == event.id, Contribution.client_id == client_id
+    )
+    with room_change(
+        event, also=(saved_query.scalar_subquery(), recent_query(event, author).scalar_subquery())
+    ) as change:
+        saved_id, recent = change.also
+        if saved_id is not None:
+            return resent(event, author, client_id)
         require_accepted(event, author.key)
         reason = contributions_closed_reason(event)
         if reason:
@@ -137,7 +141,7 @@ def submit_contribution(
             # A prepared question is part of the room only once a host has asked it.
             if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(event, author, address_full, change, status)
+        check_rate_limit(event, author, address_full, recent)
 
         contribution = Contribution(
             event_id=event.id,
@@ -161,10 +165,7 @@ def submit_contribution(
             # makes this rare (the check above sees committed rows), but the unique constraint
             # is the guarantee, so its violation means "already saved", never an error.
             db.session.rollback()
-            existing = contribution_by_client_id(event, client_id)
-            if existing is None or existing.author_key != author.key:
-                raise DomainError("That client_id is already used; make a new one.") from None
-            return existing, False, contribution_view(existing)
+            return resent(event, author, client_id)
         # Nobody can have resonated with it yet: no count to ask.
         record_contribution(change, contribution, resonance_count=0)
         view = contribution_view(contribution, resonance_count=0)
@@ -182,12 +183,17 @@ def clean_client_id(client_id):
         raise DomainError("client_id must be a UUID.") from None
 
 
-def contribution_by_client_id(event, client_id):
-    return db.session.scalar(
+def resent(event, author, client_id):
+    """A resend's answer: (contribution, False, view) for the one this author saved with
+    `client_id`, whatever the room's state now, so a lost ack never loses or duplicates."""
+    saved = db.session.scalar(
         sa.select(Contribution).where(
             Contribution.event_id == event.id, Contribution.client_id == client_id
         )
     )
+    if saved is None or saved.author_key != author.key:
+        raise DomainError("That client_id is already used; make a new one.")
+    return saved, False, contribution_view(saved)
 
 
 def check_still_registered(author):
@@ -198,32 +204,23 @@ def check_still_registered(author):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
 
 
-def check_rate_limit(event, author, address_full=False, change=None, status="approved"):
-    """Refuse flooding: per person in the database, so it holds across workers and restarts,
-    and per client address in the rate-limit store, so new guest keys do not multiply it.
-
-    Inside a room change, the head of the chain the contribution will join is asked in the
-    same round trip (one query less while the room's lock is held).
-    """
-    count = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
+def recent_query(event, author):
+    """How many contributions `author` sent to `event` within the rate limit's window."""
     seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
-    recent_query = sa.select(sa.func.count(Contribution.id)).where(
+    return sa.select(sa.func.count(Contribution.id)).where(
         Contribution.event_id == event.id,
         Contribution.author_key == author.key,
         Contribution.created_at > utcnow() - timedelta(seconds=seconds),
     )
-    if change is None:
-        recent = db.session.scalar(recent_query)
-    else:
-        audience = {"audience": "all"} if status == "approved" else {"audience": "hosts"}
-        recent, head = db.session.execute(
-            sa.select(
-                recent_query.scalar_subquery(),
-                change.head_query(**audience, author_key=author.key),
-            )
-        ).one()
-        change.know_head(head, **audience, author_key=author.key)
-    if recent >= count or address_full:
+
+
+def check_rate_limit(event, author, address_full=False, recent=None):
+    """Refuse flooding: per person in the database, so it holds across workers and restarts,
+    and per client address in the rate-limit store, so new guest keys do not multiply it.
+    `recent` is `recent_query`'s answer when the caller read it already."""
+    if recent is None:
+        recent = db.session.scalar(recent_query(event, author))
+    if recent >= int(current_app.config["LIVE_RATE_LIMIT_COUNT"]) or address_full:
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
             status=429,

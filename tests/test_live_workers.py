@@ -64,6 +64,41 @@ def test_concurrent_contributions_through_two_workers_get_unique_gapless_seqs(
     assert stored == 40 == len({ack["id"] for ack in acks})
 
 
+def test_one_person_flooding_through_two_workers_at_once_is_held_to_the_limit(
+    app, room, start_server
+):
+    """Twelve reflections at the same moment from one person on two workers: exactly
+    LIVE_RATE_LIMIT_COUNT (5) are saved, the rest get the reason, although most of them
+    waited for the room's lock while the first five were being saved."""
+    servers = [start_server(), start_server()]
+    tabs = [join(servers[n % 2], room, "alice") for n in range(4)]
+    acks = []
+    start = threading.Barrier(12)
+
+    def post(tab, n):
+        start.wait()
+        acks.append(contribute(tab, f"at once {n}"))
+
+    threads = [threading.Thread(target=post, args=(tabs[n % 4], n)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    saved = [ack for ack in acks if ack["ok"]]
+    refused = {ack["error"] for ack in acks if not ack["ok"]}
+    assert len(acks) == 12 and len(saved) == 5
+    assert refused == {
+        "You are sending a lot very quickly: please wait a few seconds and try again."
+    }
+    with app.app_context():
+        stored = db.session.scalar(
+            sa.select(sa.func.count(Contribution.id)).where(
+                Contribution.event_id == room["event_id"]
+            )
+        )
+    assert stored == 5
+
+
 @pytest.mark.parametrize("async_mode", ["gevent", "eventlet"])
 def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(
     app, room, start_server, async_mode
