@@ -22,6 +22,7 @@ from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
 from .naming import author_name, harvest_name, registration_name
 from .places import holds_place
+from .security import whole_number
 from .visibility import allowed_in_harvest, in_room, prompt_heard, room_text_visible
 
 MAX_TEXT = 500
@@ -106,7 +107,7 @@ def submit_contribution(
     or duplicates anything.
     """
     client_id = clean_client_id(client_id)
-    if prompt_id is not None and (isinstance(prompt_id, bool) or not isinstance(prompt_id, int)):
+    if prompt_id is not None and not whole_number(prompt_id):
         raise DomainError("prompt_id must be a number or null.")
     if not isinstance(anonymous, bool):
         raise DomainError("anonymous must be true or false.")
@@ -286,12 +287,18 @@ def toggle_resonance(event, participant_key, contribution_id):
     return mark is None, count
 
 
-def room_contribution(event, contribution_id):
-    """The contribution with this id in this event's room, or a NotFound for the person."""
-    if isinstance(contribution_id, bool) or not isinstance(contribution_id, int):
+def room_contribution(event, contribution_id, author=None):
+    """The contribution with this id in this event's room, or a NotFound for the person.
+    With `author`, only one of theirs: anyone else's is as missing as one never sent, so
+    nobody learns what waits unseen."""
+    if not whole_number(contribution_id):
         raise DomainError("contribution_id must be a number.")
     contribution = db.session.get(Contribution, contribution_id)
-    if contribution is None or contribution.event_id != event.id:
+    if contribution is not None and contribution.event_id != event.id:
+        contribution = None
+    if author is not None and (contribution is None or contribution.author_key != author.key):
+        raise NotFound("That reflection is not one of yours.")
+    if contribution is None:
         raise NotFound("That contribution is not in this room.")
     return contribution
 

@@ -46,7 +46,7 @@ from .extensions import db, socketio
 from .harvest import live_figures
 from .models import Contribution, Event, EventHost, Organiser, Resonance, SupportRequest
 from .places import holds_place
-from .security import unstorable
+from .security import unstorable, whole_number
 from .visibility import harvest_access, presenter_access, sees_room_as_harvest
 
 NOT_UNDERSTOOD = "The live room could not understand that message."
@@ -149,7 +149,7 @@ def cursor(value):
     """A client's cursor (last_seq, own_seq): an integer >= 0, missing means 0."""
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+    if not whole_number(value) or not 0 <= value < 2**63:
         raise DomainError("The live room could not understand how you are joining.")
     return value
 

@@ -21,6 +21,7 @@ from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .harvest.poem import drop_lines_no_longer_in
 from .models import Contribution, Phrase, PoemLine, Prompt, utcnow
+from .security import whole_number
 from .visibility import phrase_shown, shown_in_harvest, shown_in_room
 
 MAX_PROMPT = 300
@@ -311,7 +312,7 @@ def capture_phrase(event, host, text, attribution=""):
 
 
 def room_phrase(event, phrase_id):
-    if isinstance(phrase_id, bool) or not isinstance(phrase_id, int):
+    if not whole_number(phrase_id):
         raise DomainError("phrase_id must be a number.")
     phrase = db.session.get(Phrase, phrase_id)
     if phrase is None or phrase.event_id != event.id:

@@ -13,6 +13,7 @@ from .errors import DomainError, NotFound
 from .extensions import db
 from .models import AgendaItem, Contribution, Prompt, utcnow
 from .moderation import MAX_PROMPT, prompt_view, require_host
+from .security import whole_number
 
 NOT_PREPARED = "That question is not one of this event's prepared questions."
 ALL_ASKED = (
@@ -139,7 +140,7 @@ def delete_prepared_prompt(event, host, prompt_id):
 def ask_prompt(event, host, prompt_id):
     """Put a prepared question to the room, as typing it live would."""
     require_host(event, host)
-    if isinstance(prompt_id, bool) or not isinstance(prompt_id, int):
+    if not whole_number(prompt_id):
         raise DomainError("prompt_id must be a number.")
     with room_change(event) as change:
         prompt = prepared_prompt(event, prompt_id)

@@ -91,6 +91,11 @@ def our_loggers():
     return ["lero_events", *modules, "werkzeug", "engineio.server", "socketio.server"]
 
 
+def whole_number(value):
+    """True for a JSON whole number such as an id: Python counts true and false as ints."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def unstorable(value):
     """True when `value` (text, a number, or lists and dicts of them) holds what no database
     column takes: a NUL character, or a whole number beyond 64 bits."""

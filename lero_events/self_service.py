@@ -15,6 +15,7 @@ from .contributions import (
     record_contribution,
     redacted_labels,
     registration_author_key,
+    room_contribution,
 )
 from .errors import DomainError, NotFound
 from .extensions import db
@@ -222,14 +223,7 @@ def take_down(registration, contribution_id):
 def take_down_in_room(event, author, contribution_id):
     """`take_down` from the live room's page, by who the room knows the author as: guests
     have no private link, and a registration's page never carries its token."""
-    if isinstance(contribution_id, bool) or not isinstance(contribution_id, int):
-        raise DomainError("contribution_id must be a number.")
-    contribution = db.session.get(Contribution, contribution_id)
-    if contribution is None or (contribution.event_id, contribution.author_key) != (
-        event.id,
-        author.key,
-    ):
-        raise NotFound("That reflection is not one of yours.")
+    contribution = room_contribution(event, contribution_id, author)
     return taken_down(event, contribution, "in the live room")
 
 

@@ -19,6 +19,7 @@ from .extensions import db
 from .models import Event, EventHost, PersonalDataAccess, SupportRequest, utcnow
 from .naming import registration_name, shown_name
 from .personal_data import record_access
+from .security import whole_number
 
 MAX_CONTACTS = 1000
 NO_WELLBEING_HOST = (
@@ -173,7 +174,7 @@ def mark_handled(event, host, request_id):
     """A wellbeing host has looked after it; marking it again changes nothing."""
     if not is_wellbeing_host(event, host):
         raise Forbidden("Only this event's wellbeing hosts can do that.")
-    if isinstance(request_id, bool) or not isinstance(request_id, int):
+    if not whole_number(request_id):
         raise DomainError("request_id must be a number.")
     with room_change(event) as change:
         request = db.session.get(SupportRequest, request_id)
