@@ -424,6 +424,14 @@ def send_frames(event_id, updates):
         emit_frame(list(rooms), messages)
 
 
+def tell_author(event_id, author_key, view):
+    """A reflection shared at once is news on the public chain, which never says whose it is:
+    its author's other tabs and devices hear it is theirs from `mine` (live-protocol.md 4)."""
+    socketio.emit(
+        "mine", {"contribution": view}, to=author_room(event_id, author_key), namespace=NAMESPACE
+    )
+
+
 def emit_frame(room, messages):
     if messages:
         socketio.emit("updates", messages, to=room, namespace=NAMESPACE)

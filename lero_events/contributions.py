@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from . import consent, presence, room_limits
 from .agreement import require_accepted
-from .broadcast import room_change
+from .broadcast import room_change, tell_author
 from .errors import DomainError, Forbidden, NotFound
 from .extensions import db
 from .models import Contribution, Prompt, Registration, Resonance, utcnow
@@ -170,6 +170,9 @@ def submit_contribution(
         # Nobody can have resonated with it yet: no count to ask.
         record_contribution(change, contribution, resonance_count=0)
         view = contribution_view(contribution, resonance_count=0)
+        event_id = event.id
+    if status == "approved":
+        tell_author(event_id, author.key, view)
     if author.address_key is not None:
         room_limits.count_contribution_from(author.address_key)
     return contribution, True, view

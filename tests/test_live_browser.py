@@ -343,11 +343,18 @@ def test_a_guest_takes_their_own_shared_reflection_down_and_the_room_loses_it(
         guest.get_by_label("Your name").fill("Gita")
         guest.get_by_role("button", name="Join as a guest").click()
         guest.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
+        other_tab = watched_page(contexts[1])
+        other_tab.goto(f"{live_server.url}/events/open-door/live")
+        other_tab.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
 
         post(guest, "Said too much, maybe.")
         shared = host.locator("#stream li", has_text="Said too much, maybe.")
         shared.wait_for(timeout=WAIT)
-        # Listed under "Your reflections" as shared, after a reload too.
+        # Listed under "Your reflections" as shared: in the guest's other tab at once (from
+        # `mine`), and after a reload too.
+        expect(
+            other_tab.locator("#my-contributions li", has_text="Said too much, maybe.")
+        ).to_contain_text("Shared", timeout=WAIT)
         guest.reload()
         guest.wait_for_selector("#connection-state[data-state=connected]", timeout=WAIT)
         mine = guest.locator("#my-contributions li", has_text="Said too much, maybe.")

@@ -1051,6 +1051,33 @@ def test_the_room_without_scripts_takes_a_reflection_down_at_once(app):
         assert logged.count("The attendee took down a reflection in the live room") == 2
 
 
+@pytest.mark.parametrize("moderation", ["post", "pre"])
+def test_a_reflection_shared_at_once_tells_only_its_authors_tabs_that_it_is_theirs(app, moderation):
+    """Under post-moderation the public chain never says whose a reflection is: the author's
+    other tab hears it from `mine`, nobody else does. Pre-moderated ones reach the author's
+    tabs on their own chain instead, so there is no `mine`."""
+    people = make_room(app, moderation)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).allow_guests = True
+        db.session.commit()
+    guest_auth = {"guest_name": "Gil", "guest_key": "g" * 24}
+    sending, other_tab = join(app, **guest_auth), join(app, **guest_auth)
+    host_http = app.test_client()
+    login(host_http)
+    others = {
+        "participant": join(app, people["anonymous"]),
+        "host": join(app, role="host", flask_client=host_http),
+        "viewer": join(app, role="viewer"),
+    }
+    for client in [sending, other_tab, *others.values()]:
+        client.get_received(NS)
+    theirs = post(sending, "Typed on the phone", "named")
+    expected = [{"contribution": theirs}] if moderation == "post" else []
+    assert received(other_tab, "mine") == expected
+    assert received(sending, "mine") == expected
+    assert all(received(client, "mine") == [] for client in others.values())
+
+
 def test_a_guest_in_the_room_with_scripts_takes_their_own_reflection_down_for_everyone(app):
     people = make_room(app)
     with app.app_context():

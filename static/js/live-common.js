@@ -496,7 +496,8 @@
   // identity(send, refuse), which calls send(auth fields), maybe later (after fetching a
   // pass), or refuse(reason) when there is no way in;
   // applyState(state), applyUpdate(update, live), applySnapshot(snapshot), presence(message),
-  // connected() after every state, reset() when the cache was dropped.
+  // connected() after every state, reset() when the cache was dropped, and optionally
+  // mine(contribution) for one of the author's reflections sent from another tab.
   function openRoom(slug, store, status, page) {
     var socket = window.io("/live", {
       auth: function (send) {
@@ -564,6 +565,11 @@
     });
     socket.on("presence", function (message) {
       page.presence(message);
+    });
+    socket.on("mine", function (message) {
+      if (page.mine && message && message.contribution) {
+        page.mine(message.contribution);
+      }
     });
     socket.on("delivery", function (message) {
       if (message && message.live === false) {

@@ -688,6 +688,10 @@
       showPresence(message.present);
       showCounts(message);
     },
+    mine: function (contribution) {
+      L.receiveOwn(data.own, contribution);
+      renderMine();
+    },
     connected: flush,
     disconnected: function () {
       inFlight = {};
