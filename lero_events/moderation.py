@@ -193,9 +193,7 @@ def moderate_many(event, host, action, contribution_ids):
 
 
 def clean_ids(values):
-    if not isinstance(values, list) or not all(
-        isinstance(value, int) and not isinstance(value, bool) for value in values
-    ):
+    if not isinstance(values, list) or not all(whole_number(value) for value in values):
         raise DomainError("contribution_ids must be a list of numbers.")
     ids = set(values)
     if not 1 <= len(ids) <= MAX_BULK:

@@ -131,6 +131,49 @@ def test_a_reader_too_slow_for_the_room_gets_every_frame_whole_and_in_order(app,
         previous = seq
 
 
+def test_a_frame_bigger_than_a_slow_readers_socket_buffers_arrives_whole(app, start_server):
+    """A host approves a hundred long reflections at once: one frame of about 70 KB to a
+    guest reading nothing through a 4 KB receive buffer. Once the guest reads, the frame is
+    whole, every reflection in it in order. (Loopback's send buffer grows to megabytes, so
+    even this frame is written in one go: `write_now`'s partial write stays untested.)"""
+    room = make_room(app)
+    server = start_server(
+        LERO_LIVE_RATE_LIMIT_COUNT=10_000,
+        LERO_LIVE_MESSAGES_PER_PERSON="10000 per 10 seconds",
+        LERO_LIVE_MESSAGES_PER_ADDRESS="10000 per 10 seconds",
+        LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS="10000 per 30 seconds",
+    )
+    host = join(server, room, "host")
+    alice = join(server, room, "alice")
+    texts = [f"{n:03d} " + "a long and careful reflection " * 16 for n in range(100)]
+    ids = []
+    for text in texts:
+        ack = contribute(alice, text.strip())
+        assert ack["ok"] is True and ack["status"] == "pending", ack
+        ids.append(ack["id"])
+    slow = websocket.WebSocket(sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    slow.connect(websocket_url(server), origin=server.url, timeout=10)
+    assert slow.recv().startswith("0")
+    guest = {"slug": room["slug"], "guest_name": "Slow", "guest_key": "key-for-slow-0123456789"}
+    slow.send("40/live," + json.dumps(guest))
+    packets = [slow.recv() for _ in range(2)]  # the state and the namespace's connect
+    assert {packet[:8] for packet in packets} == {"42/live,", "40/live,"}
+    ack = host.call("moderate_many", {"action": "approve", "contribution_ids": ids})
+    assert ack["ok"] is True and ack["skipped"] == [], ack
+    alice.wait_for_update("contribution", lambda data: data["contribution"]["id"] == ids[-1])
+    heard = []
+    while len(heard) < len(texts):
+        packet = slow.recv()
+        if packet == "2":
+            slow.send("3")
+            continue
+        name, updates = json.loads(packet.removeprefix("42/live,"))
+        if name == "updates":
+            heard += [update["data"]["contribution"]["text"] for update in updates]
+    slow.close()
+    assert heard == [text.strip() for text in texts]
+
+
 def test_a_contributors_ack_is_written_before_the_rooms_frame_of_it(app, start_server):
     """A quiet room's frame goes out at once, but only after the ack of the message that made
     it: read off the contributor's own socket, the ack comes first, then the frame with the
