@@ -6,7 +6,8 @@ N socket.io-client participants (bench/load.mjs, `npm ci` in bench/ first) join 
 post-moderated room of a real `python app.py` (SQLite in a temporary folder, or
 --database-url), then posters send contributions at rising rates. Printed per rate: p50/p99/max
 delivery latency, delivered fraction, deliveries per second, how busy the whole machine was
-(all cores, while posting and draining) and how many cores the load generator used, server CPU
+(all cores, while posting and draining), how many cores the load generator and the server's
+workers used meanwhile (a worker near 1.00 is as busy as one process gets), server CPU
 seconds and RSS; then the same workload against bench/reference_server.mjs and the ratio.
 --workers 2 runs two workers through Redis (--redis-url). Loopback only; each phase is bounded
 in time.
@@ -84,9 +85,10 @@ def wait_for_port(port, process, timeout=30):
     raise RuntimeError("server did not start")
 
 
-def run_load(urls, slug, args, run):
+def run_load(urls, slug, args, run, server_pids):
     config = {
         "urls": urls,
+        "server_pids": server_pids,
         "slug": slug,
         "clients": args.clients,
         "rates": args.rates,
@@ -169,7 +171,7 @@ def report(name, result):
     )
     print(
         " rate/s  p50 ms  p99 ms  max ms  delivered  deliveries/s  ack p50  dropped"
-        "  machine busy  load gen"
+        "  machine busy  load gen  server"
     )
     for row in result["rates"]:
         print(
@@ -177,7 +179,7 @@ def report(name, result):
             f"{row['max_ms'] or 0:6.0f}  {row['delivered_fraction']:8.1%}  "
             f"{row['deliveries_per_second']:12.0f}  {row['ack_p50_ms'] or 0:7.1f}  "
             f"{row['disconnects']:7}  {row['machine_busy']:12.0%}  "
-            f"{row['load_generator_cores']:8.2f}"
+            f"{row['load_generator_cores']:8.2f}  {row['server_cores']:6.2f}"
         )
 
 
@@ -202,7 +204,9 @@ def main():
         database_uri, slug = make_room(database_url, instance)
         processes, urls = start_lero(args, database_uri, instance)
         try:
-            lero = measure(processes, lambda: run_load(urls, slug, args, "lero"))
+            lero = measure(
+                processes, lambda: run_load(urls, slug, args, "lero", [p.pid for p in processes])
+            )
         finally:
             stop(processes)
         report(f"LERO Events ({args.workers} {args.async_mode} worker(s))", lero)
@@ -217,7 +221,9 @@ def main():
         try:
             wait_for_port(port, reference)
             url = f"http://127.0.0.1:{port}"
-            node = measure([reference], lambda: run_load([url], slug, args, "node"))
+            node = measure(
+                [reference], lambda: run_load([url], slug, args, "node", [reference.pid])
+            )
         finally:
             stop([reference])
         report("Reference Node.js socket.io server", node)

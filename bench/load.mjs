@@ -47,6 +47,14 @@ function machineTicks() {
   return { busy: total - idle, total };
 }
 
+// CPU seconds the server's processes have used (utime + stime in /proc/PID/stat, in 1/100 s).
+function serverSeconds() {
+  return config.server_pids.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+  }, 0);
+}
+
 function quantile(sorted, q) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null;
 }
@@ -79,6 +87,7 @@ for (const rate of config.rates) {
   const acks = [];
   const t0 = now();
   const ticks0 = machineTicks();
+  const server0 = serverSeconds();
   const cpu0 = process.cpuUsage();
   let failures = 0;
   for (let k = 0; k < total; k += 1) {
@@ -94,6 +103,7 @@ for (const rate of config.rates) {
   }
   await sleep(config.drain * 1000);
   const ticks = machineTicks();
+  const server = serverSeconds() - server0;
   const cpu = process.cpuUsage(cpu0);
   const wall = now() - t0;
   const latencies = [...arrivals.values()].flat().sort((a, b) => a - b);
@@ -112,6 +122,7 @@ for (const rate of config.rates) {
     disconnects,
     machine_busy: (ticks.busy - ticks0.busy) / (ticks.total - ticks0.total),
     load_generator_cores: (cpu.user + cpu.system) / 1000 / wall,
+    server_cores: (server * 1000) / wall,
   });
 }
 clients.forEach((socket) => socket.disconnect());
