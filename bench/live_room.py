@@ -9,8 +9,9 @@ delivery latency, delivered fraction, deliveries per second, how busy the whole 
 (all cores, while posting and draining), how many cores the load generator and the server's
 workers used meanwhile (a worker near 1.00 is as busy as one process gets), server CPU
 seconds and RSS; then the same workload against bench/reference_server.mjs and the ratio.
---workers 2 runs two workers through Redis (--redis-url). Loopback only; each phase is bounded
-in time.
+--workers 2 runs one worker, then two through Redis (--redis-url), and compares the highest
+rate each carried. Last, it prints issue 9's targets with this run's figures. Loopback only;
+each phase is bounded in time.
 """
 
 import argparse
@@ -26,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+TARGET_P99_MS = 250
 sys.path.insert(0, str(ROOT))
 
 
@@ -117,9 +119,9 @@ def measure(processes, load):
     return result
 
 
-def start_lero(args, database_uri, instance):
+def start_lero(args, workers, database_uri, instance):
     processes, urls = [], []
-    for _ in range(args.workers):
+    for _ in range(workers):
         port = free_port()
         env = {
             **os.environ,
@@ -135,7 +137,7 @@ def start_lero(args, database_uri, instance):
             "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "1000000 per 30 seconds",
             "SECRET_KEY": "bench-secret",
         }
-        if args.workers > 1:
+        if workers > 1:
             # One channel for this run's workers, so they reach each other's clients only.
             env.update(REDIS_URL=args.redis_url, LERO_SOCKETIO_CHANNEL=f"bench-{os.getpid()}")
         # The server's log, to read for errors a mass connect or disconnect left behind.
@@ -201,36 +203,108 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         instance = Path(folder)
         database_url = args.database_url or f"sqlite:///{instance / 'bench.sqlite'}"
-        database_uri, slug = make_room(database_url, instance)
-        processes, urls = start_lero(args, database_uri, instance)
-        try:
-            lero = measure(
-                processes, lambda: run_load(urls, slug, args, "lero", [p.pid for p in processes])
-            )
-        finally:
-            stop(processes)
-        report(f"LERO Events ({args.workers} {args.async_mode} worker(s))", lero)
-        if args.skip_reference:
-            return
-        port = free_port()
-        reference = subprocess.Popen(
-            ["node", str(BENCH / "reference_server.mjs"), str(port)],
-            cwd=BENCH,
-            stdout=subprocess.DEVNULL,
+        lero = {}
+        for workers in sorted({1, args.workers}):
+            lero[workers] = run_lero(args, workers, database_url, instance)
+            report(f"LERO Events ({workers} {args.async_mode} worker(s))", lero[workers])
+        node = None
+        if not args.skip_reference:
+            node = run_reference(args, database_url, instance)
+            report("Reference Node.js socket.io server", node)
+            print("\nLERO / reference, deliveries per second:")
+            for ours, theirs in zip(lero[1]["rates"], node["rates"], strict=True):
+                ratio = ours["deliveries_per_second"] / max(theirs["deliveries_per_second"], 1)
+                print(f" {ours['rate']:6}/s  {ratio:.2f}")
+        print_targets(args, lero, node)
+
+
+def run_lero(args, workers, database_url, instance):
+    """One run against `workers` of ours, in a room of its own."""
+    database_uri, slug = make_room(database_url, instance)
+    processes, urls = start_lero(args, workers, database_uri, instance)
+    try:
+        return measure(
+            processes, lambda: run_load(urls, slug, args, "lero", [p.pid for p in processes])
         )
-        try:
-            wait_for_port(port, reference)
-            url = f"http://127.0.0.1:{port}"
-            node = measure(
-                [reference], lambda: run_load([url], slug, args, "node", [reference.pid])
+    finally:
+        stop(processes)
+
+
+def run_reference(args, database_url, instance):
+    _database_uri, slug = make_room(database_url, instance)
+    port = free_port()
+    reference = subprocess.Popen(
+        ["node", str(BENCH / "reference_server.mjs"), str(port)],
+        cwd=BENCH,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, reference)
+        url = f"http://127.0.0.1:{port}"
+        return measure([reference], lambda: run_load([url], slug, args, "node", [reference.pid]))
+    finally:
+        stop([reference])
+
+
+def within_target(row):
+    """A rate the room carried: p99 under the target, everything delivered, nobody dropped."""
+    return (
+        row["p99_ms"] is not None
+        and row["p99_ms"] < TARGET_P99_MS
+        and row["delivered_fraction"] == 1
+        and row["disconnects"] == 0
+    )
+
+
+def carried_rate(result):
+    """The highest rate carried, counting up until the first one that was not."""
+    carried = 0
+    for row in result["rates"]:
+        if not within_target(row):
+            break
+        carried = row["rate"]
+    return carried
+
+
+def print_targets(args, lero, node):
+    """Issue 9's targets, each with this run's figure and whether it is met."""
+
+    def line(target, figure, met):
+        print(f"  {target:<58} {figure:<27} {'met' if met else 'NOT met'}")
+
+    one = lero[1]
+    print("\nTargets (issue 9)" + ("" if args.clients == 1000 else ", set for 1,000 clients") + ":")
+    line("1,000 joined in under 5 s", f"{one['join_seconds']:.2f} s", one["join_seconds"] < 5)
+    at_50 = next((row for row in one["rates"] if row["rate"] == 50), None)
+    if at_50 is None:
+        print("  (50/s was not among --rates)")
+    else:
+        figure = (
+            f"{at_50['p99_ms'] or 0:.0f} ms, {at_50['delivered_fraction']:.1%}, "
+            f"{at_50['disconnects']} dropped"
+        )
+        line("50/s: p99 under 250 ms, all delivered, no one dropped", figure, within_target(at_50))
+        if node is not None:
+            theirs = next(row for row in node["rates"] if row["rate"] == 50)
+            ratio = at_50["deliveries_per_second"] / max(theirs["deliveries_per_second"], 1)
+            line(
+                "50/s: deliveries per second at least the reference's", f"{ratio:.2f}x", ratio >= 1
             )
-        finally:
-            stop([reference])
-        report("Reference Node.js socket.io server", node)
-        print("\nLERO / reference, deliveries per second:")
-        for ours, theirs in zip(lero["rates"], node["rates"], strict=True):
-            ratio = ours["deliveries_per_second"] / max(theirs["deliveries_per_second"], 1)
-            print(f" {ours['rate']:6}/s  {ratio:.2f}")
+    line(
+        "idle acknowledged contribution under 5 ms p50",
+        f"{one['idle_ack_p50_ms']:.1f} ms",
+        one["idle_ack_p50_ms"] < 5,
+    )
+    if args.workers > 1:
+        alone, together = carried_rate(one), carried_rate(lero[args.workers])
+        ratio = together / alone if alone else 0
+        line(
+            f"{args.workers} workers carry 1.6x one worker's rate (p99 < 250 ms)",
+            f"{together:g}/s against {alone:g}/s",
+            ratio >= 1.6,
+        )
+        if together == max(args.rates):
+            print("  (the highest rate tried was carried: try higher --rates)")
 
 
 if __name__ == "__main__":
