@@ -169,6 +169,9 @@ def load_config(app, overrides=None):
         )
     if app.config["TRUSTED_HOSTS"] is None:
         app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+    elif not isinstance(app.config["TRUSTED_HOSTS"], list):
+        # Not JSON (a shell that ate the quotes, say): every request would be refused.
+        raise SystemExit(NOT_A_HOST_LIST.format(value=app.config["TRUSTED_HOSTS"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(instance)
     if app.config["TASK_WORKER_IN_PROCESS"] is None:
@@ -199,6 +202,12 @@ def is_every_address(host):
         return ipaddress.ip_address(host).is_unspecified
     except ValueError:
         return False
+
+
+NOT_A_HOST_LIST = (
+    "LERO_TRUSTED_HOSTS={value} is not a JSON list of host names: write it "
+    """LERO_TRUSTED_HOSTS='["events.example.org"]', quotes included."""
+)
 
 
 def trusted_hosts(config):

@@ -2,15 +2,25 @@
 clients and Chromium."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from lero_events import outbox
 from lero_events.extensions import db
-from lero_events.models import Contribution, Event, PoemLine, Registration, SketchNote
+from lero_events.models import (
+    Contribution,
+    Event,
+    OutgoingEmail,
+    PoemLine,
+    Registration,
+    SketchNote,
+    utcnow,
+)
 
-from .conftest import PASSWORD, create_event, create_registration
+from .conftest import PASSWORD, create_event, create_registration, run_tasks
 from .live_clients import LiveClient, host_headers, join
 
 DEMO_BANNER = "This event and everyone in it are made up"
@@ -121,6 +131,40 @@ def test_the_event_to_book_takes_a_booking(app, demo, client):
     )
     assert booked.status_code == 303
     assert "Places available." in client.get("/events/winter-gathering").get_data(as_text=True)
+
+
+def test_emails_about_the_demo_never_reach_the_mail_server(app, smtp_server, runner, client):
+    """With a mail server set, as in production: the story's emails, and one a visitor's booking
+    of the demo event causes later, are filed in the outbox folder, not sent, even when the
+    mail worker takes them before the command has filed them. A real event's email is sent."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        create_event(slug="a-real-event", title="A real event")
+    for slug, email in (("winter-gathering", "visitor@example.org"), ("a-real-event", "me@x.org")):
+        booked = client.post(
+            f"/events/{slug}/register",
+            data={"csrf_token": csrf(client), "name": "Some One", "email": email, "consent": "y"},
+        )
+        assert booked.status_code == 303
+    with app.app_context():
+        # As a mail worker would find them: the story's emails queued again, not yet filed.
+        demo_ids = sa.select(Event.id).where(Event.is_demo)
+        db.session.execute(
+            sa.update(OutgoingEmail)
+            .where(OutgoingEmail.event_id.in_(demo_ids))
+            .values(status="queued", file_path=None)
+        )
+        db.session.commit()
+    run_tasks(app)
+    with app.app_context():
+        outbox.deliver_due(utcnow() + timedelta(hours=1))
+        statuses = db.session.execute(
+            sa.select(Event.is_demo, OutgoingEmail.status).join(Event)
+        ).all()
+    assert {status for is_demo, status in statuses if is_demo} == {"filed"}
+    assert [status for is_demo, status in statuses if not is_demo] == ["sent"]
+    assert [message["To"] for message in smtp_server.messages()] == ["me@x.org"]
 
 
 def test_the_big_conversation_is_live_with_a_room_in_use(app, demo, runner, start_server):

@@ -373,6 +373,32 @@ def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
     assert "Traceback" not in started.stderr
 
 
+def test_a_host_list_a_shell_stripped_of_its_quotes_stops_the_start_with_what_to_write(
+    tmp_path,
+):
+    """`. /etc/lero-events.env` turns LERO_TRUSTED_HOSTS=["x"] into [x], which is no JSON: the
+    server would refuse every request, so it does not start, and says how to write it."""
+    environment = {
+        **os.environ,
+        "LERO_PORT": str(free_port()),
+        "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'refused.sqlite'}",
+        "LERO_TRUSTED_HOSTS": "[events.example.org]",
+    }
+    started = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1
+    assert "LERO_TRUSTED_HOSTS=[events.example.org] is not a JSON list" in started.stderr
+    assert """LERO_TRUSTED_HOSTS='["events.example.org"]'""" in started.stderr
+    assert "Traceback" not in started.stderr
+
+
 CHMODS = []
 
 
