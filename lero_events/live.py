@@ -21,6 +21,7 @@ from . import (
     moderation,
     presence,
     prompts,
+    retention,
     room_limits,
     room_snapshot,
     self_service,
@@ -188,6 +189,8 @@ def identify(auth, address_key):
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
         return event, Member(event.id, "viewer", address_key), cursors
+    if retention.passed(event):
+        raise DomainError(retention.room_closed_message(event))
     if "live_pass" in auth or "token" in auth:
         author = registered_author(event, auth.get("live_pass"), auth.get("token"))
     elif "guest_name" in auth or "guest_key" in auth:

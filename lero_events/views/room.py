@@ -21,6 +21,7 @@ from .. import (
     moderation,
     presence,
     prompts,
+    retention,
     room_limits,
     self_service,
     support,
@@ -127,12 +128,30 @@ def joined_person(slug):
     under the socket's limits per person and per address, with the address for the
     contribution limit."""
     event = get_event(slug, current_user)
+    refuse_after_retention(event)
     person, problem = room_person(event)
     if person is None:
         raise DomainError(problem or "Please join the live room first.", 403)
     address = room_limits.address_key(request.remote_addr)
     within_limits(person.author.key, address)
     return event, replace(person, author=replace(person.author, address_key=address))
+
+
+def refuse_after_retention(event):
+    """Once the event's retention period is over its room lets no participant or guest in
+    (retention.passed), and this browser forgets the guest name or registration it kept for
+    the event, so the name is not shown again."""
+    if retention.passed(event):
+        forget(event, "live_guests")
+        forget(event, "live_registrations")
+        raise DomainError(retention.room_closed_message(event), 410)
+
+
+def forget(event, kept):
+    """Drop what the session keeps under `kept` for this event."""
+    remembered = session.get(kept, {})
+    if event.slug in remembered:
+        session[kept] = {slug: value for slug, value in remembered.items() if slug != event.slug}
 
 
 def within_limits(person_key, address):
@@ -369,9 +388,7 @@ def remembered_registration(event):
         return confirmed_registration(event, registration), None
     except DomainError as error:
         # Cancelled or erased since: forget it so the page explains how to join.
-        session["live_registrations"] = {
-            slug: kept for slug, kept in remembered.items() if slug != event.slug
-        }
+        forget(event, "live_registrations")
         return None, error.message
 
 
