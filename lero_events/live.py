@@ -282,8 +282,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
-        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
-        state["held_back_items"] = contributions.views_of(moderation.held_back(event, size))
+        state["held_back_items"] = moderation.held_back(event)
         state["prepared"] = prompts.prepared_views(event)
         state["hold_back_reasons"] = moderation.hold_back_reasons()
         state.update(support.state_for_host(event, host_of(member), support_seq))

@@ -9,17 +9,7 @@ a participant is the registration the session remembers (section 11).
 import uuid
 from dataclasses import dataclass, replace
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
@@ -220,10 +210,9 @@ def participant_page(event, person, form, error=None, status=200):
 def host_room(event):
     """What the hosts' page shows before its script runs, or without one: what a host's
     `state` carries, as it is now."""
-    size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
     return {
         "queue": contributions.views_of(contributions.contributions_for(event, status="pending")),
-        "held_back": contributions.views_of(moderation.held_back(event, size)),
+        "held_back": moderation.held_back(event),
         "prompt": prompts.current_prompt(event),
         "prepared": prompts.prepared_views(event),
         "counts": presence.moderation_counts(event.id),
