@@ -269,9 +269,19 @@ def test_the_demo_room_works_from_registration_to_an_approved_reflection_without
         queued.get_by_role("button", name="Approve").click()
         expect(host.locator(".flash")).to_contain_text("Approved")
         expect(host.locator("#queue")).not_to_contain_text("Typed on a phone with no scripts.")
+        # And puts a new question to the room with the plain form.
+        host.get_by_label("Ask a new question").fill("What would you tell your first-day self?")
+        host.get_by_role("button", name="Set the question").click()
+        expect(host.locator(".flash")).to_contain_text("The question is now: What would you")
+        expect(host.locator("#current-prompt")).to_have_text(
+            "What would you tell your first-day self?"
+        )
 
-        # The participant refreshes by the link, sees it shared and resonates with it.
+        # The participant refreshes by the link, sees both, and resonates with the reflection.
         person.get_by_role("link", name="Refresh").click()
+        expect(person.locator("#current-prompt")).to_have_text(
+            "What would you tell your first-day self?"
+        )
         shared = person.locator("#stream li", has_text="Typed on a phone with no scripts.")
         shared.get_by_role("button", name="Resonates with me").click()
         expect(shared).to_contain_text("Resonates with me (1)")
