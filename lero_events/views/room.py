@@ -151,12 +151,12 @@ def refuse_after_retention(event):
     (retention.passed), and this browser forgets the guest name or registration it kept for
     the event, so the name is not shown again."""
     if retention.passed(event):
-        forget(event, "live_guests")
-        forget(event, "live_registrations")
+        forget_remembered(event, "live_guests")
+        forget_remembered(event, "live_registrations")
         raise DomainError(retention.room_closed_message(event), 410)
 
 
-def forget(event, kept):
+def forget_remembered(event, kept):
     """Drop what the session keeps under `kept` for this event."""
     remembered = session.get(kept, {})
     if event.slug in remembered:
@@ -471,7 +471,7 @@ def remembered_registration(event):
         return confirmed_registration(event, registration), None
     except DomainError as error:
         # Cancelled or erased since: forget it so the page explains how to join.
-        forget(event, "live_registrations")
+        forget_remembered(event, "live_registrations")
         return None, error.message
 
 
