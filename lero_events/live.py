@@ -21,6 +21,7 @@ from . import (
     moderation,
     presence,
     prompts,
+    retention,
     room_limits,
     room_snapshot,
     self_service,
@@ -189,6 +190,8 @@ def identify(auth, address_key):
         except NotFound:
             raise DomainError("This harvest is not published yet.") from None
         return event, Member(event.id, "viewer", address_key), cursors
+    if retention.passed(event):
+        raise DomainError(retention.room_closed_message(event))
     if "live_pass" in auth or "token" in auth:
         author = registered_author(event, auth.get("live_pass"), auth.get("token"))
     elif "guest_name" in auth or "guest_key" in auth:
@@ -280,8 +283,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
         state["queue"] = contributions.views_of(
             contributions.contributions_for(event, status="pending")
         )
-        size = int(current_app.config["LIVE_SNAPSHOT_SIZE"])
-        state["held_back_items"] = contributions.views_of(moderation.held_back(event, size))
+        state["held_back_items"] = moderation.held_back(event)
         state["prepared"] = prompts.prepared_views(event)
         state["hold_back_reasons"] = moderation.hold_back_reasons()
         state.update(support.state_for_host(event, host_of(member), support_seq))

@@ -7,6 +7,7 @@ its room update, then broadcasts it (lero_events.broadcast.room_change).
 import re
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from .broadcast import room_change
@@ -216,15 +217,18 @@ def restore_contribution(event, host, contribution_id):
     return contribution
 
 
-def held_back(event, size):
-    """The rejected contributions, most recently moderated first, for the hosts' list."""
-    return db.session.scalars(
-        sa.select(Contribution)
-        .where(Contribution.event_id == event.id, Contribution.status == "rejected")
-        .options(selectinload(Contribution.registration))
-        .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
-        .limit(size)
-    ).all()
+def held_back(event):
+    """The rejected contributions, most recently moderated first, as the hosts' list shows
+    them (a host's `state` and the hosts' page): the newest LIVE_SNAPSHOT_SIZE."""
+    return views_of(
+        db.session.scalars(
+            sa.select(Contribution)
+            .where(Contribution.event_id == event.id, Contribution.status == "rejected")
+            .options(selectinload(Contribution.registration))
+            .order_by(Contribution.moderated_at.desc(), Contribution.id.desc())
+            .limit(int(current_app.config["LIVE_SNAPSHOT_SIZE"]))
+        ).all()
+    )
 
 
 def redact_contribution(event, host, contribution_id, text, label):

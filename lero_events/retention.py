@@ -3,7 +3,8 @@
 RETENTION_DAYS (default 90) after an event's end, or the event's own `retention_days`, its
 registrations lose name, email, live-room name and access needs; their private links (and the
 live passes made from them) stop working, and a live-room connection of theirs, or of a
-guest, still open is closed. Guests' names leave its contributions and support requests; its
+guest, still open is closed; from that date the live room lets no participant or guest in
+(`passed`). Guests' names leave its contributions and support requests; its
 sent-mail log (outbox rows and `.eml` files) and its live room's replay log are deleted. What
 the evidence counts stays: each registration row with its status, times, attendance and
 organisation, every contribution (anonymous now) and every support request (a number on the
@@ -83,12 +84,29 @@ def purge_date(event):
     return event.ends_at + timedelta(days=retention_days(event))
 
 
+def passed(event, now=None):
+    """Whether the event's retention period is over: from then on its personal data is due for
+    removal, and its live room lets no participant or guest in (the purge runs hourly, so this
+    does not wait for it)."""
+    return purge_date(event) <= (now or utcnow())
+
+
+def room_closed_message(event):
+    """Why the live room refuses a participant or guest once `passed(event)`."""
+    days = retention_days(event)
+    when = "when it ended" if days == 0 else f"{days} day{'s' * (days != 1)} after it ended"
+    return (
+        f"This event's personal data was removed {when}, so its live room is closed to "
+        "reflections. Its harvest page stays, if its hosts shared one."
+    )
+
+
 def due_events(now):
     """Ended events whose retention period is over, oldest first."""
     ended = db.session.scalars(
         sa.select(Event).where(Event.ends_at <= now).order_by(Event.ends_at, Event.id)
     )
-    return [event for event in ended if purge_date(event) <= now]
+    return [event for event in ended if passed(event, now)]
 
 
 def purge_due(now=None, dry_run=False):

@@ -43,7 +43,7 @@ from .conftest import (
     login,
     run_tasks,
 )
-from .live_in_process import wait_for_presence_rows
+from .live_in_process import InProcessClient, wait_for_presence_rows
 from .test_registration import register, token_from
 
 SLUG = "big-conversation"
@@ -803,6 +803,92 @@ def test_a_purge_closes_live_connections_still_open_of_people_it_forgot(app):
         assert db.session.scalars(sa.select(LiveConnection)).all() == []
     assert not nora.is_connected(NS), "her name no longer sits in the hosts' list"
     assert not guest.is_connected(NS), "nor does the guest's"
+
+
+CLOSED_NOW = (
+    "This event's personal data was removed when it ended, so its live room is closed to "
+    "reflections. Its harvest page stays, if its hosts shared one."
+)
+
+
+def test_a_guest_back_after_the_retention_period_is_refused_and_their_name_forgotten(app):
+    people = make_room(app)
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).allow_guests = True
+        db.session.commit()
+    room = f"/events/{SLUG}/live"
+    guest = app.test_client()
+    joined = guest.post(
+        f"{room}/guest", data={"csrf_token": csrf_token(guest, room), "name": "Gil Oakes"}
+    )
+    assert joined.status_code == 302
+    assert post_without_scripts(guest, "Words a guest left").status_code == 303
+    page = guest.get(room).get_data(as_text=True)
+    key = re.search(r'data-guest-key="([^"]+)"', page)[1]
+    as_guest = {"slug": SLUG, "guest_name": "Gil Oakes", "guest_key": key}
+    nora = app.test_client()
+    nora.get(f"{room}?token={people['named']}")
+    end_session(app)
+    # The session is over but the retention period is not: both are still let in by name.
+    assert "Gil Oakes" in text_of(guest.get(room)) and "Nora" in text_of(nora.get(room))
+    assert InProcessClient(app, as_guest).connected
+
+    with app.app_context():
+        db.session.scalar(sa.select(Event)).retention_days = 0
+        db.session.commit()
+        retention.purge_due()
+    for browser, name in ((guest, "Gil Oakes"), (nora, "Nora")):
+        for _reload in range(2):
+            refused = browser.get(room)
+            assert refused.status_code == 410
+            assert CLOSED_NOW in text_of(refused) and name not in text_of(refused)
+        with browser.session_transaction() as kept:
+            assert SLUG not in kept.get("live_guests", {})
+            assert SLUG not in kept.get("live_registrations", {})
+    # The room's page has no form now: a form kept open from before posts.
+    token = csrf_token(guest)
+    again = guest.post(f"{room}/guest", data={"csrf_token": token, "name": "Gil Oakes"})
+    assert again.status_code == 410 and CLOSED_NOW in text_of(again)
+    with guest.session_transaction() as kept:
+        assert SLUG not in kept.get("live_guests", {})
+    sent = guest.post(
+        f"{room}/contribute", data={"csrf_token": token, "text": "Back again", "client_id": "x"}
+    )
+    assert sent.status_code == 410 and CLOSED_NOW in text_of(sent)
+    passless = nora.get(f"{room}/pass")
+    assert passless.status_code == 410 and passless.get_json() == {"error": CLOSED_NOW}
+
+    socket_guest = InProcessClient(app, as_guest)
+    assert not socket_guest.connected and socket_guest.refused == CLOSED_NOW
+    socket_nora = InProcessClient(app, {"slug": SLUG, "token": people["named"]})
+    assert socket_nora.refused == CLOSED_NOW
+    harvest = text_of(app.test_client().get(f"/events/{SLUG}/harvest"))
+    assert "Words a guest left" in harvest and "Gil Oakes" not in harvest
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Contribution)).all()
+        assert [(c.text, c.guest_name) for c in stored] == [("Words a guest left", None)]
+
+
+def test_the_room_closes_to_guests_on_the_retention_date_before_the_purge_runs(app, tmp_path):
+    purge_fixture(app, tmp_path)
+    with app.app_context():
+        for event in db.session.scalars(sa.select(Event)):
+            event.allow_guests = True
+        db.session.commit()
+    auth = {"guest_name": "Gil Oakes", "guest_key": "k" * 24}
+    for slug, refusal in (
+        ("long-ago", "removed 90 days after it ended"),
+        ("short-keep", "removed 5 days after it ended"),
+        ("recent", None),
+    ):
+        client = InProcessClient(app, {"slug": slug, **auth})
+        assert client.connected is (refusal is None), client.refused
+        assert refusal is None or refusal in client.refused
+        page = app.test_client().get(f"/events/{slug}/live")
+        assert (page.status_code == 410) is (refusal is not None)
+        assert refusal is None or refusal in text_of(page)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PersonalDataAccess)) == 0
 
 
 def test_the_task_queue_runs_the_purge_hourly(app, tmp_path):

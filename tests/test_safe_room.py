@@ -6,6 +6,7 @@ Chromium with JavaScript switched off.
 
 import re
 import uuid
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,14 @@ import socketio
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from lero_events import prompts
 from lero_events.agreement import AGREEMENT_FIRST, DEFAULT_AGREEMENT
 from lero_events.extensions import db
 from lero_events.live import TOO_MANY_MESSAGES
-from lero_events.models import Contribution, Event, EventHost, RoomUpdate
+from lero_events.models import Contribution, Event, EventHost, Phrase, RoomUpdate
 from lero_events.registrations import private_token
 
-from .conftest import create_event, create_organiser, create_registration, login
+from .conftest import create_event, create_organiser, create_registration, fresh_app, login
 from .live_clients import (
     NS,
     LiveClient,
@@ -29,6 +31,7 @@ from .live_clients import (
     join,
     refused_message,
 )
+from .live_in_process import InProcessClient
 from .test_invites import organiser_form
 from .test_registration_browser import emails_to
 
@@ -266,9 +269,19 @@ def test_the_demo_room_works_from_registration_to_an_approved_reflection_without
         queued.get_by_role("button", name="Approve").click()
         expect(host.locator(".flash")).to_contain_text("Approved")
         expect(host.locator("#queue")).not_to_contain_text("Typed on a phone with no scripts.")
+        # And puts a new question to the room with the plain form.
+        host.get_by_label("Ask a new question").fill("What would you tell your first-day self?")
+        host.get_by_role("button", name="Set the question").click()
+        expect(host.locator(".flash")).to_contain_text("The question is now: What would you")
+        expect(host.locator("#current-prompt")).to_have_text(
+            "What would you tell your first-day self?"
+        )
 
-        # The participant refreshes by the link, sees it shared and resonates with it.
+        # The participant refreshes by the link, sees both, and resonates with the reflection.
         person.get_by_role("link", name="Refresh").click()
+        expect(person.locator("#current-prompt")).to_have_text(
+            "What would you tell your first-day self?"
+        )
         shared = person.locator("#stream li", has_text="Typed on a phone with no scripts.")
         shared.get_by_role("button", name="Resonates with me").click()
         expect(shared).to_contain_text("Resonates with me (1)")
@@ -490,3 +503,166 @@ def texts_in(app, text):
         return db.session.scalars(
             sa.select(Contribution.status).where(Contribution.text == text)
         ).all()
+
+
+@pytest.fixture
+def quick_app(tmp_path, database_url):
+    # Frames go out at once, so an in-process client has them when the form's answer is back.
+    with fresh_app(tmp_path, database_url, LIVE_TICK_SECONDS=0) as app:
+        yield app
+
+
+def heard(client, kind):
+    """The data of every update of `kind` an in-process client has been sent so far."""
+    frames = client.received("updates")
+    return [update["data"] for frame in frames for update in frame if update["kind"] == kind]
+
+
+def host_post(host, slug, form, **fields):
+    """A host's plain form on the hosts' page (`form`: prompt, pause, phrase or moderate),
+    with the page's CSRF token; returns the answer and the page it sends the host back to."""
+    page = host.get(f"/events/{slug}/live/host").get_data(as_text=True)
+    sent = host.post(
+        f"/events/{slug}/live/host/{form}",
+        data={"csrf_token": field_value(page, "csrf_token"), **fields},
+    )
+    back = host.get(sent.headers["Location"]).get_data(as_text=True) if sent.location else ""
+    return sent, unescape(back)
+
+
+def flashed(page):
+    """The notices on a page, as the host reads them."""
+    return [unescape(text) for text in re.findall(r'<p class="flash flash-\w+">(.*?)</p>', page)]
+
+
+def test_hosts_without_scripts_ask_questions_pause_and_capture_and_the_room_hears_it(quick_app):
+    app = quick_app
+    with app.app_context():
+        owner = create_organiser()
+        event = create_event(owner=owner, slug="plain", room_agreement="", allow_guests=True)
+        event.moderation = "pre"
+        prompts.add_prepared_prompt(event, owner, "What got you through this year?")
+        second = prompts.add_prepared_prompt(event, owner, "Who would you thank?").id
+        stale = prompts.add_prepared_prompt(event, owner, "Dropped before the day").id
+        prompts.delete_prepared_prompt(event, owner, stale)
+    guest = InProcessClient(app, {"slug": "plain", "guest_name": "Gil", "guest_key": "k" * 24})
+    assert guest.connected, guest.refused
+    host = app.test_client()
+    login(host)
+    page = unescape(host.get("/events/plain/live/host").get_data(as_text=True))
+    assert '<p id="current-prompt" class="prompt-text prompt-none">No question yet.</p>' in page
+    assert 'aria-label="Ask now: Who would you thank?"' in page
+    assert "Next: What got you through this year?" in page
+
+    # A question typed now, a prepared one, then the next one in order.
+    sent, back = host_post(host, "plain", "prompt", action="set", text="  What brought you?  ")
+    assert sent.status_code == 303 and sent.location.endswith("#prompt-heading")
+    assert flashed(back) == ["The question is now: What brought you?"]
+    assert '<p id="current-prompt" class="prompt-text">What brought you?</p>' in back
+    _sent, back = host_post(host, "plain", "prompt", action="ask", prompt_id=str(second))
+    assert flashed(back) == ["The question is now: Who would you thank?"]
+    assert 'aria-label="Ask now: Who would you thank?"' not in back and "(asked now)" in back
+    _sent, back = host_post(host, "plain", "prompt", action="next")
+    assert flashed(back) == ["The question is now: What got you through this year?"]
+    assert "Every prepared question has been asked." in back
+    asked = [data["prompt"]["text"] for data in heard(guest, "prompt")]
+    assert asked == ["What brought you?", "Who would you thank?", "What got you through this year?"]
+
+    # Bad input: a notice each, and the room's question stays.
+    for fields, notice in (
+        ({"action": "ask", "prompt_id": ""}, prompts.NOT_PREPARED),
+        ({"action": "ask", "prompt_id": str(stale)}, prompts.NOT_PREPARED),
+        ({"action": "ask", "prompt_id": "two"}, prompts.NOT_PREPARED),
+        ({"action": "next"}, prompts.ALL_ASKED),
+        ({"action": "set", "text": "   "}, "Please write something before sending."),
+        (
+            {"action": "set", "text": "x" * 301},
+            "Please keep it under 300 characters (yours has 301).",
+        ),
+        ({"action": "sing"}, "Type a question, or choose a prepared one."),
+    ):
+        sent, back = host_post(host, "plain", "prompt", **fields)
+        assert sent.status_code == 303 and flashed(back) == [notice], fields
+        assert '<p id="current-prompt" class="prompt-text">What got you through this year?' in back
+    assert len(heard(guest, "prompt")) == 3
+
+    # Pausing and reopening: the guest's screen follows, and the pause holds on the socket.
+    _sent, back = host_post(host, "plain", "pause", action="pause")
+    assert flashed(back) == ["Reflections are paused: new ones wait on participants' devices."]
+    assert ">Reopen reflections</button>" in back and 'value="reopen"' in back
+    assert heard(guest, "settings")[-1]["contributions_open"] is False
+    assert guest.call("contribute", {"client_id": str(uuid.uuid4()), "text": "Hi"})["ok"] is False
+    _sent, back = host_post(host, "plain", "pause", action="stop")
+    assert flashed(back) == ["Choose pause or reopen."]
+    _sent, back = host_post(host, "plain", "pause", action="reopen")
+    assert (
+        flashed(back) == ["Reflections are open again."] and ">Pause reflections</button>" in back
+    )
+    assert [data["contributions_open"] for data in heard(guest, "settings")] == [False, True]
+
+    # A phrase heard from a speaker, and one too long to keep.
+    _sent, back = host_post(
+        host, "plain", "phrase", text="Nobody recovers alone.", attribution="Jo"
+    )
+    assert flashed(back) == ["Captured for the harvest: “Nobody recovers alone.”"]
+    _sent, back = host_post(host, "plain", "phrase", text="y" * 501)
+    assert flashed(back) == ["Please keep it under 500 characters (yours has 501)."]
+    phrases = [data["phrase"] for data in heard(guest, "phrase")]
+    assert [(p["text"], p["attribution"]) for p in phrases] == [("Nobody recovers alone.", "Jo")]
+
+    # The held-back list, and back to the queue from it.
+    said = guest.call("contribute", {"client_id": str(uuid.uuid4()), "text": "Ask me later."})
+    assert said["ok"] is True, said
+    number = said["id"]
+    _sent, back = host_post(
+        host, "plain", "moderate", contribution_id=str(number), action="reject", reason="repeated"
+    )
+    held = re.search(r'<ol class="stream" id="held-back".*?</ol>', back, re.S).group(0)
+    assert f'id="h{number}"' in held and "Ask me later." in held
+    assert "Reason: Someone has said much the same already." in held
+    assert 'id="held-back-count">(1)' in back and f'id="q{number}"' not in back
+    _sent, back = host_post(
+        host, "plain", "moderate", contribution_id=str(number), action="restore"
+    )
+    assert flashed(back) == ["Back in the queue: the room sees it once it is approved."]
+    assert f'id="q{number}"' in back and f'id="h{number}"' not in back
+    statuses = [data["contribution"]["status"] for data in heard(guest, "contribution")]
+    assert statuses == ["pending", "rejected", "pending"], "the author's own screen follows"
+
+
+def test_only_the_events_hosts_can_use_the_hosts_forms(app):
+    with app.app_context():
+        owner = create_organiser()
+        event = create_event(owner=owner, slug="plain", room_agreement="", allow_guests=True)
+        prepared = prompts.add_prepared_prompt(event, owner, "Kept for the hosts").id
+        create_organiser("other@example.org", "Oscar Other")
+    forms = {
+        "prompt": {"action": "ask", "prompt_id": str(prepared)},
+        "pause": {"action": "pause"},
+        "phrase": {"text": "Not theirs to keep"},
+    }
+    guest = app.test_client()
+    token = field_value(guest.get("/events/plain/live").get_data(as_text=True), "csrf_token")
+    joined = guest.post("/events/plain/live/guest", data={"csrf_token": token, "name": "Gil"})
+    assert joined.status_code == 302
+    other = app.test_client()
+    login(other, "other@example.org")
+    host = app.test_client()
+    login(host)
+    for form, fields in forms.items():
+        url = f"/events/plain/live/host/{form}"
+        as_guest = guest.post(url, data={"csrf_token": token, **fields})
+        assert as_guest.status_code == 302 and "/login" in as_guest.location
+        theirs = field_value(other.get("/events/plain/live").get_data(as_text=True), "csrf_token")
+        as_other = other.post(url, data={"csrf_token": theirs, **fields})
+        assert as_other.status_code == 403
+        assert "Only this event&#39;s hosts can do that." in as_other.get_data(as_text=True)
+        # The hosts' own form without its token (a page kept open too long) does nothing either.
+        expired = host.post(url, data=fields)
+        assert expired.status_code == 400
+        assert "The CSRF token is missing." in expired.get_data(as_text=True)
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event))
+        assert event.current_prompt_id is None and event.contributions_open is True
+        assert db.session.scalars(sa.select(Phrase)).all() == []
+        assert db.session.scalars(sa.select(RoomUpdate)).all() == []

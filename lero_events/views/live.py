@@ -37,6 +37,7 @@ from .room import (
     confirmed_registration,
     host_room,
     participant_page,
+    refuse_after_retention,
     remembered_registration,
     room_person,
 )
@@ -72,6 +73,7 @@ def participant(slug):
     event = get_event(slug, current_user)
     # Sessions from before the live pass kept the private token itself.
     session.pop("live_tokens", None)
+    refuse_after_retention(event)
     token = request.args.get("token")
     if token is not None:
         # Keep the private token out of the address bar, the history, any shared screen and
@@ -96,6 +98,10 @@ def browser_live_pass(slug):
     """A fresh live pass for this browser's registration, asked for before every connect."""
     g.private_page = True
     event = get_event(slug, current_user)
+    try:
+        refuse_after_retention(event)
+    except DomainError as error:
+        return {"error": error.message}, error.status
     registration, problem = remembered_registration(event)
     if registration is None:
         return {"error": problem or NO_PLACE_REMEMBERED}, 403
@@ -109,6 +115,7 @@ def join_as_guest(slug):
     event = get_event(slug, current_user)
     if not event.allow_guests or event.status == "cancelled":
         raise DomainError("This live room is only open to registered participants.", 403)
+    refuse_after_retention(event)
     form = GuestForm()
     valid = form.validate_on_submit()
     if agreement.agreement_text(event) and not form.agree.data:

@@ -21,6 +21,7 @@ from .. import (
     moderation,
     presence,
     prompts,
+    retention,
     room_limits,
     self_service,
     support,
@@ -89,6 +90,15 @@ class SupportHandledForm(FlaskForm):
     request_id = HiddenField()
 
 
+class HostForm(FlaskForm):
+    """The hosts' other forms: the question (typed, prepared or next), pausing, a phrase."""
+
+    action = HiddenField()
+    text = StringField()
+    attribution = StringField()
+    prompt_id = HiddenField()
+
+
 def form_number(value, missing):
     value = (value or "").strip()
     if not value.isdigit() or len(value) > 18:
@@ -127,12 +137,30 @@ def joined_person(slug):
     under the socket's limits per person and per address, with the address for the
     contribution limit."""
     event = get_event(slug, current_user)
+    refuse_after_retention(event)
     person, problem = room_person(event)
     if person is None:
         raise DomainError(problem or "Please join the live room first.", 403)
     address = room_limits.address_key(request.remote_addr)
     within_limits(person.author.key, address)
     return event, replace(person, author=replace(person.author, address_key=address))
+
+
+def refuse_after_retention(event):
+    """Once the event's retention period is over its room lets no participant or guest in
+    (retention.passed), and this browser forgets the guest name or registration it kept for
+    the event, so the name is not shown again."""
+    if retention.passed(event):
+        forget_remembered(event, "live_guests")
+        forget_remembered(event, "live_registrations")
+        raise DomainError(retention.room_closed_message(event), 410)
+
+
+def forget_remembered(event, kept):
+    """Drop what the session keeps under `kept` for this event."""
+    remembered = session.get(kept, {})
+    if event.slug in remembered:
+        session[kept] = {slug: value for slug, value in remembered.items() if slug != event.slug}
 
 
 def within_limits(person_key, address):
@@ -180,13 +208,42 @@ def participant_page(event, person, form, error=None, status=200):
 
 
 def host_room(event):
-    """What the hosts' page shows before its script runs, or without one."""
+    """What the hosts' page shows before its script runs, or without one: what a host's
+    `state` carries, as it is now."""
     return {
         "queue": contributions.views_of(contributions.contributions_for(event, status="pending")),
+        "held_back": moderation.held_back(event),
+        "prompt": prompts.current_prompt(event),
+        "prepared": prompts.prepared_views(event),
         "counts": presence.moderation_counts(event.id),
         "hold_back_reasons": moderation.hold_back_reasons(),
         "wellbeing": support.is_wellbeing_host(event, current_user),
     }
+
+
+def hosted_form(slug, form_class):
+    """The event and the form a host's page posted: only for the event's hosts, counted as one
+    message under the socket's limits, and with a CSRF token that still holds."""
+    g.private_page = True
+    event = get_hosted_event(slug, current_user)
+    within_limits(f"o:{current_user.id}", room_limits.address_key(request.remote_addr))
+    form = form_class()
+    if not form.validate_on_submit():
+        raise DomainError(EXPIRED_FORM, 400)
+    return event, form
+
+
+def host_action(slug, action, anchor=None):
+    """Run `action` (which returns what to tell the host), flash that or the domain's refusal,
+    and go back to the hosts' page (post/redirect/get)."""
+    try:
+        done = action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("live.host", slug=slug, _anchor=anchor), 303)
 
 
 @bp.post("/events/<slug>/live/agreement")
@@ -275,24 +332,16 @@ def request_support(slug):
 @bp.post("/events/<slug>/live/host/moderate")
 @login_required
 def moderate(slug):
-    """Approve, hold back (with a reason) or redact from the hosts' page without scripts, as
-    the socket events do."""
-    g.private_page = True
-    event = get_hosted_event(slug, current_user)
-    within_limits(f"o:{current_user.id}", room_limits.address_key(request.remote_addr))
-    form = ContributionButtonForm()
-    if not form.validate_on_submit():
-        raise DomainError(EXPIRED_FORM, 400)
-    done = {
-        "approve": "Approved: the room sees it now.",
-        "reject": "Held back: its author sees that it was, and your reason.",
-        "redact": "Redacted: its author is told what was removed.",
-    }
-    try:
+    """Approve, hold back (with a reason), redact or put back in the queue from the hosts' page
+    without scripts, as the socket events do."""
+    event, form = hosted_form(slug, ContributionButtonForm)
+
+    def act():
         contribution_id = form.contribution_number()
         if form.action.data == "approve":
             moderation.approve_contribution(event, current_user, contribution_id)
-        elif form.action.data == "reject":
+            return "Approved: the room sees it now."
+        if form.action.data == "reject":
             moderation.reject_contribution(
                 event,
                 current_user,
@@ -300,18 +349,76 @@ def moderate(slug):
                 reason=form.reason.data or None,
                 reason_text=form.reason_text.data,
             )
-        elif form.action.data == "redact":
+            return "Held back: its author sees that it was, and your reason."
+        if form.action.data == "redact":
             moderation.redact_contribution(
                 event, current_user, contribution_id, form.text.data, form.label.data
             )
+            return "Redacted: its author is told what was removed."
+        if form.action.data == "restore":
+            moderation.restore_contribution(event, current_user, contribution_id)
+            return "Back in the queue: the room sees it once it is approved."
+        raise DomainError("Choose approve, hold back, redact or back to the queue.")
+
+    return host_action(slug, act)
+
+
+@bp.post("/events/<slug>/live/host/prompt")
+@login_required
+def ask_question(slug):
+    """Set the question from the hosts' page without scripts: typed now, a prepared one, or
+    the next prepared one, as `set_prompt`, `ask_prompt` and `next_prompt` do."""
+    event, form = hosted_form(slug, HostForm)
+
+    def act():
+        if form.action.data == "set":
+            prompt = moderation.set_prompt(event, current_user, form.text.data)
+        elif form.action.data == "ask":
+            prompt_id = form_number(form.prompt_id.data, prompts.NOT_PREPARED)
+            prompt = prompts.ask_prompt(event, current_user, prompt_id)
+        elif form.action.data == "next":
+            prompt = prompts.ask_next_prompt(event, current_user)
         else:
-            raise DomainError("Choose approve, hold back or redact.")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash(done[form.action.data], "success")
-    return redirect(url_for("live.host", slug=slug), 303)
+            raise DomainError("Type a question, or choose a prepared one.")
+        return f"The question is now: {prompt.text}"
+
+    return host_action(slug, act, "prompt-heading")
+
+
+@bp.post("/events/<slug>/live/host/pause")
+@login_required
+def pause_reflections(slug):
+    """Pause or reopen reflections from the hosts' page without scripts, as
+    `set_contributions_open` does."""
+    event, form = hosted_form(slug, HostForm)
+    done = {
+        "pause": "Reflections are paused: new ones wait on participants' devices.",
+        "reopen": "Reflections are open again.",
+    }
+
+    def act():
+        if form.action.data not in done:
+            raise DomainError("Choose pause or reopen.")
+        moderation.set_contributions_open(event, current_user, form.action.data == "reopen")
+        return done[form.action.data]
+
+    return host_action(slug, act, "controls-heading")
+
+
+@bp.post("/events/<slug>/live/host/phrase")
+@login_required
+def capture_phrase(slug):
+    """Capture a speaker's phrase from the hosts' page without scripts, as `capture_phrase`
+    does."""
+    event, form = hosted_form(slug, HostForm)
+
+    def act():
+        phrase = moderation.capture_phrase(
+            event, current_user, form.text.data, form.attribution.data
+        )
+        return f"Captured for the harvest: “{phrase.text}”"
+
+    return host_action(slug, act, "phrase-heading")
 
 
 @bp.get("/events/<slug>/live/host/support")
@@ -336,12 +443,7 @@ def support_requests(slug):
 @bp.post("/events/<slug>/live/host/support/handled")
 @login_required
 def support_handled(slug):
-    g.private_page = True
-    event = get_hosted_event(slug, current_user)
-    within_limits(f"o:{current_user.id}", room_limits.address_key(request.remote_addr))
-    form = SupportHandledForm()
-    if not form.validate_on_submit():
-        raise DomainError(EXPIRED_FORM, 400)
+    event, form = hosted_form(slug, SupportHandledForm)
     number = form_number(form.request_id.data, "That support request is not in this room.")
     support.mark_handled(event, current_user, number)
     flash("Marked handled.", "success")
@@ -369,9 +471,7 @@ def remembered_registration(event):
         return confirmed_registration(event, registration), None
     except DomainError as error:
         # Cancelled or erased since: forget it so the page explains how to join.
-        session["live_registrations"] = {
-            slug: kept for slug, kept in remembered.items() if slug != event.slug
-        }
+        forget_remembered(event, "live_registrations")
         return None, error.message
 
 

@@ -279,7 +279,10 @@
     }, buttons);
   }
 
-  nextPrompt.addEventListener("click", function () {
+  // The page's buttons are plain forms too (for hosts without scripts): the socket sends
+  // instead, so the form must not.
+  nextPrompt.addEventListener("click", function (clickEvent) {
+    clickEvent.preventDefault();
     askPrepared("next_prompt", {}, [nextPrompt]);
   });
 
@@ -826,7 +829,8 @@
     }, [promptForm.querySelector("button")]);
   });
 
-  toggleOpen.addEventListener("click", function () {
+  toggleOpen.addEventListener("click", function (clickEvent) {
+    clickEvent.preventDefault();
     request("set_contributions_open", { open: !room.open }, function (ack) {
       room.open = ack.contributions_open;
       renderSettings();
