@@ -147,6 +147,7 @@ def login_attempts(nginx, source, count):
             headers={"Cookie": cookie},
         )
         statuses.append(answer.status)
+    http.clear()
     return statuses
 
 

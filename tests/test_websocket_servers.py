@@ -207,9 +207,10 @@ def test_a_contributors_ack_is_written_before_the_rooms_frame_of_it(app, start_s
                 assert ack["ok"] is True, ack
                 order.append("ack")
             elif packet.startswith("42/live,"):
-                name, updates = json.loads(packet.removeprefix("42/live,"))
-                texts = [u["data"].get("contribution", {}).get("text") for u in updates]
-                if name == "updates" and text in texts:
+                name, data = json.loads(packet.removeprefix("42/live,"))
+                if name == "updates" and text in [
+                    update["data"].get("contribution", {}).get("text") for update in data
+                ]:
                     order.append("frame")
             elif packet == "2":
                 guest.send("3")
