@@ -20,6 +20,7 @@ under the lock) then runs instead, and answers the same.
 
 from datetime import UTC
 
+import psycopg
 import sqlalchemy as sa
 from flask import current_app
 from psycopg import ClientCursor
@@ -213,10 +214,33 @@ def locked_and_committed(statement, values):
     if pause:
         values = {**values, "pause": float(pause)}
     statement = statement.format(pause=PAUSE if pause else "")
+    query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
+    connection = db.session.connection()
     # The session's own commit then finds nothing to commit, and runs its after-commit hooks
     # as usual (tasks.enqueue_committed_emails).
-    with ClientCursor(db.session.connection().connection.dbapi_connection) as cursor:
-        cursor.execute(f"BEGIN;\n{lock};\n{statement};\nCOMMIT", values)
+    with ClientCursor(connection.connection.dbapi_connection) as cursor:
+        try:
+            cursor.execute(query, values)
+        except psycopg.Error as error:
+            raise as_sqlalchemy_error(connection, query, values, error) from error
         cursor.nextset()
         cursor.nextset()
         return cursor.fetchone()
+
+
+def as_sqlalchemy_error(connection, query, values, error):
+    """The error SQLAlchemy raises for a failed statement, its values hidden as the engine's
+    hide_parameters says (nothing personal in logs); a connection that is gone is dropped."""
+    dialect = connection.dialect
+    gone = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if gone:
+        connection.invalidate(error)
+    return sa.exc.DBAPIError.instance(
+        query,
+        values,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+        connection_invalidated=gone,
+        dialect=dialect,
+    )
