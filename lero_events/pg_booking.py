@@ -89,9 +89,9 @@ SELECT (SELECT status FROM {source}), ARRAY(SELECT id FROM written)
 """
 # A new booking: seats counted as places.holding_place says. It cannot take the lock itself:
 # a statement that waits for a row lock still reads other rows as they were when it began,
-# before the holder it waited for committed. {pause} is TEST_REGISTRATION_PAUSE's sleep
-# (test-only), between counting and writing.
-BOOK = (
+# before the holder it waited for committed. BOOK_AFTER_PAUSE (TEST_REGISTRATION_PAUSE,
+# test-only) sleeps between counting and writing.
+NEW_BOOKING = (
     """
 WITH taken AS (
     SELECT
@@ -119,7 +119,8 @@ WITH taken AS (
 ),"""
     + WRITE_EMAILS.format(source="registered")
 )
-PAUSE = "AND (SELECT 1 FROM pg_sleep(%(pause)s)) = 1"
+BOOK = NEW_BOOKING.format(pause="")
+BOOK_AFTER_PAUSE = NEW_BOOKING.format(pause="AND (SELECT 1 FROM pg_sleep(%(pause)s)) = 1")
 # A booked address: discretion only ever added, as take_seat does, and its link again.
 BOOK_AGAIN = (
     """
@@ -138,7 +139,7 @@ def book_at(slug, data, viewer=None):
     """register_attendee_at's booking, `data` already validated: Registered, or None when the
     ordinary booking must run instead (see above). NotFound and check_open answer as it does."""
     if db.session().in_transaction():
-        return None  # the lock's transaction starts in the one message; this one is open
+        return None  # the one message begins its own transaction: not inside an open one
     with registrations.committed():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         rows = db.session.execute(TO_BOOK, {"slug": slug, "email": data.email}).unique().all()
@@ -212,8 +213,7 @@ def locked_and_committed(statement, values):
     lock = UNLOCKED if config.get("TEST_REGISTRATION_UNLOCKED") else LOCK
     pause = config.get("TEST_REGISTRATION_PAUSE") if statement is BOOK else None
     if pause:
-        values = {**values, "pause": float(pause)}
-    statement = statement.format(pause=PAUSE if pause else "")
+        statement, values = BOOK_AFTER_PAUSE, {**values, "pause": float(pause)}
     query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
     connection = db.session.connection()
     # The session's own commit then finds nothing to commit, and runs its after-commit hooks
