@@ -11,6 +11,7 @@ never its recipient or its text.
 """
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +41,7 @@ CLAIM_FOR = timedelta(minutes=5)
 OVERDUE = timedelta(seconds=30)
 
 NEW_EMAIL_IDS = "lero_new_email_ids"
+COLLECTED_EMAILS = "lero_collected_emails"
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +80,34 @@ NEW_EMAILS = sa.insert(OutgoingEmail.__table__).returning(OutgoingEmail.__table_
 
 def queue_emails(rows):
     """Write email_row values in the current transaction, all in one INSERT (a host's message
-    to everyone booked is one statement); they are sent after the caller commits."""
+    to everyone booked is one statement); they are sent after the caller commits. Inside
+    `collected()` they are handed to the caller instead, and None stands for each id."""
+    collecting = db.session.info.get(COLLECTED_EMAILS)
+    if collecting is not None:
+        collecting.extend(rows)
+        return [None] * len(rows)
     if not rows:
         return []
     ids = list(db.session.connection().execute(NEW_EMAILS, rows).scalars())
-    db.session.info.setdefault(NEW_EMAIL_IDS, []).extend(ids)
+    note_new_emails(ids)
     return ids
+
+
+@contextmanager
+def collected():
+    """Emails queued inside the block are not written but gathered into the list it yields,
+    for a statement that writes them together with the change itself (pg_booking); that
+    statement's caller passes the ids it wrote to note_new_emails."""
+    rows = db.session.info[COLLECTED_EMAILS] = []
+    try:
+        yield rows
+    finally:
+        del db.session.info[COLLECTED_EMAILS]
+
+
+def note_new_emails(ids):
+    """Emails written in this transaction, for the task queue once it commits."""
+    db.session.info.setdefault(NEW_EMAIL_IDS, []).extend(ids)
 
 
 def queue_email(to, subject, body, **details):

@@ -2,6 +2,7 @@
 
 Capacity is counted and taken inside one locked transaction (a row lock on the event in
 PostgreSQL, BEGIN IMMEDIATE in SQLite), so two people can never take the last seat at once.
+On PostgreSQL the public form's booking holds that lock for one round trip (pg_booking).
 Each change is announced (signals.py) inside its transaction; the emails it causes are written
 with it and sent later by the task queue, so SMTP never slows or undoes a booking.
 """
@@ -257,8 +258,17 @@ def register_attendee(event, data):
 def register_attendee_at(slug, data, viewer=None):
     """register_attendee for the event at `slug`, as the public form books: the event is read
     once, by its lock (lock_event_at), instead of once to check it and again to lock it. A
-    missing or draft event is NotFound as events.get_event says; a closed one, check_open."""
+    missing or draft event is NotFound as events.get_event says; a closed one, check_open.
+    PostgreSQL books in one round trip under the lock (pg_booking) unless what it read
+    before the lock has moved."""
     data = validate_registration(data)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Imported here, not at the top: pg_booking imports this module, as outbox does.
+        from . import pg_booking
+
+        booked = pg_booking.book_at(slug, data, viewer)
+        if booked is not None:
+            return booked
     with committed():
         event = lock_event_at(slug)
         if event is None or not event_visible(event, viewer):
@@ -285,30 +295,29 @@ def take_seat(event, seats, data):
 
 def add_registration(event, data, status):
     """Insert the registration (one Core INSERT, inside the seat lock); returns its Booking."""
-    now = utcnow()
-    token = secrets.token_urlsafe(32)
-    registration_id = (
-        db.session.connection()
-        .execute(
-            NEW_REGISTRATION,
-            {
-                "event_id": event.id,
-                "token": token,
-                "name": data.name,
-                "email": data.email,
-                "organisation": data.organisation,
-                "display_name": data.display_name,
-                "access_needs": data.access_needs,
-                "discreet": data.discreet,
-                "status": status,
-                "consent_at": now,
-                "consent_version": current_app.config["PRIVACY_NOTICE_VERSION"],
-                "created_at": now,
-            },
-        )
-        .scalar_one()
+    values = {"event_id": event.id, "status": status, **registration_values(data)}
+    registration_id = db.session.connection().execute(NEW_REGISTRATION, values).scalar_one()
+    return Booking(
+        registration_id, values["token"], data.name, data.email, status, data.discreet, event
     )
-    return Booking(registration_id, token, data.name, data.email, status, data.discreet, event)
+
+
+def registration_values(data):
+    """A new registration's columns but its id, event and status: the private link's secret,
+    the consent given now."""
+    now = utcnow()
+    return {
+        "token": secrets.token_urlsafe(32),
+        "name": data.name,
+        "email": data.email,
+        "organisation": data.organisation,
+        "display_name": data.display_name,
+        "access_needs": data.access_needs,
+        "discreet": data.discreet,
+        "consent_at": now,
+        "consent_version": current_app.config["PRIVACY_NOTICE_VERSION"],
+        "created_at": now,
+    }
 
 
 def private_token(registration):

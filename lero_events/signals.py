@@ -10,7 +10,10 @@ from blinker import Namespace
 _signals = Namespace()
 
 # sender: a new booking's registrations.Booking (its plain values), or with
-# `already_registered` True, the Registration that address already had.
+# `already_registered` True, the Registration that address already had. On PostgreSQL the
+# public form sends it before the booking is written, once for each status the booking can
+# get, and the emails queued are collected (outbox.collected) and written by the booking's
+# own statement with the status it gets (pg_booking): receivers only queue emails.
 registered = _signals.signal("registered")
 # sender: Registration, moved from the waitlist into a seat.
 promoted = _signals.signal("promoted")

@@ -217,3 +217,24 @@ def test_the_demo_has_a_discreet_booking_whose_emails_are_neutral(app, runner):
     assert "SUMMARY:Online meeting" in ics and "Big Conversation" not in ics
     others = [m["Subject"] for m in received if m["To"] == "maya.okafor@example.org"]
     assert "You are booked: The Big Conversation: what helps recovery last?" in others
+
+
+def test_booking_again_with_discretion_adds_it_and_booking_again_without_keeps_it(
+    app, client, smtp_server
+):
+    """A booked address that asks again gets its link again; asking for discretion then turns
+    it on (that email already neutral), and a later form without it cannot turn it off."""
+    with app.app_context():
+        create_event(title=TITLE, slug="big-conversation", video_url=VIDEO)
+    assert register(client, email="robin@example.org").status_code == 303
+    assert register(client, email="robin@example.org", discreet="y").status_code == 303
+    assert register(client, email="robin@example.org").status_code == 303
+
+    booked, discreet_again, still_discreet = smtp_server.messages()
+    assert booked["Subject"] == f"You are booked: {TITLE}"
+    assert discreet_again["Subject"] == "Your private link: Online meeting"
+    check_neutral(discreet_again)
+    assert still_discreet["Subject"] == "Your private link: Online meeting"
+    with app.app_context():
+        (robin,) = db.session.scalars(sa.select(Registration)).all()
+        assert (robin.status, robin.discreet) == ("confirmed", True)

@@ -1,0 +1,246 @@
+"""Booking on PostgreSQL in two round trips, one of them under the seat lock
+(registrations.register_attendee_at).
+
+Under a burst the seat lock is the queue everyone waits in, and it is held for as many round
+trips as the holder makes: each one costs a turn behind every other greenlet the server runs
+(parsing forms, checking CSRF), far more than the wire. So everything that does not need the
+lock is done before it, in one statement outside any transaction: the event, the version of
+its row (`xmin`), a new registration id from its sequence, and the address's active booking
+if it has one. The email is rendered from those: for a new booking, once for each status it
+can get (confirmed, waitlisted); for a booked address, its private link again. Then one
+message sends BEGIN, the lock, the one statement that writes, and COMMIT, and waits once:
+PostgreSQL holds the lock only while it runs them, never while the server waits for a turn.
+A new address and a booked one take the same two round trips and the same lock.
+
+The writing statement writes nothing when what was read first has moved since: the event row
+changed (its email would name an old title or time), the address was booked meanwhile, or
+its booking changed. The ordinary booking (registrations.take_seat, statement by statement
+under the lock) then runs instead, and answers the same.
+"""
+
+from datetime import UTC
+
+import psycopg
+import sqlalchemy as sa
+from flask import current_app
+from psycopg import ClientCursor
+from psycopg.types.json import Jsonb
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from . import outbox, registrations, signals
+from .errors import NotFound
+from .extensions import db
+from .models import Event, EventHost, Registration, utcnow
+from .places import ACTIVE, CONFIRMED, WAITLISTED
+from .visibility import NO_EVENT, event_visible
+
+# The event as the email names it, a new id, and the address's active booking (newest first,
+# as take_seat picks it), each row with its version. Uncorrelated, the id's subquery runs once.
+TO_BOOK = (
+    sa.select(
+        Event,
+        sa.literal_column("event.xmin::text"),
+        sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence("registration", "id"))
+        ).scalar_subquery(),
+        Registration,
+        sa.literal_column("registration.xmin::text"),
+    )
+    .outerjoin(
+        Registration,
+        sa.and_(
+            Registration.event_id == Event.id,
+            Registration.email == sa.bindparam("email"),
+            Registration.status.in_(ACTIVE),
+        ),
+    )
+    .where(Event.slug == sa.bindparam("slug"))
+    .order_by(Registration.id.desc())
+    .options(joinedload(Event.hosts).joinedload(EventHost.organiser))
+)
+
+# Run through psycopg itself (locked_and_committed): PostgreSQL's SQL, psycopg's parameters.
+# TEST_REGISTRATION_UNLOCKED (test-only) leaves out FOR UPDATE.
+LOCK = "SELECT 1 FROM event WHERE id = %(event_id)s FOR UPDATE"
+UNLOCKED = "SELECT 1 FROM event WHERE id = %(event_id)s"
+UNCHANGED_EVENT = "EXISTS (SELECT FROM event WHERE id = %(event_id)s AND xmin::text = %(version)s)"
+# The emails (outbox.email_row values and the status each is for) that go with the status
+# the CTE `{source}` returns.
+WRITE_EMAILS = """
+written AS (
+    INSERT INTO outgoing_email (
+        kind, to_address, subject, body, invite_method, discreet, event_id, registration_id,
+        message_id, status, attempts, next_attempt_at, last_error, created_at
+    )
+    SELECT
+        email.kind, email.to_address, email.subject, email.body, email.invite_method,
+        email.discreet, email.event_id, email.registration_id, email.message_id,
+        'queued', 0, %(now)s, '', %(now)s
+    FROM jsonb_to_recordset(%(emails)s) AS email (
+        for_status text, kind text, to_address text, subject text, body text,
+        invite_method text, discreet boolean, event_id integer, registration_id integer,
+        message_id integer
+    )
+    JOIN {source} ON {source}.status = email.for_status
+    RETURNING id
+)
+SELECT (SELECT status FROM {source}), ARRAY(SELECT id FROM written)
+"""
+# A new booking: seats counted as places.holding_place says. It cannot take the lock itself:
+# a statement that waits for a row lock still reads other rows as they were when it began,
+# before the holder it waited for committed. BOOK_AFTER_PAUSE (TEST_REGISTRATION_PAUSE,
+# test-only) sleeps between counting and writing.
+NEW_BOOKING = (
+    """
+WITH taken AS (
+    SELECT
+        count(*) FILTER (
+            WHERE email = %(email)s AND status IN (%(confirmed)s, %(waitlisted)s)
+        ) AS booked,
+        count(*) FILTER (WHERE status = %(confirmed)s AND erased_at IS NULL) AS confirmed
+    FROM registration
+    WHERE event_id = %(event_id)s
+), registered AS (
+    INSERT INTO registration (
+        id, event_id, token, name, email, organisation, display_name, access_needs, discreet,
+        consent_at, consent_version, created_at, status
+    )
+    SELECT
+        %(id)s, %(event_id)s, %(token)s, %(name)s, %(email)s, %(organisation)s,
+        %(display_name)s, %(access_needs)s, %(discreet)s, %(consent_at)s,
+        %(consent_version)s, %(created_at)s,
+        CASE WHEN confirmed >= %(capacity)s::integer THEN %(waitlisted)s ELSE %(confirmed)s END
+    FROM taken
+    WHERE booked = 0 AND """
+    + UNCHANGED_EVENT
+    + """ {pause}
+    RETURNING status
+),"""
+    + WRITE_EMAILS.format(source="registered")
+)
+BOOK = NEW_BOOKING.format(pause="")
+BOOK_AFTER_PAUSE = NEW_BOOKING.format(pause="AND (SELECT 1 FROM pg_sleep(%(pause)s)) = 1")
+# A booked address: discretion only ever added, as take_seat does, and its link again.
+BOOK_AGAIN = (
+    """
+WITH again AS (
+    UPDATE registration SET discreet = discreet OR %(discreet)s
+    WHERE id = %(id)s AND xmin::text = %(registration_version)s AND """  # noqa: S608 (constants)
+    + UNCHANGED_EVENT
+    + """
+    RETURNING status
+),"""
+    + WRITE_EMAILS.format(source="again")
+)
+
+
+def book_at(slug, data, viewer=None):
+    """register_attendee_at's booking, `data` already validated: Registered, or None when the
+    ordinary booking must run instead (see above). NotFound and check_open answer as it does."""
+    if db.session().in_transaction():
+        return None  # the one message begins its own transaction: not inside an open one
+    with registrations.committed():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        rows = db.session.execute(TO_BOOK, {"slug": slug, "email": data.email}).unique().all()
+        if not rows or not event_visible(rows[0][0], viewer):
+            raise NotFound(NO_EVENT)
+        event, version, registration_id, existing, existing_version = rows[0]
+        registrations.check_open(event)
+        values = {"event_id": event.id, "version": version, "now": naive_utc(utcnow())}
+        if existing is None:
+            statement, booked = new_booking(event, data, registration_id, values)
+        else:
+            statement, booked = booking_again(existing, existing_version, data, values)
+        status, email_ids = locked_and_committed(statement, values)
+        if status is None:
+            return None
+        outbox.note_new_emails(email_ids)
+    return booked
+
+
+def new_booking(event, data, registration_id, values):
+    """BOOK's values, with the emails `registered` queues for each status the booking can get
+    (only confirmed when the event has no limit)."""
+    row = registrations.registration_values(data)
+    values.update(row, id=registration_id, capacity=event.capacity)
+    values.update(confirmed=CONFIRMED, waitlisted=WAITLISTED)
+    values["consent_at"] = values["created_at"] = values["now"]
+    statuses = (CONFIRMED,) if event.capacity is None else (CONFIRMED, WAITLISTED)
+    emails = []
+    for status in statuses:
+        booking = registrations.Booking(
+            registration_id, row["token"], data.name, data.email, status, data.discreet, event
+        )
+        emails += emails_queued_by(booking, status)
+    values["emails"] = Jsonb(emails)
+    return BOOK, registrations.Registered(registration_id)
+
+
+def booking_again(existing, existing_version, data, values):
+    """BOOK_AGAIN's values: the email `registered` queues for a booked address, rendered as
+    its booking will be (discretion added, never taken away)."""
+    set_committed_value(existing, "discreet", existing.discreet or data.discreet)
+    values.update(id=existing.id, registration_version=existing_version, discreet=data.discreet)
+    emails = emails_queued_by(existing, existing.status, already_registered=True)
+    values["emails"] = Jsonb(emails)
+    return BOOK_AGAIN, registrations.Registered(existing.id, already_registered=True)
+
+
+def emails_queued_by(booking, status, **details):
+    """The outbox rows signals.registered's receivers queue, collected instead of written,
+    each marked with the status it is for."""
+    with outbox.collected() as rows:
+        signals.registered.send(booking, **details)
+    return [{**row, "for_status": status} for row in rows]
+
+
+def naive_utc(moment):
+    """As models.UTCDateTime stores it."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def locked_and_committed(statement, values):
+    """BEGIN, the lock, `statement` and COMMIT sent as one query string, answered together:
+    the status the booking has (None: nothing written) and the ids of its emails.
+
+    One string, not a psycopg pipeline: a pipeline sends each statement in its own turn of
+    the event loop, and the lock may be granted between them. Each statement of the string
+    still reads the rows as they are when it starts, so BOOK counts after the lock. psycopg
+    binds the values client-side (ClientCursor: quoted by libpq), as a string of statements
+    needs. A failure anywhere rolls it all back (registrations.committed)."""
+    config = current_app.config
+    lock = UNLOCKED if config.get("TEST_REGISTRATION_UNLOCKED") else LOCK
+    pause = config.get("TEST_REGISTRATION_PAUSE") if statement is BOOK else None
+    if pause:
+        statement, values = BOOK_AFTER_PAUSE, {**values, "pause": float(pause)}
+    query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
+    connection = db.session.connection()
+    # The session's own commit then finds nothing to commit, and runs its after-commit hooks
+    # as usual (tasks.enqueue_committed_emails).
+    with ClientCursor(connection.connection.dbapi_connection) as cursor:
+        try:
+            cursor.execute(query, values)
+        except psycopg.Error as error:
+            raise as_sqlalchemy_error(connection, query, values, error) from error
+        cursor.nextset()
+        cursor.nextset()
+        return cursor.fetchone()
+
+
+def as_sqlalchemy_error(connection, query, values, error):
+    """The error SQLAlchemy raises for a failed statement, its values hidden as the engine's
+    hide_parameters says (nothing personal in logs); a connection that is gone is dropped."""
+    dialect = connection.dialect
+    gone = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if gone:
+        connection.invalidate(error)
+    return sa.exc.DBAPIError.instance(
+        query,
+        values,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+        connection_invalidated=gone,
+        dialect=dialect,
+    )
