@@ -350,13 +350,15 @@ def test_the_public_address_and_listed_hosts_are_answered(tmp_path, database_url
         assert client.get("/login", base_url="https://events.example.org").status_code == 400
 
 
-def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
+def refused_start(tmp_path, **settings):
+    """`python app.py` with `settings` in its environment, expected to stop at once; its
+    stderr, which must say why without a traceback."""
     environment = {
         **os.environ,
-        "LERO_HOST": "0.0.0.0",  # noqa: S104 (the start is refused)
         "LERO_PORT": str(free_port()),
         "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'refused.sqlite'}",
+        **settings,
     }
     environment.pop("LERO_PUBLIC_BASE_URL", None)
     started = subprocess.run(
@@ -368,9 +370,14 @@ def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
         timeout=60,
     )
     assert started.returncode == 1
-    assert "LERO_HOST=0.0.0.0 lets other computers reach this server" in started.stderr
-    assert "set LERO_PUBLIC_BASE_URL" in started.stderr
     assert "Traceback" not in started.stderr
+    return started.stderr
+
+
+def test_listening_beyond_this_computer_needs_the_public_address(tmp_path):
+    said = refused_start(tmp_path, LERO_HOST="0.0.0.0")  # noqa: S104 (the start is refused)
+    assert "LERO_HOST=0.0.0.0 lets other computers reach this server" in said
+    assert "set LERO_PUBLIC_BASE_URL" in said
 
 
 def test_a_host_list_a_shell_stripped_of_its_quotes_stops_the_start_with_what_to_write(
@@ -378,25 +385,9 @@ def test_a_host_list_a_shell_stripped_of_its_quotes_stops_the_start_with_what_to
 ):
     """`. /etc/lero-events.env` turns LERO_TRUSTED_HOSTS=["x"] into [x], which is no JSON: the
     server would refuse every request, so it does not start, and says how to write it."""
-    environment = {
-        **os.environ,
-        "LERO_PORT": str(free_port()),
-        "LERO_INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'refused.sqlite'}",
-        "LERO_TRUSTED_HOSTS": "[events.example.org]",
-    }
-    started = subprocess.run(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert started.returncode == 1
-    assert "LERO_TRUSTED_HOSTS=[events.example.org] is not a JSON list" in started.stderr
-    assert """LERO_TRUSTED_HOSTS='["events.example.org"]'""" in started.stderr
-    assert "Traceback" not in started.stderr
+    said = refused_start(tmp_path, LERO_TRUSTED_HOSTS="[events.example.org]")
+    assert "LERO_TRUSTED_HOSTS=[events.example.org] is not a JSON list" in said
+    assert """LERO_TRUSTED_HOSTS='["events.example.org"]'""" in said
 
 
 CHMODS = []

@@ -31,6 +31,20 @@ def websocket_url(server):
     return server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
 
 
+def raw_guest(server, room, name, receive_buffer=None):
+    """A guest on a bare WebSocket, joined (its state and connect read), so a test sees the
+    packets on the wire in their order; `receive_buffer` shrinks its socket's SO_RCVBUF."""
+    options = [(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)] if receive_buffer else []
+    guest = websocket.WebSocket(sockopt=options)
+    guest.connect(websocket_url(server), origin=server.url, timeout=10)
+    assert guest.recv().startswith("0")
+    auth = {"slug": room["slug"], "guest_name": name, "guest_key": f"key-for-{name}-0123456789"}
+    guest.send("40/live," + json.dumps(auth))
+    packets = [guest.recv() for _ in range(2)]  # the state and the namespace's connect
+    assert {packet[:8] for packet in packets} == {"42/live,", "40/live,"}
+    return guest
+
+
 def a_room_that_works(server, room):
     """A host and a participant join over WebSocket and a reflection reaches the host."""
     host = join(server, room, "host")
@@ -151,13 +165,7 @@ def test_a_frame_bigger_than_a_slow_readers_socket_buffers_arrives_whole(app, st
         ack = contribute(alice, text.strip())
         assert ack["ok"] is True and ack["status"] == "pending", ack
         ids.append(ack["id"])
-    slow = websocket.WebSocket(sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
-    slow.connect(websocket_url(server), origin=server.url, timeout=10)
-    assert slow.recv().startswith("0")
-    guest = {"slug": room["slug"], "guest_name": "Slow", "guest_key": "key-for-slow-0123456789"}
-    slow.send("40/live," + json.dumps(guest))
-    packets = [slow.recv() for _ in range(2)]  # the state and the namespace's connect
-    assert {packet[:8] for packet in packets} == {"42/live,", "40/live,"}
+    slow = raw_guest(server, room, "Slow", receive_buffer=4096)
     ack = host.call("moderate_many", {"action": "approve", "contribution_ids": ids})
     assert ack["ok"] is True and ack["skipped"] == [], ack
     alice.wait_for_update("contribution", lambda data: data["contribution"]["id"] == ids[-1])
@@ -185,13 +193,7 @@ def test_a_contributors_ack_is_written_before_the_rooms_frame_of_it(app, start_s
         db.session.commit()
     server = start_server()
     others = [join(server, room, name) for name in ("alice", "bob")]
-    guest = websocket.WebSocket()
-    guest.connect(websocket_url(server), origin=server.url, timeout=10)
-    assert guest.recv().startswith("0")
-    auth = {"slug": room["slug"], "guest_name": "Quick", "guest_key": "key-for-quick-0123456789"}
-    guest.send("40/live," + json.dumps(auth))
-    packets = [guest.recv() for _ in range(2)]  # the state and the namespace's connect
-    assert {packet[:8] for packet in packets} == {"42/live,", "40/live,"}
+    guest = raw_guest(server, room, "Quick")
     for n in range(5):
         text = f"Quick thought {n}"
         guest.send(
