@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 import sqlalchemy as sa
 
@@ -41,6 +42,26 @@ def missing(reason):
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (LERO_REQUIRE_SERVICES=1)")
     pytest.skip(reason)
+
+
+def require_redis():
+    """Redis at REDIS_URL answers, or the test skips (fails in CI) saying so."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        missing(f"Redis at {REDIS_URL} is not answering")
+
+
+def workers_through_redis():
+    """Settings for server processes sharing Redis on a channel and rate-limit keys of their
+    own, so no other test's workers hear them."""
+    require_redis()
+    channel = f"lero-test-{uuid.uuid4()}"
+    return {
+        "REDIS_URL": REDIS_URL,
+        "LERO_SOCKETIO_CHANNEL": channel,
+        "LERO_RATELIMIT_KEY_PREFIX": channel,
+    }
 
 
 def free_port():

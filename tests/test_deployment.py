@@ -7,15 +7,13 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 import urllib3
 
-from .conftest import REDIS_URL, free_port, missing
+from .conftest import free_port, missing, workers_through_redis
 from .live_clients import LiveClient, contribute, host_headers, join, make_room
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,15 +32,8 @@ class Address:
 def workers(start_server):
     """Two workers as `deploy/lero-events@.service` runs them, with the env file's settings
     that matter behind nginx (REDIS_URL, LERO_PROXY_COUNT=1)."""
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
-    channel = f"lero-test-{uuid.uuid4()}"
     settings = {
-        "REDIS_URL": REDIS_URL,
-        "LERO_SOCKETIO_CHANNEL": channel,
-        "LERO_RATELIMIT_KEY_PREFIX": channel,
+        **workers_through_redis(),
         "LERO_PROXY_COUNT": 1,
         "LERO_TASK_WORKER_IN_PROCESS": "false",
     }

@@ -8,9 +8,7 @@ from their private link, their address, names and access needs are searched for 
 import logging
 import re
 import time
-import uuid
 
-import redis
 import requests
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -19,12 +17,11 @@ from lero_events.extensions import db
 from lero_events.models import LiveConnection, OutgoingEmail, Registration, Resonance
 
 from .conftest import (
-    REDIS_URL,
     create_event,
     create_organiser,
     free_port,
-    missing,
     run_tasks,
+    workers_through_redis,
 )
 from .live_clients import (
     LiveClient,
@@ -176,17 +173,8 @@ def erase_over_http(server, token):
 
 
 def test_erasing_on_one_worker_closes_the_connections_on_another(app, start_server):
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
     room = make_room(app)
-    channel = f"lero-test-{uuid.uuid4()}"
-    settings = {
-        "REDIS_URL": REDIS_URL,
-        "LERO_SOCKETIO_CHANNEL": channel,
-        "LERO_RATELIMIT_KEY_PREFIX": channel,
-    }
+    settings = workers_through_redis()
     worker_a = start_server(**settings)
     worker_b = start_server(**settings)
     host = join(worker_a, room, "host")

@@ -3,12 +3,10 @@ Chromium against a real server process: posting, approving, reconnecting, access
 
 import re
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -18,13 +16,12 @@ from lero_events.registrations import private_token
 
 from .conftest import (
     PASSWORD,
-    REDIS_URL,
     create_event,
     create_organiser,
     create_registration,
     csrf_token,
     login,
-    missing,
+    workers_through_redis,
 )
 from .test_registration_browser import emails_to
 
@@ -407,20 +404,11 @@ def test_paused_room_keeps_reflections_until_the_hosts_reopen(app, live_server, 
 
 
 def test_two_workers_with_redis_and_a_worker_killed_and_restarted(app, start_server, chromium):
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
     with app.app_context():
         event = create_event(slug="two-workers")
         sam = add_registration(event, "Sam", display_name="Sam")
         ada = add_registration(event, "Ada", display_name="Ada")
-    channel = f"lero-test-{uuid.uuid4()}"
-    settings = {
-        "REDIS_URL": REDIS_URL,
-        "LERO_SOCKETIO_CHANNEL": channel,
-        "LERO_RATELIMIT_KEY_PREFIX": channel,
-    }
+    settings = workers_through_redis()
     worker_a = start_server(**settings)
     worker_b = start_server(**settings)
     contexts = [chromium.new_context(viewport=PHONE) for _ in range(3)]

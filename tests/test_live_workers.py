@@ -6,7 +6,6 @@ import time
 import uuid
 
 import pytest
-import redis
 import socketio
 import sqlalchemy as sa
 
@@ -14,7 +13,7 @@ from lero_events.contributions import resonance_counts
 from lero_events.extensions import db
 from lero_events.models import Contribution, Event, LiveConnection, Phrase, RoomUpdate
 
-from .conftest import REDIS_URL, missing
+from .conftest import workers_through_redis
 from .live_clients import contribute, join, make_room, publish_harvest
 
 
@@ -176,16 +175,7 @@ def test_a_killed_server_loses_nothing_acked_and_every_client_catches_up(
 def test_an_approval_on_one_worker_reaches_participants_on_another_through_redis(
     app, room, start_server, async_mode
 ):
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
-    channel = f"lero-test-{uuid.uuid4()}"
-    settings = {
-        "REDIS_URL": REDIS_URL,
-        "LERO_SOCKETIO_CHANNEL": channel,
-        "LERO_RATELIMIT_KEY_PREFIX": channel,
-    }
+    settings = workers_through_redis()
     worker_a = start_server(async_mode, **settings)
     worker_b = start_server(async_mode, **settings)
     host = join(worker_a, room, "host")
@@ -253,16 +243,9 @@ def test_two_workers_through_redis_every_client_ends_with_the_databases_room(
 ):
     """Concurrent changes on both workers: frames from the two can arrive in either order, and
     every client, by the gap rule, ends up showing exactly what the database holds."""
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
     publish_harvest(app, room)
-    channel = f"lero-test-{uuid.uuid4()}"
     settings = {
-        "REDIS_URL": REDIS_URL,
-        "LERO_SOCKETIO_CHANNEL": channel,
-        "LERO_RATELIMIT_KEY_PREFIX": channel,
+        **workers_through_redis(),
         "LERO_LIVE_RATE_LIMIT_COUNT": 1000,
         "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "1000 per 30 seconds",
         "LERO_LIVE_MESSAGES_PER_PERSON": "1000 per 10 seconds",

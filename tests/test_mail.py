@@ -12,7 +12,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import redis
 import requests
 import sqlalchemy as sa
 
@@ -28,7 +27,7 @@ from .conftest import (
     create_event,
     csrf_token,
     login,
-    missing,
+    require_redis,
     run_tasks,
 )
 from .test_registration import calendar_in, outbox, register, token_from
@@ -269,10 +268,7 @@ def test_a_real_server_logs_each_filed_email_once(start_server, tmp_path):
 
 def test_with_redis_the_worker_runs_as_its_own_process(app, client, smtp_server, tmp_path):
     """Beyond one machine: the servers queue tasks in Redis, `flask --app app worker` sends."""
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.exceptions.ConnectionError:
-        missing(f"Redis at {REDIS_URL} is not answering")
+    require_redis()
     name = f"lero-test-{uuid.uuid4()}"
     app.config.update(TASK_QUEUE_URL=REDIS_URL, TASK_QUEUE_NAME=name)
     tasks.init_app(app)
