@@ -127,11 +127,14 @@ class RoomChange:
         # The room_update rows recorded, written with the seq by `finish`.
         self.rows = []
 
+    def waiting_chains(self):
+        """The chains whose first update in this change still waits for its `prev`."""
+        return {update.author_key for update in self.updates if update.prev is None}
+
     def learn_heads(self, chains=()):
         """Ask the heads of `chains` and of every chain still waiting for its head, and give
         each chain's first update its `prev`."""
-        waiting = {update.author_key for update in self.updates if update.prev is None}
-        for chain_author in (waiting | set(chains)) - set(self.heads_before):
+        for chain_author in (self.waiting_chains() | set(chains)) - set(self.heads_before):
             self.heads_before[chain_author] = chain_head(self.event.id, chain_author)
         self.give_prevs()
 
@@ -174,10 +177,7 @@ class RoomChange:
         )
         # A statement's subqueries do not see what it inserts, and it runs under the lock:
         # each is the chain's head as the room's clients last heard it.
-        waiting = sorted(
-            {update.author_key for update in self.updates if update.prev is None},
-            key=lambda chain_author: chain_author or "",
-        )
+        waiting = sorted(self.waiting_chains(), key=lambda chain_author: chain_author or "")
         if not waiting:
             db.session.execute(insert)
             return
@@ -300,15 +300,23 @@ def room_change(event, also=()):
         ):
             # Take SQLite's write lock first, so two writers never deadlock upgrading.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        before_lock = sa.select(Event.live_seq).where(Event.id == event.id).scalar_subquery()
-        locked, seq_before_lock, *read = db.session.execute(
-            sa.select(Event, before_lock, *also)
+        # With `also`, the seq as the statement's subqueries see it: if the lock was granted
+        # after a change committed, they are read again.
+        before_lock = (
+            [sa.select(Event.live_seq).where(Event.id == event.id).scalar_subquery()]
+            if also
+            else []
+        )
+        locked, *read = db.session.execute(
+            sa.select(Event, *before_lock, *also)
             .where(Event.id == event.id)
             .with_for_update(of=Event)
             .execution_options(populate_existing=True)
         ).one()
-        if also and seq_before_lock != locked.live_seq:
-            read = db.session.execute(sa.select(*also)).one()
+        if also:
+            seq_before_lock, *read = read
+            if seq_before_lock != locked.live_seq:
+                read = db.session.execute(sa.select(*also)).one()
         change = RoomChange(event, locked.live_seq, tuple(read))
         yield change
         change.finish()
@@ -321,9 +329,13 @@ def room_change(event, also=()):
     if change.updates:
         held = g.get("held_frames")
         if held is None:
-            sender_for(event_id).add(change.updates, float(current_app.config["LIVE_TICK_SECONDS"]))
+            hand_to_sender(event_id, change.updates)
         else:
             held.append((event_id, change.updates))
+
+
+def hand_to_sender(event_id, updates):
+    sender_for(event_id).add(updates, float(current_app.config["LIVE_TICK_SECONDS"]))
 
 
 @contextmanager
@@ -336,9 +348,8 @@ def frames_after():
         yield
     finally:
         held, g.held_frames = g.held_frames, None
-        tick = float(current_app.config["LIVE_TICK_SECONDS"])
         for event_id, updates in held:
-            sender_for(event_id).add(updates, tick)
+            hand_to_sender(event_id, updates)
 
 
 class RoomSender:

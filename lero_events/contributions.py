@@ -121,11 +121,10 @@ def submit_contribution(
     # Read with the locked row: whether this client_id is saved already (a resend racing its
     # original may not see it, and meets the unique constraint below instead), and how many
     # the author sent lately (one in flight at the same time may not be counted).
-    saved_query = sa.select(Contribution.id).where(
-        Contribution.event_id == event.id, Contribution.client_id == client_id
-    )
+    saved_id_query = saved_query(event, client_id).with_only_columns(Contribution.id)
     with room_change(
-        event, also=(saved_query.scalar_subquery(), recent_query(event, author).scalar_subquery())
+        event,
+        also=(saved_id_query.scalar_subquery(), recent_query(event, author).scalar_subquery()),
     ) as change:
         saved_id, recent = change.also
         if saved_id is not None:
@@ -187,14 +186,17 @@ def clean_client_id(client_id):
         raise DomainError("client_id must be a UUID.") from None
 
 
+def saved_query(event, client_id):
+    """The contribution saved in `event` with `client_id`, if any."""
+    return sa.select(Contribution).where(
+        Contribution.event_id == event.id, Contribution.client_id == client_id
+    )
+
+
 def resent(event, author, client_id):
     """A resend's answer: (contribution, False, view) for the one this author saved with
     `client_id`, whatever the room's state now, so a lost ack never loses or duplicates."""
-    saved = db.session.scalar(
-        sa.select(Contribution).where(
-            Contribution.event_id == event.id, Contribution.client_id == client_id
-        )
-    )
+    saved = db.session.scalar(saved_query(event, client_id))
     if saved is None or saved.author_key != author.key:
         raise DomainError("That client_id is already used; make a new one.")
     return saved, False, contribution_view(saved)
