@@ -67,12 +67,19 @@ for (let i = 0; i < config.clients; i += 50) {
 }
 const result = { join_seconds: (now() - started) / 1000, rates: [] };
 
-// Idle acknowledged contribution: one at a time, nothing else going on.
+// Idle acknowledged contribution: one at a time, nothing else going on. The next is sent
+// only once every participant has the last one: the load generator is one process reading
+// 1,000 sockets, and an ack read behind its own backlog of frames is not the server's time.
 const idle = [];
 for (let k = 0; k < 30; k += 1) {
+  const text = `idle ${k} ${randomUUID()}`;
+  arrivals.set(text, []);
+  sentAt.set(text, now());
   const t0 = now();
-  await clients[0].timeout(10000).emitWithAck("contribute", { client_id: randomUUID(), text: `idle ${k}`, prompt_id: null });
+  await clients[0].timeout(10000).emitWithAck("contribute", { client_id: randomUUID(), text, prompt_id: null });
   idle.push(now() - t0);
+  const waitUntil = now() + 5000;
+  while (arrivals.get(text).length < clients.length && now() < waitUntil) await sleep(5);
   await sleep(20);
 }
 idle.sort((a, b) => a - b);

@@ -107,6 +107,76 @@ def chain_head_query(event_id, author_key=None, upto=None):
     return query
 
 
+# The statements every room change runs, built once: building and caching a statement for each
+# change cost more than running it. Values are bound at each execution.
+ROOM_EVENT_ID = sa.bindparam("room_event_id", type_=sa.Integer)
+BUMP_SEQ = (
+    sa.update(Event.__table__)
+    .where(Event.__table__.c.id == ROOM_EVENT_ID)
+    .values(live_seq=sa.bindparam("room_seq", type_=sa.Integer))
+)
+ADD_UPDATES = sa.insert(RoomUpdate.__table__)
+UPDATE_COLUMNS = ("event_id", "seq", "kind", "payload", "audience", "author_key", "created_at")
+_finish_statements = {}
+_lock_statements = {}
+
+
+def finish_statement(row_count, waiting_public):
+    """PostgreSQL's one statement for a change of `row_count` updates, returning the heads of
+    the chains waiting for them (`waiting_public`: for each, True for the public chain, else
+    the own chain of the author bound as head{n}_author)."""
+    key = (row_count, waiting_public)
+    statement = _finish_statements.get(key)
+    if statement is not None:
+        return statement
+    updates = RoomUpdate.__table__
+    bumped = BUMP_SEQ.returning(Event.__table__.c.id).cte("bumped")
+    # Bound parameters named by position, not literal VALUES: one statement for every change
+    # of as many rows.
+    rows = [
+        sa.select(
+            *(sa.bindparam(f"row{n}_{name}", type_=updates.c[name].type) for name in UPDATE_COLUMNS)
+        ).select_from(bumped)
+        for n in range(row_count)
+    ]
+    statement = sa.insert(updates).from_select(
+        UPDATE_COLUMNS, rows[0] if row_count == 1 else sa.union_all(*rows)
+    )
+    if waiting_public:
+        statement = statement.returning(
+            *(
+                chain_head_query(
+                    ROOM_EVENT_ID,
+                    None if public else sa.bindparam(f"head{n}_author", type_=sa.String),
+                ).scalar_subquery()
+                for n, public in enumerate(waiting_public)
+            )
+        )
+    _finish_statements[key] = statement
+    return statement
+
+
+def lock_statement(also):
+    """The room's row read under its lock, with `also` (and, with `also`, the seq as the
+    statement's subqueries see it), and `also` alone for a read again after the lock."""
+    key = tuple(map(id, also))
+    statements = _lock_statements.get(key)
+    if statements is None:
+        before_lock = (
+            [sa.select(Event.live_seq).where(Event.id == ROOM_EVENT_ID).scalar_subquery()]
+            if also
+            else []
+        )
+        locked = (
+            sa.select(Event, *before_lock, *also)
+            .where(Event.id == ROOM_EVENT_ID)
+            .with_for_update(of=Event)
+            .execution_options(populate_existing=True)
+        )
+        statements = _lock_statements[key] = (locked, sa.select(*also) if also else None)
+    return statements
+
+
 class RoomChange:
     """Collects the updates of one change to a room while its transaction is open."""
 
@@ -150,47 +220,27 @@ class RoomChange:
         the chains it adds to), elsewhere in a few."""
         if not self.rows:
             return
-        # On the table, not the entity: the ORM would expire the locked event's row.
-        event = Event.__table__
-        bump = sa.update(event).where(event.c.id == self.event.id).values(live_seq=self.seq)
-        updates = RoomUpdate.__table__
+        bump = {"room_event_id": self.event.id, "room_seq": self.seq}
         if db.session.get_bind().dialect.name != "postgresql":
             self.learn_heads()
-            db.session.execute(sa.insert(updates), self.rows)
-            db.session.execute(bump)
+            db.session.execute(ADD_UPDATES, self.rows)
+            db.session.execute(BUMP_SEQ, bump)
             return
-        bumped = bump.returning(event.c.id).cte("bumped")
-        names = list(self.rows[0])
-        # Bound parameters named by position, not literal VALUES: the statement then has the
-        # same cache key for every change of as many rows, and is compiled once.
-        rows = [
-            sa.select(
-                *(
-                    sa.bindparam(f"row{n}_{name}", row[name], type_=updates.c[name].type)
-                    for name in names
-                )
-            ).select_from(bumped)
-            for n, row in enumerate(self.rows)
-        ]
-        insert = sa.insert(updates).from_select(
-            names, rows[0] if len(rows) == 1 else sa.union_all(*rows)
-        )
         # A statement's subqueries do not see what it inserts, and it runs under the lock:
         # each is the chain's head as the room's clients last heard it.
         waiting = sorted(self.waiting_chains(), key=lambda chain_author: chain_author or "")
-        if not waiting:
-            db.session.execute(insert)
-            return
-        heads = db.session.execute(
-            insert.returning(
-                *(
-                    chain_head_query(self.event.id, chain_author).scalar_subquery()
-                    for chain_author in waiting
-                )
-            )
-        ).first()
-        self.heads_before.update(zip(waiting, (head or 0 for head in heads), strict=True))
-        self.give_prevs()
+        values = {
+            f"row{n}_{name}": value
+            for n, row in enumerate(self.rows)
+            for name, value in row.items()
+        }
+        values.update((f"head{n}_author", author) for n, author in enumerate(waiting) if author)
+        statement = finish_statement(len(self.rows), tuple(author is None for author in waiting))
+        result = db.session.execute(statement, {**bump, **values})
+        if waiting:
+            heads = result.first()
+            self.heads_before.update(zip(waiting, (head or 0 for head in heads), strict=True))
+            self.give_prevs()
 
     def record(
         self,
@@ -281,15 +331,15 @@ class RoomChange:
 
 
 @contextmanager
-def room_change(event, also=()):
+def room_change(event, also=(), values=None):
     """Lock the room's row, let the caller change it and record updates, commit, then send.
 
     The event row is re-read under a row lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on
     SQLite), so checks such as "are contributions open?" see the latest committed state and
     sequence numbers stay unique and gapless across workers. `also` are scalar subqueries read
-    in the same statement (`change.also`), and read again once the lock is granted when the
-    room changed while this waited for it: on PostgreSQL a statement's subqueries see the
-    database as it was when the statement began.
+    in the same statement (`change.also`), built once, with their bound `values`; they are
+    read again once the lock is granted when the room changed while this waited for it: on
+    PostgreSQL a statement's subqueries see the database as it was when the statement began.
     """
     event_id = event.id  # the commit expires the row: no reload just to name the room
     try:
@@ -300,23 +350,15 @@ def room_change(event, also=()):
         ):
             # Take SQLite's write lock first, so two writers never deadlock upgrading.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-        # With `also`, the seq as the statement's subqueries see it: if the lock was granted
-        # after a change committed, they are read again.
-        before_lock = (
-            [sa.select(Event.live_seq).where(Event.id == event.id).scalar_subquery()]
-            if also
-            else []
-        )
-        locked, *read = db.session.execute(
-            sa.select(Event, *before_lock, *also)
-            .where(Event.id == event.id)
-            .with_for_update(of=Event)
-            .execution_options(populate_existing=True)
-        ).one()
+        lock, read_again = lock_statement(also)
+        values = {**(values or {}), "room_event_id": event_id}
+        locked, *read = db.session.execute(lock, values).one()
         if also:
+            # The seq as the statement's subqueries saw it: if the lock was granted after a
+            # change committed, they are read again.
             seq_before_lock, *read = read
             if seq_before_lock != locked.live_seq:
-                read = db.session.execute(sa.select(*also)).one()
+                read = db.session.execute(read_again, values).one()
         change = RoomChange(event, locked.live_seq, tuple(read))
         yield change
         change.finish()

@@ -121,11 +121,14 @@ def submit_contribution(
     # Read with the locked row: whether this client_id is saved already (a resend racing its
     # original may not see it, and meets the unique constraint below instead), and how many
     # the author sent lately (one in flight at the same time may not be counted).
-    saved_id_query = saved_query(event, client_id).with_only_columns(Contribution.id)
-    with room_change(
-        event,
-        also=(saved_id_query.scalar_subquery(), recent_query(event, author).scalar_subquery()),
-    ) as change:
+    seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
+    values = {
+        "event_id": event.id,
+        "client_id": client_id,
+        "author_key": author.key,
+        "since": utcnow() - timedelta(seconds=seconds),
+    }
+    with room_change(event, also=(SAVED_ID, RECENT_COUNT), values=values) as change:
         saved_id, recent = change.also
         if saved_id is not None:
             return resent(event, author, client_id)
@@ -135,37 +138,43 @@ def submit_contribution(
             raise DomainError(reason, status=409)
         # The mode may have changed while this waited for the lock.
         status = "approved" if event.moderation == "post" else "pending"
-        check_still_registered(author)
+        registration = check_still_registered(author)
         if prompt_id is not None:
             prompt = db.session.get(Prompt, prompt_id)
             # A prepared question is part of the room only once a host has asked it.
             if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
                 raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(event, author, address_full, recent)
+        check_rate_limit(recent, address_full)
 
-        contribution = Contribution(
-            event_id=event.id,
-            prompt_id=prompt_id,
-            registration_id=author.registration_id,
-            guest_name=author.guest_name,
-            author_key=author.key,
-            client_id=client_id,
-            text=text,
-            anonymous=anonymous,
-            sharing=sharing,
-            status=status,
-        )
-        if contribution.status == "approved":
-            contribution.moderated_at = utcnow()
-        db.session.add(contribution)
+        now = utcnow()
+        row = {
+            "event_id": event.id,
+            "prompt_id": prompt_id,
+            "registration_id": author.registration_id,
+            "guest_name": author.guest_name,
+            "author_key": author.key,
+            "client_id": client_id,
+            "text": text,
+            "anonymous": anonymous,
+            "sharing": sharing,
+            "status": status,
+            "featured": False,
+            "created_at": now,
+            "moderated_at": now if status == "approved" else None,
+            "held_back_reason": "",
+            "redacted": "",
+        }
         try:
-            db.session.flush()
+            # Core, not the ORM's unit of work: the row is written as it is and shown from
+            # what was written (below), with nothing for the commit to expire.
+            contribution_id = db.session.execute(ADD_CONTRIBUTION, row).scalar_one()
         except sa.exc.IntegrityError:
             # The same client_id saved first by a resend racing its original. The room lock
             # makes this rare (the check above sees committed rows), but the unique constraint
             # is the guarantee, so its violation means "already saved", never an error.
             db.session.rollback()
             return resent(event, author, client_id)
+        contribution = Contribution(id=contribution_id, registration=registration, **row)
         # Nobody can have resonated with it yet: no count to ask.
         record_contribution(change, contribution, resonance_count=0)
         view = contribution_view(contribution, resonance_count=0)
@@ -193,6 +202,27 @@ def saved_query(event, client_id):
     )
 
 
+# Read with the room's locked row for each new contribution, built once (room_change).
+SAVED_ID = (
+    sa.select(Contribution.id)
+    .where(
+        Contribution.event_id == sa.bindparam("event_id"),
+        Contribution.client_id == sa.bindparam("client_id"),
+    )
+    .scalar_subquery()
+)
+RECENT_COUNT = (
+    sa.select(sa.func.count(Contribution.id))
+    .where(
+        Contribution.event_id == sa.bindparam("event_id"),
+        Contribution.author_key == sa.bindparam("author_key"),
+        Contribution.created_at > sa.bindparam("since"),
+    )
+    .scalar_subquery()
+)
+ADD_CONTRIBUTION = sa.insert(Contribution.__table__).returning(Contribution.__table__.c.id)
+
+
 def resent(event, author, client_id):
     """A resend's answer: (contribution, False, view) for the one this author saved with
     `client_id`, whatever the room's state now, so a lost ack never loses or duplicates."""
@@ -203,29 +233,20 @@ def resent(event, author, client_id):
 
 
 def check_still_registered(author):
-    """A place cancelled or erased since joining takes its voice with it."""
+    """A place cancelled or erased since joining takes its voice with it. Returns the
+    author's registration (None for a guest)."""
     if author.registration_id is None:
-        return
-    if not holds_place(db.session.get(Registration, author.registration_id)):
+        return None
+    registration = db.session.get(Registration, author.registration_id)
+    if not holds_place(registration):
         raise Forbidden("Your place at this event is no longer confirmed, so you cannot post.")
+    return registration
 
 
-def recent_query(event, author):
-    """How many contributions `author` sent to `event` within the rate limit's window."""
-    seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
-    return sa.select(sa.func.count(Contribution.id)).where(
-        Contribution.event_id == event.id,
-        Contribution.author_key == author.key,
-        Contribution.created_at > utcnow() - timedelta(seconds=seconds),
-    )
-
-
-def check_rate_limit(event, author, address_full=False, recent=None):
-    """Refuse flooding: per person in the database, so it holds across workers and restarts,
-    and per client address in the rate-limit store, so new guest keys do not multiply it.
-    `recent` is `recent_query`'s answer when the caller read it already."""
-    if recent is None:
-        recent = db.session.scalar(recent_query(event, author))
+def check_rate_limit(recent, address_full=False):
+    """Refuse flooding: per person in the database (`recent`, how many the author sent
+    within the window), so it holds across workers and restarts, and per client address in
+    the rate-limit store, so new guest keys do not multiply it."""
     if recent >= int(current_app.config["LIVE_RATE_LIMIT_COUNT"]) or address_full:
         raise DomainError(
             "You are sending a lot very quickly: please wait a few seconds and try again.",
