@@ -6,22 +6,36 @@ it changes reaches socket clients as ordinary updates; the host is sent back to 
 with one notice saying what changed or why not (post/redirect/get).
 """
 
+import re
+from dataclasses import dataclass
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField
+from wtforms import HiddenField, SelectMultipleField, StringField
 
 from .. import contributions, moderation, presence, prompts, room_limits, support
 from ..errors import DomainError, Forbidden
 from ..events import get_hosted_event
 from ..extensions import db
-from .room import EXPIRED_FORM, ContributionButtonForm, form_number, within_limits
+from .room import (
+    EXPIRED_FORM,
+    STREAM_ON_PAGE,
+    ContributionButtonForm,
+    form_number,
+    within_limits,
+)
 
 bp = Blueprint("hosting", __name__)
 
+# As the socket refuses a host at connect (live.identify).
+ROOM_CLOSED = "This event has been cancelled, so its live room is closed."
+NOT_IN_ROOM = "That contribution is not in this room."
+
 
 class ModerationForm(ContributionButtonForm):
-    """A host's approve, hold back, redact or back to the queue, about one contribution.
+    """A host's button or form about one reflection: approve, hold back, redact, withdraw,
+    put back (restore), feature or stop featuring.
 
     Holding back may carry a reason (a key of moderation.HOLD_BACK_REASONS, or "other" with
     written text); redacting names the words and what they were. The domain checks them all.
@@ -38,27 +52,62 @@ class SupportHandledForm(FlaskForm):
     request_id = HiddenField()
 
 
+class BulkModerationForm(FlaskForm):
+    """The reflections ticked in the queue, and the button pressed (approve or reject)."""
+
+    action = StringField()
+    contribution_ids = SelectMultipleField(validate_choice=False)
+
+
 class HostForm(FlaskForm):
-    """The hosts' other forms: the question (typed, prepared or next), pausing, a phrase."""
+    """The hosts' other forms: the question (typed, prepared or next), pausing, the moderation
+    mode, a phrase (captured, corrected, withdrawn or brought back)."""
 
     action = HiddenField()
     text = StringField()
     attribution = StringField()
     prompt_id = HiddenField()
+    phrase_id = HiddenField()
+    mode = StringField()
 
 
-def host_room(event):
+def host_room(event, undo=None):
     """What the hosts' page shows before its script runs, or without one: what a host's
-    `state` carries, as it is now."""
+    `state` carries, as it is now, the room's stream, and what it may offer to undo."""
     return {
         "queue": contributions.views_of(contributions.contributions_for(event, status="pending")),
         "held_back": moderation.held_back(event),
+        "stream": moderation.room_stream(event, STREAM_ON_PAGE),
         "prompt": prompts.current_prompt(event),
         "prepared": prompts.prepared_views(event),
         "counts": presence.moderation_counts(event.id),
         "hold_back_reasons": moderation.hold_back_reasons(),
         "wellbeing": support.is_wellbeing_host(event, current_user),
+        "undo": undo_offer(event, undo),
     }
+
+
+def undo_offer(event, undo):
+    """The undo bar after a hold back or withdraw posted without scripts, as host.js offers
+    it: `undo` names the reflection ("c<id>") or phrase ("p<id>"), and it is offered only
+    while it can still be undone (another host may have done so already)."""
+    match = re.fullmatch(r"([cp])(\d{1,18})", undo or "")
+    if match is None:
+        return None
+    kind, number = match.group(1), int(match.group(2))
+    try:
+        if kind == "p":
+            phrase = moderation.room_phrase(event, number)
+            if phrase.withdrawn:
+                return {"phrase_id": number, "label": "Phrase withdrawn", "text": phrase.text}
+            return None
+        contribution = contributions.room_contribution(event, number)
+    except DomainError:
+        return None
+    label = {"rejected": "Held back", "withdrawn": "Withdrawn"}.get(contribution.status)
+    if label is None:
+        return None
+    return {"contribution_id": number, "label": label, "text": contribution.text}
 
 
 def hosted_form(slug, form_class):
@@ -73,51 +122,163 @@ def hosted_form(slug, form_class):
     return event, form
 
 
-def host_action(slug, action, anchor=None):
-    """Run `action` (which returns what to tell the host), flash that or the domain's refusal,
-    and go back to the hosts' page (post/redirect/get)."""
+@dataclass(frozen=True)
+class Done:
+    """What a host's form did: the notice for the host, what the page may offer to undo
+    (see undo_offer), and what it refused of a batch."""
+
+    notice: str
+    undo: str | None = None
+    refused: str | None = None
+
+
+def host_action(event, action, anchor=None):
+    """Run `action` (which returns a Done, or just its notice), flash that or the domain's
+    refusal, and go back to the hosts' page (post/redirect/get). A cancelled event's room is
+    closed to its hosts too, as the socket refuses them at connect."""
+    slug = event.slug
+    undo = None
     try:
+        if event.status == "cancelled":
+            raise DomainError(ROOM_CLOSED, 410)
         done = action()
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(done, "success")
-    return redirect(url_for("live.host", slug=slug, _anchor=anchor), 303)
+        done = done if isinstance(done, Done) else Done(done)
+        flash(done.notice, "success")
+        if done.refused:
+            flash(done.refused, "error")
+        undo = done.undo
+    return redirect(url_for("live.host", slug=slug, undo=undo, _anchor=anchor), 303)
 
 
 @bp.post("/events/<slug>/live/host/moderate")
 @login_required
 def moderate(slug):
-    """Approve, hold back (with a reason), redact or put back in the queue from the hosts' page
-    without scripts, as the socket events do."""
+    """One reflection from the hosts' page without scripts, as the socket events do: approve,
+    hold back (with a reason), redact, put back (restore), withdraw, feature or stop
+    featuring."""
     event, form = hosted_form(slug, ModerationForm)
 
     def act():
         contribution_id = form.contribution_number()
-        if form.action.data == "approve":
-            moderation.approve_contribution(event, current_user, contribution_id)
-            return "Approved: the room sees it now."
-        if form.action.data == "reject":
-            moderation.reject_contribution(
-                event,
-                current_user,
-                contribution_id,
-                reason=form.reason.data or None,
-                reason_text=form.reason_text.data,
-            )
-            return "Held back: its author sees that it was, and your reason."
-        if form.action.data == "redact":
-            moderation.redact_contribution(
-                event, current_user, contribution_id, form.text.data, form.label.data
-            )
-            return "Redacted: its author is told what was removed."
-        if form.action.data == "restore":
-            moderation.restore_contribution(event, current_user, contribution_id)
-            return "Back in the queue: the room sees it once it is approved."
-        raise DomainError("Choose approve, hold back, redact or back to the queue.")
+        action = MODERATING.get(form.action.data)
+        if action is None:
+            raise DomainError("Choose approve, hold back, redact, withdraw or feature.")
+        return action(event, contribution_id, form)
 
-    return host_action(slug, act)
+    return host_action(event, act)
+
+
+def approve(event, contribution_id, form):
+    moderation.approve_contribution(event, current_user, contribution_id)
+    return "Approved: the room sees it now."
+
+
+def hold_back(event, contribution_id, form):
+    moderation.reject_contribution(
+        event,
+        current_user,
+        contribution_id,
+        reason=form.reason.data or None,
+        reason_text=form.reason_text.data,
+    )
+    return Done("Held back: its author sees that it was, and your reason.", f"c{contribution_id}")
+
+
+def redact(event, contribution_id, form):
+    moderation.redact_contribution(
+        event, current_user, contribution_id, form.text.data, form.label.data
+    )
+    return "Redacted: its author is told what was removed."
+
+
+def restore(event, contribution_id, form):
+    """Undo a hold back (back to the queue) or a withdraw (back in the room)."""
+    contribution = moderation.restore_contribution(event, current_user, contribution_id)
+    if contribution.status == "approved":
+        return "Back in the room: everyone sees it again."
+    return "Back in the queue: the room sees it once it is approved."
+
+
+def withdraw(event, contribution_id, form):
+    moderation.withdraw_contribution(event, current_user, contribution_id)
+    return Done("Withdrawn: it is out of the room and the harvest.", f"c{contribution_id}")
+
+
+def feature(event, contribution_id, form):
+    moderation.feature_contribution(event, current_user, contribution_id, True)
+    return "Featured: the room and the harvest highlight it."
+
+
+def unfeature(event, contribution_id, form):
+    moderation.feature_contribution(event, current_user, contribution_id, False)
+    return "No longer featured."
+
+
+# What the moderate form's `action` does, as the socket event of the same purpose.
+MODERATING = {
+    "approve": approve,
+    "reject": hold_back,
+    "redact": redact,
+    "restore": restore,
+    "withdraw": withdraw,
+    "feature": feature,
+    "unfeature": unfeature,
+}
+
+
+@bp.post("/events/<slug>/live/host/moderate-many")
+@login_required
+def moderate_many(slug):
+    """Approve or hold back the reflections ticked in the queue, as `moderate_many` does: one
+    that another host was quicker with is left as it is and named in a second notice."""
+    event, form = hosted_form(slug, BulkModerationForm)
+
+    def act():
+        if form.action.data not in ("approve", "reject"):
+            raise DomainError("Choose approve or reject.")
+        if not form.contribution_ids.data:
+            raise DomainError("Select one or more reflections first.")
+        ids = [form_number(value, NOT_IN_ROOM) for value in form.contribution_ids.data]
+        changed, skipped = moderation.moderate_many(event, current_user, form.action.data, ids)
+        reasons = " ".join(dict.fromkeys(skip["error"] for skip in skipped))
+        refused = f"{reflections(len(skipped))} not changed: {reasons}" if skipped else None
+        if not changed:
+            raise DomainError(refused)
+        if form.action.data == "approve":
+            notice = f"Approved {reflections(len(changed))}: the room sees them now."
+        else:
+            notice = f"Held back {reflections(len(changed))}: their authors see that they were."
+        return Done(notice, refused=refused)
+
+    return host_action(event, act, "queue-heading")
+
+
+def reflections(count):
+    return f"{count} reflection" if count == 1 else f"{count} reflections"
+
+
+@bp.post("/events/<slug>/live/host/moderation")
+@login_required
+def set_moderation(slug):
+    """Switch between approving first and showing at once from the hosts' page without
+    scripts, as `set_moderation` does: what is already waiting stays waiting."""
+    event, form = hosted_form(slug, HostForm)
+    done = {
+        "pre": "Moderation is now before: hosts approve each reflection first.",
+        "post": "Moderation is now after: reflections are shown at once, hosts can take them down.",
+    }
+
+    def act():
+        if form.mode.data not in done:
+            raise DomainError("Choose before or after.")
+        moderation.set_moderation_mode(event, current_user, form.mode.data)
+        return done[form.mode.data]
+
+    return host_action(event, act, "controls-heading")
 
 
 @bp.post("/events/<slug>/live/host/prompt")
@@ -139,7 +300,7 @@ def ask_question(slug):
             raise DomainError("Type a question, or choose a prepared one.")
         return f"The question is now: {prompt.text}"
 
-    return host_action(slug, act, "prompt-heading")
+    return host_action(event, act, "prompt-heading")
 
 
 @bp.post("/events/<slug>/live/host/pause")
@@ -159,7 +320,7 @@ def pause_reflections(slug):
         moderation.set_contributions_open(event, current_user, form.action.data == "reopen")
         return done[form.action.data]
 
-    return host_action(slug, act, "controls-heading")
+    return host_action(event, act, "controls-heading")
 
 
 @bp.post("/events/<slug>/live/host/phrase")
@@ -175,7 +336,32 @@ def capture_phrase(slug):
         )
         return f"Captured for the harvest: “{phrase.text}”"
 
-    return host_action(slug, act, "phrase-heading")
+    return host_action(event, act, "phrase-heading")
+
+
+@bp.post("/events/<slug>/live/host/phrase/change")
+@login_required
+def change_phrase(slug):
+    """Correct, withdraw or bring back a captured phrase from the hosts' page without scripts,
+    as `edit_phrase`, `withdraw_phrase` and `restore_phrase` do."""
+    event, form = hosted_form(slug, HostForm)
+
+    def act():
+        phrase_id = form_number(form.phrase_id.data, "That phrase is not in this room.")
+        if form.action.data == "edit":
+            phrase = moderation.edit_phrase(
+                event, current_user, phrase_id, form.text.data, form.attribution.data
+            )
+            return f"Phrase corrected: “{phrase.text}”"
+        if form.action.data == "withdraw":
+            moderation.withdraw_phrase(event, current_user, phrase_id)
+            return Done("Phrase withdrawn: it is out of the room and the harvest.", f"p{phrase_id}")
+        if form.action.data == "restore":
+            moderation.restore_phrase(event, current_user, phrase_id)
+            return "Phrase back in the room and the harvest."
+        raise DomainError("Choose edit, withdraw or bring back.")
+
+    return host_action(event, act, "stream-heading")
 
 
 @bp.get("/events/<slug>/live/host/support")

@@ -141,7 +141,7 @@ def host(slug):
         "live/host.html",
         event=event,
         voices_heard=counting.DEFINITIONS["voices_heard"],
-        **host_room(event),
+        **host_room(event, request.args.get("undo")),
         **ways_in(event),
     )
 
