@@ -23,6 +23,7 @@ from .test_live_browser import (
     PHONE,
     WAIT,
     no_javascript_errors,  # noqa: F401 (an autouse fixture: no page may throw)
+    open_host,
     open_participant,
     post,
 )
@@ -342,6 +343,7 @@ def test_a_host_without_scripts_approves_two_at_once_and_corrects_a_phrase_on_a_
     # bypass_csp only so the test can inject axe; the pages' own policy is unchanged.
     plain = chromium.new_context(java_script_enabled=False, viewport=PHONE, bypass_csp=True)
     scripted = chromium.new_context(viewport=PHONE)
+    hosting = chromium.new_context(viewport=PHONE)
     try:
         participant = open_participant(scripted, live_server, "no-scripts", sam)
         for text in ("Together we got here", "Small steps count", "Not this one yet"):
@@ -391,6 +393,17 @@ def test_a_host_without_scripts_approves_two_at_once_and_corrects_a_phrase_on_a_
         expect(corrected).to_contain_text("Said by Jo")
         assert participant.locator("#stream li", has_text="sprot").count() == 0
 
+        # With scripts on, host.js takes the same forms over: the socket sends, nothing posts.
+        scripted_host = open_host(hosting, live_server, "no-scripts")
+        assert scripted_host.locator("#set-moderation").is_hidden()
+        scripted_host.get_by_label("Select all").check()
+        scripted_host.get_by_role("button", name="Reject selected (1)").click()
+        participant.locator("#my-contributions li", has_text="Not this one yet").filter(
+            has_text="Held back"
+        ).wait_for(timeout=WAIT)
+        assert scripted_host.locator(".flash").count() == 0
+        assert scripted_host.url.endswith("/events/no-scripts/live/host")
+
         # axe runs in a script of its own, which a page with scripts off never runs: the same
         # server-rendered page with the site's scripts refused is what it checks.
         checked = plain.browser.new_context(viewport=PHONE, bypass_csp=True)
@@ -403,5 +416,5 @@ def test_a_host_without_scripts_approves_two_at_once_and_corrects_a_phrase_on_a_
         checked.close()
         assert serious == [], f"the host page without scripts: {serious}"
     finally:
-        plain.close()
-        scripted.close()
+        for context in (plain, scripted, hosting):
+            context.close()
