@@ -291,12 +291,7 @@
     openState.textContent = room.open ?
       "Reflections are open." : "Reflections are paused: participants' new ones wait on their devices.";
     toggleOpen.textContent = room.open ? "Pause reflections" : "Reopen reflections";
-    moderationForm.addEventListener("submit", function (submitEvent) {
-    submitEvent.preventDefault();
-  });
-  // A choice sends at once, so the form's own button is only for pages without scripts.
-  document.getElementById("set-moderation").hidden = true;
-  moderationInputs.forEach(function (input) { input.checked = input.value === room.moderation; });
+    moderationInputs.forEach(function (input) { input.checked = input.value === room.moderation; });
   }
 
   function renderQueue() {
