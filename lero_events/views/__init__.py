@@ -8,6 +8,7 @@ def register_blueprints(app):
         calendar,
         evidence,
         harvest,
+        hosting,
         live,
         messages,
         organiser,
@@ -26,6 +27,7 @@ def register_blueprints(app):
     app.register_blueprint(harvest.bp)
     app.register_blueprint(live.bp)
     app.register_blueprint(room.bp)
+    app.register_blueprint(hosting.bp)
     app.register_blueprint(attendees.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(privacy.bp)

@@ -3,7 +3,7 @@
 With JavaScript, everything live happens over Socket.IO (namespace `/live`, see
 docs/live-protocol.md) in static/js/live.js and static/js/host.js. The pages are drawn with
 the room as it is now, so they also read without scripts; their plain forms post to
-views/room.py (docs/live-protocol.md section 15).
+views/room.py (participants) and views/hosting.py (hosts) (docs/live-protocol.md section 15).
 """
 
 import secrets
@@ -32,10 +32,10 @@ from ..evidence import counting
 from ..live_pass import issue_live_pass, remembered_as
 from ..registrations import registration_for_token
 from ..visibility import presenter_access
+from .hosting import host_room
 from .room import (
     ContributionForm,
     confirmed_registration,
-    host_room,
     participant_page,
     refuse_after_retention,
     remembered_registration,
@@ -141,7 +141,7 @@ def host(slug):
         "live/host.html",
         event=event,
         voices_heard=counting.DEFINITIONS["voices_heard"],
-        **host_room(event),
+        **host_room(event, request.args.get("undo")),
         **ways_in(event),
     )
 

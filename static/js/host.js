@@ -32,7 +32,8 @@
   var promptInput = document.getElementById("prompt-text");
   var openState = document.getElementById("open-state");
   var toggleOpen = document.getElementById("toggle-open");
-  var moderationInputs = document.querySelectorAll("#moderation input[name=moderation]");
+  var moderationForm = document.getElementById("moderation-form");
+  var moderationInputs = moderationForm.querySelectorAll("input[name=mode]");
   var phraseForm = document.getElementById("phrase-form");
   var phraseText = document.getElementById("phrase-text");
   var phraseAttribution = document.getElementById("phrase-attribution");
@@ -727,8 +728,19 @@
     }, [approveSelected, rejectSelected]);
   }
 
-  approveSelected.addEventListener("click", function () { bulk("approve"); });
-  rejectSelected.addEventListener("click", function () { bulk("reject"); });
+  // The bulk form and the moderation form post without scripts; here the socket sends.
+  approveSelected.addEventListener("click", function (clickEvent) {
+    clickEvent.preventDefault();
+    bulk("approve");
+  });
+  rejectSelected.addEventListener("click", function (clickEvent) {
+    clickEvent.preventDefault();
+    bulk("reject");
+  });
+  document.getElementById("bulk-actions").addEventListener("submit", function (submitEvent) {
+    submitEvent.preventDefault();
+  });
+  document.getElementById("select-all-label").hidden = false;
   selectAll.addEventListener("change", function () {
     Object.keys(queueNodes).forEach(function (id) {
       if (selectAll.checked) {
@@ -837,6 +849,11 @@
     }, [toggleOpen]);
   });
 
+  moderationForm.addEventListener("submit", function (submitEvent) {
+    submitEvent.preventDefault();
+  });
+  // A choice sends at once, so the form's own button is only for pages without scripts.
+  document.getElementById("set-moderation").hidden = true;
   moderationInputs.forEach(function (input) {
     input.addEventListener("change", function () {
       request("set_moderation", { mode: input.value }, function (ack) {
