@@ -2,7 +2,8 @@
 
 A prepared question is a `Prompt` that waits (`asked_at` empty) until a host asks it; asking it
 is the same room change as typing a question live (moderation.set_prompt), so the room and
-the harvest treat both alike. docs/live-protocol.md section 8.
+the harvest treat both alike. Reordering them (on the questions page or in the room) is news
+for the hosts only. docs/live-protocol.md section 8.
 """
 
 import sqlalchemy as sa
@@ -121,7 +122,8 @@ def move_prepared_prompt(event, host, prompt_id, to):
         raise DomainError("prompt_id must be a number.")
     with room_change(event) as change:
         prompt = prepared_prompt(event, prompt_id)
-        ordered = list(prepared_prompts(event))
+        before = list(prepared_prompts(event))
+        ordered = list(before)
         index = ordered.index(prompt)
         if to == "next":
             if prompt.asked_at is not None:
@@ -136,9 +138,11 @@ def move_prepared_prompt(event, host, prompt_id, to):
         for position, each in enumerate(ordered, start=1):
             each.position = position
         views = [prepared_view(each) for each in ordered]
-        change.record(
-            "prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={}
-        )
+        if ordered != before:
+            # Stored without the list: a replay shows it as it is then (`prepared_as_now`).
+            change.record(
+                "prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={}
+            )
     return views
 
 
@@ -148,7 +152,6 @@ def prepared_as_now(messages, views):
     for message in messages:
         if message["kind"] == "prepared":
             message["data"] = {"prepared": views}
-    return messages
 
 
 def delete_prepared_prompt(event, host, prompt_id):

@@ -317,7 +317,8 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
         assert [u["kind"] for u in watcher.received("update")] == ["prompt"] * 3
         assert "Evidence?" not in repr(watcher.messages)
         watcher.wait_for_view(lambda view: not view.held)
-    assert [u["kind"] for u in other_tab.updates()].count("prepared") == 4
+    # Three moves moved something; the first one up told nobody.
+    assert [u["kind"] for u in other_tab.updates()].count("prepared") == 3
 
     # A host tab coming back after a move and a question added since on the questions page
     # gets the list as it is now, in its tail too.
@@ -326,7 +327,7 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
         prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Added later?")
     back = join(live_server, room, "host", last_seq=seq_before)
     tail = [u for u in back.state["updates"] if u["kind"] == "prepared"]
-    assert len(tail) == 4
+    assert len(tail) == 3
     for update in tail:
         assert [q["text"] for q in update["data"]["prepared"]] == [
             "Money?",
