@@ -285,6 +285,7 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
         )
         state["held_back_items"] = moderation.held_back(event)
         state["prepared"] = prompts.prepared_views(event)
+        prompts.prepared_as_now(state.get("updates", []), state["prepared"])
         state["hold_back_reasons"] = moderation.hold_back_reasons()
         state.update(support.state_for_host(event, host_of(member), support_seq))
     else:
@@ -432,6 +433,14 @@ def ask_prompt(event, member, payload):
 def next_prompt(event, member, payload):
     prompt = prompts.ask_next_prompt(event, host_of(member))
     return {"prompt": moderation.prompt_view(prompt), "prepared": prompts.prepared_views(event)}
+
+
+@live_event("move_prompt")
+def move_prompt(event, member, payload):
+    views = prompts.move_prepared_prompt(
+        event, host_of(member), payload.get("prompt_id"), payload.get("to")
+    )
+    return {"prepared": views}
 
 
 def contribution_action(name, action):

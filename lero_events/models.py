@@ -106,6 +106,10 @@ class Event(db.Model):
     written_poem_title: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     written_poem: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     written_poem_credit: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    # "beside" the found poem, or "instead" of it (harvest/editorial.py).
+    written_poem_placement: Mapped[str] = mapped_column(
+        sa.String(16), default="beside", server_default="beside"
+    )
     # The presenter link for whoever shares the screen (lero_events/presenting.py).
     presenter_secret: Mapped[str | None] = mapped_column(sa.String(64))
     # Made by `flask demo`: every page showing it says so, and `demo --reset` removes it.

@@ -2,12 +2,13 @@
 
 A prepared question is a `Prompt` that waits (`asked_at` empty) until a host asks it; asking it
 is the same room change as typing a question live (moderation.set_prompt), so the room and
-the harvest treat both alike. docs/live-protocol.md section 8.
+the harvest treat both alike. Reordering them (on the questions page or in the room) is news
+for the hosts only. docs/live-protocol.md section 8.
 """
 
 import sqlalchemy as sa
 
-from .broadcast import room_change
+from .broadcast import OWN, room_change
 from .contributions import clean_text
 from .errors import DomainError, NotFound
 from .extensions import db
@@ -19,6 +20,13 @@ NOT_PREPARED = "That question is not one of this event's prepared questions."
 ALL_ASKED = (
     "Every prepared question has been asked: type a new one, or ask one again from the list."
 )
+ASKED_ALREADY = "That question has been asked already: use Ask again to put it to the room."
+# Where a host's move sends a question (docs/live-protocol.md section 8): one place up or down,
+# or just before the first question not asked yet.
+MOVES = ("up", "down", "next")
+# The chain the hosts' `prepared` updates are on: an author key no participant or guest can
+# have (theirs are "r:<id>" or 16-100 characters), so only hosts ever hear them.
+HOSTS_CHAIN = "hosts"
 
 
 def current_prompt(event):
@@ -103,21 +111,47 @@ def edit_prepared_prompt(event, host, prompt_id, text, agenda_item_id=None):
     return prompt
 
 
-def move_prepared_prompt(event, host, prompt_id, step):
-    """Move a prepared question one place up (step -1) or down (step 1)."""
+def move_prepared_prompt(event, host, prompt_id, to):
+    """Move a prepared question one place "up" or "down", or make it the "next" one asked:
+    just before the first question not asked yet. Every host's list follows (a `prepared`
+    update), whether it moved here, on the questions page or in the room."""
     require_host(event, host)
-    if step not in (-1, 1):
-        raise DomainError("A question moves one place up or down.")
-    prompt = prepared_prompt(event, prompt_id)
-    ordered = list(prepared_prompts(event))
-    index = ordered.index(prompt)
-    other = index + step
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, each in enumerate(ordered, start=1):
-        each.position = position
-    db.session.commit()
-    return prompt
+    if to not in MOVES:
+        raise DomainError('to must be "up", "down" or "next".')
+    if not whole_number(prompt_id):
+        raise DomainError("prompt_id must be a number.")
+    with room_change(event) as change:
+        prompt = prepared_prompt(event, prompt_id)
+        before = list(prepared_prompts(event))
+        ordered = list(before)
+        index = ordered.index(prompt)
+        if to == "next":
+            if prompt.asked_at is not None:
+                raise DomainError(ASKED_ALREADY, status=409)
+            # The question itself is waiting, so there is a first one at or before it.
+            first_waiting = next(n for n, each in enumerate(ordered) if each.asked_at is None)
+            ordered.insert(first_waiting, ordered.pop(index))
+        else:
+            other = index + (-1 if to == "up" else 1)
+            if 0 <= other < len(ordered):
+                ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, each in enumerate(ordered, start=1):
+            each.position = position
+        views = [prepared_view(each) for each in ordered]
+        if ordered != before:
+            # Stored without the list: a replay shows it as it is then (`prepared_as_now`).
+            change.record(
+                "prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={}
+            )
+    return views
+
+
+def prepared_as_now(messages, views):
+    """A host's tail or catch-up shows the list as it is now (`views`), never as an older
+    move left it: questions added or reworded since on the questions page send no update."""
+    for message in messages:
+        if message["kind"] == "prepared":
+            message["data"] = {"prepared": views}
 
 
 def delete_prepared_prompt(event, host, prompt_id):

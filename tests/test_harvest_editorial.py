@@ -66,6 +66,7 @@ def test_hosts_write_an_introduction_and_a_credited_poem_that_keeps_its_lines(ap
         "title": "Ones and twos",
         "stanzas": [["We came in ones and twos", "and left as many"], ["the kettle, always on"]],
         "credit": "Jo Bloggs",
+        "placement": "beside",
     }
     rows = list(csv.DictReader(io.StringIO(client.get(f"/events/{slug}/harvest/export.csv").text)))
     poem_row = next(row for row in rows if row["section"] == "written poem")
@@ -200,3 +201,107 @@ def test_a_description_typed_in_the_event_form_is_stored_with_plain_line_breaks(
     )
     page = client.get(f"/events/{slug}").get_data(as_text=True)
     assert "<p>Ninety minutes together.</p><p>Bring a cup of tea.</p>" in page
+
+
+def found_poem_lines(app, slug):
+    """A captured phrase with two found-poem lines cut from it, on a published harvest."""
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+        phrase = moderation.capture_phrase(
+            event, event.hosts[0].organiser, "The kettle was always on, and so were we", "Jo"
+        )
+        poem.add_poem_line(event, phrase_id=phrase.id, text="The kettle was always on")
+        poem.add_poem_line(event, phrase_id=phrase.id, text="and so were we")
+        set_event(slug, harvest_published=True)
+
+
+def shown(client, slug):
+    """What the harvest page, the Markdown and the JSON exports show of the two poems."""
+    page = client.get(f"/events/{slug}/harvest").get_data(as_text=True)
+    markdown = client.get(f"/events/{slug}/harvest/export.md").get_data(as_text=True)
+    data = json.loads(client.get(f"/events/{slug}/harvest/export.json").get_data(as_text=True))
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/events/{slug}/harvest/export.csv").text)))
+    return {
+        "page written": '<h2 id="written-poem-heading">Ones and twos</h2>' in page,
+        "page found": '<h2 id="poem-heading">The found poem</h2>' in page
+        and "The kettle was always on" in page,
+        "markdown written": "## Ones and twos" in markdown,
+        "markdown found": "## The found poem" in markdown
+        and "The kettle was always on" in markdown,
+        "json written": data["written_poem"] is not None,
+        "json found": data["poem"] == [["The kettle was always on", "and so were we"]],
+        "csv found": any(row["section"] == "poem" for row in rows),
+        "placement": data["written_poem"] and data["written_poem"]["placement"],
+    }
+
+
+def test_the_written_poem_goes_beside_or_instead_of_the_found_poem_as_the_hosts_choose(app, client):
+    slug = make_event(app)
+    found_poem_lines(app, slug)
+    login(client)
+    writing = {"poem_title": "Ones and twos", "poem": POEM, "poem_credit": "Jo Bloggs"}
+
+    # Beside is the default: the form says so, and both poems are published.
+    edit = text_of(client.get(f"/events/{slug}/harvest/edit"))
+    assert "Where the written poem goes on the harvest" in edit
+    assert 'name="poem_placement" value="beside" checked' in edit
+    assert 'value="instead" checked' not in edit
+    assert host_post(client, slug, "writing", writing).status_code == 302
+    both = shown(client, slug)
+    assert both == {
+        "page written": True,
+        "page found": True,
+        "markdown written": True,
+        "markdown found": True,
+        "json written": True,
+        "json found": True,
+        "csv found": True,
+        "placement": "beside",
+    }
+
+    # Instead: only the written poem, on the page and in every export.
+    saved = host_post(client, slug, "writing", {**writing, "poem_placement": "instead"})
+    assert saved.status_code == 302
+    instead = shown(client, slug)
+    assert instead == {
+        **both,
+        "page found": False,
+        "markdown found": False,
+        "json found": False,
+        "csv found": False,
+        "placement": "instead",
+    }
+    assert json.loads(client.get(f"/events/{slug}/harvest/export.json").text)["poem"] == []
+    edit = text_of(client.get(f"/events/{slug}/harvest/edit"))
+    assert 'name="poem_placement" value="instead" checked' in edit
+    # The found poem stays composed for later, and the curating page says it is not shown.
+    assert 'id="found-poem-hidden"' in edit
+    assert "the written poem is shown instead of it." in edit
+    assert 'value="The kettle was always on"' in edit
+
+    # Instead with no written poem is refused: nothing saved, everything typed kept.
+    refused = host_post(
+        client,
+        slug,
+        "writing",
+        {"introduction": "Kept as typed", "poem_placement": "instead"},
+    )
+    assert refused.status_code == 400
+    page = text_of(refused)
+    assert (
+        "To show a written poem instead of the found poem, write the poem first, "
+        "or choose to show it beside the found poem."
+    ) in page
+    assert "Kept as typed</textarea>" in page
+    assert 'value="instead" checked' in page
+    assert shown(client, slug) == instead
+    assert "Kept as typed" not in client.get(f"/events/{slug}/harvest").text
+    unknown = host_post(client, slug, "writing", {**writing, "poem_placement": "on top"})
+    assert unknown.status_code == 400
+    assert "Choose whether the written poem goes beside or instead of the found poem." in text_of(
+        unknown
+    )
+
+    # Back to beside: the found poem is published again as it was.
+    host_post(client, slug, "writing", {**writing, "poem_placement": "beside"})
+    assert shown(client, slug) == both

@@ -2,6 +2,7 @@
 with one action over a real Socket.IO connection, grouped by in the harvest."""
 
 import re
+import time
 from datetime import datetime, timedelta
 from html import unescape
 
@@ -13,6 +14,7 @@ from lero_events.models import AgendaItem, Event, Prompt
 
 from .conftest import create_event, create_organiser, csrf_token, login
 from .live_clients import contribute, join, make_room, publish_harvest
+from .live_in_process import InProcessClient
 
 
 def agenda(start):
@@ -234,3 +236,156 @@ def test_next_question_asks_the_prepared_ones_in_order_and_the_harvest_groups_by
     evidence_section = page[page.index("Evidence?") : page.index("A quick one")]
     assert "Lived experience is evidence" in evidence_section
     assert "Pay us for our time" in page[page.index("Money?") : page.index("Politics?")]
+
+
+def order_of(questions):
+    return [question["id"] for question in questions]
+
+
+def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_follows(
+    app, live_server
+):
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        host = event.hosts[0].organiser
+        for text in ("Evidence?", "Money?", "Politics?"):
+            prompts.add_prepared_prompt(event, host, text)
+        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+    publish_harvest(app, room)
+
+    hosting = join(live_server, room, "host")
+    other_tab = join(live_server, room, "host")
+    alice = join(live_server, room, "alice")
+    viewer = join(live_server, room, "viewer")
+    hosting.call("set_prompt", {"text": "Welcome: how are you arriving?"})
+    other_tab.wait_for_update("prompt")
+    seq_before = other_tab.last_seq
+
+    ack = hosting.call("move_prompt", {"prompt_id": politics, "to": "up"})
+    assert ack["ok"] is True
+    assert [(q["id"], q["position"]) for q in ack["prepared"]] == [
+        (evidence, 1),
+        (politics, 2),
+        (money, 3),
+    ]
+    other_tab.wait_for_update(
+        "prepared", lambda d: order_of(d["prepared"]) == order_of(ack["prepared"])
+    )
+
+    # "Make next" puts a waiting question before every other waiting one: next_prompt asks it.
+    ack = other_tab.call("move_prompt", {"prompt_id": money, "to": "next"})
+    assert order_of(ack["prepared"]) == [money, evidence, politics]
+    hosting.wait_for_update(
+        "prepared", lambda d: order_of(d["prepared"]) == [money, evidence, politics]
+    )
+    assert hosting.call("next_prompt", {})["prompt"]["id"] == money
+    # Once asked, making it next again is refused; ask it again instead.
+    assert hosting.call("move_prompt", {"prompt_id": money, "to": "next"}) == {
+        "ok": False,
+        "error": "That question has been asked already: use Ask again to put it to the room.",
+    }
+    # An asked question stays first; the next waiting one made next goes just after it.
+    ack = hosting.call("move_prompt", {"prompt_id": politics, "to": "next"})
+    assert order_of(ack["prepared"]) == [money, politics, evidence]
+    # The first one up, the last one down: nothing moves.
+    assert order_of(hosting.call("move_prompt", {"prompt_id": money, "to": "up"})["prepared"]) == [
+        money,
+        politics,
+        evidence,
+    ]
+    assert hosting.call("next_prompt", {})["prompt"]["id"] == politics
+
+    for payload, error in (
+        ({"prompt_id": evidence, "to": "sideways"}, 'to must be "up", "down" or "next".'),
+        (
+            {"prompt_id": 99999, "to": "up"},
+            "That question is not one of this event's prepared questions.",
+        ),
+        ({"prompt_id": "two", "to": "up"}, "prompt_id must be a number."),
+    ):
+        assert hosting.call("move_prompt", payload) == {"ok": False, "error": error}
+    assert alice.call("move_prompt", {"prompt_id": evidence, "to": "up"}) == {
+        "ok": False,
+        "error": "Only this event's hosts can do that.",
+    }
+
+    # Participants and viewers hear the questions asked, never the list or a gap where it was.
+    alice.wait_for_update("prompt", lambda d: d["prompt"]["id"] == politics)
+    viewer.wait_for_update("prompt", lambda d: d["prompt"]["id"] == politics)
+    for watcher in (alice, viewer):
+        assert [u["kind"] for u in watcher.received("update")] == ["prompt"] * 3
+        assert "Evidence?" not in repr(watcher.messages)
+        watcher.wait_for_view(lambda view: not view.held)
+    # Three moves moved something; the first one up told nobody.
+    assert [u["kind"] for u in other_tab.updates()].count("prepared") == 3
+
+    # A host tab coming back after a move and a question added since on the questions page
+    # gets the list as it is now, in its tail too.
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Added later?")
+    back = join(live_server, room, "host", last_seq=seq_before)
+    tail = [u for u in back.state["updates"] if u["kind"] == "prepared"]
+    assert len(tail) == 3
+    for update in tail:
+        assert [q["text"] for q in update["data"]["prepared"]] == [
+            "Money?",
+            "Politics?",
+            "Evidence?",
+            "Added later?",
+        ]
+        assert update["data"]["prepared"] == back.state["prepared"]
+
+
+def test_hosts_without_scripts_move_questions_from_the_host_page(app, client):
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        host = event.hosts[0].organiser
+        for text in ("Evidence?", "Money?", "Politics?"):
+            prompts.add_prepared_prompt(event, host, text)
+        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+    login(client)
+    watching = InProcessClient(app, {"slug": room["slug"], "role": "host"}, http=client)
+    alice = InProcessClient(app, {"slug": room["slug"], "token": room["tokens"]["alice"]})
+    assert watching.connected and alice.connected
+
+    page = client.get(f"/events/{room['slug']}/live/host").get_data(as_text=True)
+    action = f"/events/{room['slug']}/live/host/prepared/move"
+    # Up on all but the first, down on all but the last, "Make next" on the waiting ones that
+    # are not already next.
+    assert 'aria-label="Up: Evidence?"' not in page and 'aria-label="Up: Politics?"' in page
+    assert 'aria-label="Down: Politics?"' not in page and 'aria-label="Down: Evidence?"' in page
+    assert 'aria-label="Make next: Evidence?"' not in page
+    assert 'aria-label="Make next: Politics?"' in page
+    token = csrf_token(client, f"/events/{room['slug']}/live/host")
+
+    moved = client.post(action, data={"csrf_token": token, "prompt_id": politics, "to": "next"})
+    assert moved.status_code == 303
+    assert moved.headers["Location"].endswith(f"/events/{room['slug']}/live/host#prepared-heading")
+    page = client.get(f"/events/{room['slug']}/live/host").get_data(as_text=True)
+    assert "It is the next question now." in page
+    assert "Next: Politics?" in page
+    assert page.index('"Ask now: Politics?"') < page.index('"Ask now: Evidence?"')
+    assert prompt_ids(app, room["slug"]) == [politics, evidence, money]
+
+    # The socket's host tab hears it; the participant does not.
+    deadline = time.monotonic() + 5
+    while not watching.received("updates") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    frames = watching.received("updates")
+    assert [u["kind"] for frame in frames for u in frame] == ["prepared"]
+    assert order_of(frames[0][0]["data"]["prepared"]) == [politics, evidence, money]
+    assert alice.received("updates") == []
+
+    # A refusal is told on the page, and nothing moves.
+    refused = client.post(
+        action, data={"csrf_token": token, "prompt_id": evidence, "to": "sideways"}
+    )
+    assert refused.status_code == 303
+    page = client.get(f"/events/{room['slug']}/live/host").get_data(as_text=True)
+    assert unescape('to must be "up", "down" or "next".') in unescape(page)
+    expired = client.post(action, data={"prompt_id": evidence, "to": "up"})
+    assert expired.status_code == 400
+    assert prompt_ids(app, room["slug"]) == [politics, evidence, money]

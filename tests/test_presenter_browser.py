@@ -7,8 +7,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 import zxingcpp
 from PIL import Image
+
+from lero_events import prompts
+from lero_events.extensions import db
+from lero_events.models import Event
 
 from .conftest import create_event
 from .test_live_browser import (
@@ -215,3 +220,45 @@ def test_the_presenter_view_reads_without_scripts(app, live_server, chromium, co
         )
     finally:
         context.close()
+
+
+def test_host_moves_a_prepared_question_up_in_the_room_and_next_question_asks_it(
+    app, live_server, chromium, conversation
+):
+    slug = "big-conversation"
+    with app.app_context():
+        event = db.session.scalar(sa.select(Event).where(Event.slug == slug))
+        for question in QUESTIONS:
+            prompts.add_prepared_prompt(event, event.hosts[0].organiser, question)
+    contexts = [chromium.new_context(viewport={"width": 1280, "height": 800}) for _ in range(2)]
+    people = chromium.new_context(viewport=PHONE)
+    try:
+        host = open_host(contexts[0], live_server, slug)
+        other_host = open_host(contexts[1], live_server, slug)
+        participant = open_participant(people, live_server, slug, conversation["sam"])
+        assert host.locator("#next-prompt-text").inner_text() == f"Next: {QUESTIONS[0]}"
+
+        moving = host.get_by_role("button", name=f"Up: {QUESTIONS[1]}")
+        moving.focus()
+        host.keyboard.press("Enter")
+        host.locator("#next-prompt-text", has_text=QUESTIONS[1]).wait_for(timeout=WAIT)
+        # It is first now, so it has no "Up": focus stays with the question that moved.
+        assert host.evaluate("document.activeElement.dataset.question") == str(
+            host.evaluate(
+                "document.querySelector('#prepared-list li [data-question]').dataset.question"
+            )
+        )
+        expected = [QUESTIONS[1], QUESTIONS[0], QUESTIONS[2]]
+        for page in (host, other_host):
+            page.locator("#next-prompt-text", has_text=QUESTIONS[1]).wait_for(timeout=WAIT)
+            assert page.locator("#prepared-list .prepared-text").all_inner_texts() == expected
+
+        other_host.get_by_role("button", name="Next question").click()
+        participant.locator("#current-prompt", has_text=QUESTIONS[1]).wait_for(timeout=WAIT)
+        host.locator("#next-prompt-text", has_text=QUESTIONS[0]).wait_for(timeout=WAIT)
+        # Nothing of the questions not asked yet reaches the participant's page.
+        assert QUESTIONS[0] not in participant.content()
+        assert QUESTIONS[2] not in participant.content()
+    finally:
+        for context in (*contexts, people):
+            context.close()

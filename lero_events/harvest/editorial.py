@@ -12,6 +12,16 @@ MAX_INTRODUCTION = 5000
 MAX_POEM = 5000
 MAX_TITLE = 200
 MAX_CREDIT = 200
+# Where the written poem goes: beside the found poem (both shown), or instead of it (the found
+# poem stays composed, ready, but the harvest page and its exports leave it out).
+PLACEMENTS = {
+    "beside": "Beside the found poem",
+    "instead": "Instead of the found poem",
+}
+INSTEAD_WITHOUT_POEM = (
+    "To show a written poem instead of the found poem, write the poem first, "
+    "or choose to show it beside the found poem."
+)
 
 
 @dataclass
@@ -20,6 +30,11 @@ class Editorial:
     poem_title: str = ""
     poem: str = ""
     poem_credit: str = ""
+    placement: str = "beside"
+
+    @property
+    def replaces_found_poem(self):
+        return self.placement == "instead" and bool(self.poem)
 
 
 def editorial_of(event):
@@ -28,6 +43,7 @@ def editorial_of(event):
         poem_title=event.written_poem_title,
         poem=event.written_poem,
         poem_credit=event.written_poem_credit,
+        placement=event.written_poem_placement,
     )
 
 
@@ -50,11 +66,16 @@ def save_editorial(event, editorial):
         problems.append("Say who wrote the poem: it is published with their name.")
     if (title or credit) and not poem:
         problems.append("Write the poem itself, or clear its title and credit.")
+    if editorial.placement not in PLACEMENTS:
+        problems.append("Choose whether the written poem goes beside or instead of the found poem.")
+    elif editorial.placement == "instead" and not poem:
+        problems.append(INSTEAD_WITHOUT_POEM)
     if problems:
         raise DomainError(" ".join(problems))
     event.harvest_introduction = introduction
     event.written_poem_title = title
     event.written_poem = poem
     event.written_poem_credit = credit
+    event.written_poem_placement = editorial.placement
     db.session.commit()
     return editorial_of(event)

@@ -186,6 +186,8 @@ def written_poem_data(editorial):
         "title": editorial.poem_title,
         "stanzas": stanzas(editorial.poem),
         "credit": editorial.poem_credit,
+        # "instead": the found poem ("poem") is left out, as on the harvest page.
+        "placement": editorial.placement,
     }
 
 

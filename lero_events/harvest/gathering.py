@@ -369,17 +369,19 @@ def sketch_notes_of(event):
 def gather_harvest(event, shown_per_prompt=None, shown_phrases=None):
     """Everything the harvest page shows; None means no limit (the exports take it all)."""
     prompts = event_prompts(event)
+    editorial = editorial_of(event)
     return Harvest(
         event=event,
         sections=gather_sections(event, prompts, shown_per_prompt),
         phrases=gather_phrases(event, limit=shown_phrases),
         phrase_total=count_phrases(event),
         most_resonant=gather_most_resonant(event, prompts),
-        poem=gather_poem(event),
+        # A written poem shown instead of the found poem leaves it out of the page and exports.
+        poem=[] if editorial.replaces_found_poem else gather_poem(event),
         words=gather_words(event),
         figures=gather_figures(event),
         sketch_notes=sketch_notes_of(event),
-        editorial=editorial_of(event),
+        editorial=editorial,
     )
 
 

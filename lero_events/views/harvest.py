@@ -178,6 +178,8 @@ def render_edit(
         sketch_error=sketch_error,
         alt_text=alt_text,
         writing=writing or editorial.editorial_of(event),
+        # What the harvest shows now, whatever the form holds after a refusal.
+        saved_writing=editorial.editorial_of(event),
         phrases=moderation.phrases_of(event),
         writing_error=writing_error,
         limits=editorial,
@@ -291,6 +293,7 @@ def save_writing(slug):
         poem_title=request.form.get("poem_title", ""),
         poem=request.form.get("poem", ""),
         poem_credit=request.form.get("poem_credit", ""),
+        placement=request.form.get("poem_placement", "beside"),
     )
     try:
         editorial.save_editorial(event, writing)

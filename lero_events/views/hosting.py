@@ -303,6 +303,29 @@ def ask_question(slug):
     return host_action(event, act, "prompt-heading")
 
 
+class PreparedMoveForm(FlaskForm):
+    """Move a prepared question from the hosts' page: up, down, or to be asked next."""
+
+    prompt_id = HiddenField()
+    to = HiddenField()
+
+
+@bp.post("/events/<slug>/live/host/prepared/move")
+@login_required
+def move_question(slug):
+    """Reorder the prepared questions from the hosts' page without scripts, as `move_prompt`
+    does."""
+    event, form = hosted_form(slug, PreparedMoveForm)
+    moved = {"up": "Moved up.", "down": "Moved down.", "next": "It is the next question now."}
+
+    def act():
+        prompt_id = form_number(form.prompt_id.data, prompts.NOT_PREPARED)
+        prompts.move_prepared_prompt(event, current_user, prompt_id, form.to.data)
+        return moved[form.to.data]
+
+    return host_action(event, act, "prepared-heading")
+
+
 @bp.post("/events/<slug>/live/host/pause")
 @login_required
 def pause_reflections(slug):

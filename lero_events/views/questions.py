@@ -78,8 +78,10 @@ def edit(slug, prompt_id):
 @bp.post("/<int:prompt_id>/move")
 def move(slug, prompt_id):
     event = get_hosted_event(slug, current_user)
-    step = -1 if request.form.get("direction") == "up" else 1
-    prompts.move_prepared_prompt(event, current_user, prompt_id, step)
+    try:
+        prompts.move_prepared_prompt(event, current_user, prompt_id, request.form.get("direction"))
+    except DomainError as error:
+        flash(error.message, "error")
     return redirect(url_for(".prepare", slug=slug) + f"#question-{prompt_id}")
 
 

@@ -1,7 +1,8 @@
 // The host's view of the live room: the queue waiting for approval (oldest first, several can be
 // selected and approved or held back at once), what the room sees (newest first) with feature
 // and withdraw, holding back with a reason and redacting, phrases with edit and withdraw, what
-// was held back (restorable), an undo for the last hold-back or withdraw, the question,
+// was held back (restorable), an undo for the last hold-back or withdraw, the question and the
+// prepared ones (asked, moved up or down, made next),
 // pausing, the moderation mode, capturing a phrase, who is here, and (wellbeing hosts only) the
 // support requests. Host actions are not queued while offline: a host decides in the moment,
 // so a failure is shown at once instead.
@@ -142,6 +143,10 @@
       renderStream();
     } else if (update.kind === "support" && payload.request) {
       receiveSupport(payload.request, live);
+    } else if (update.kind === "prepared" && Array.isArray(payload.prepared)) {
+      // Another host (or this one, on another tab) reordered the prepared questions.
+      data.prepared = payload.prepared;
+      renderPrepared();
     }
   }
 
@@ -243,31 +248,65 @@
     });
   }
 
-  function renderPrepared() {
+  // `focus` ({question, move}): the button to give focus back to once the list is drawn again.
+  function renderPrepared(focus) {
     var questions = data.prepared || [];
     prepared.hidden = questions.length === 0;
     var next = questions.filter(function (question) { return !question.asked; })[0];
     nextPrompt.disabled = !next;
     nextPromptText.textContent = next ? "Next: " + next.text :
       "Every prepared question has been asked.";
-    preparedList.replaceChildren.apply(preparedList, questions.map(function (question) {
+    // Focus stays with the question a host just moved, on the same button when it is still
+    // there (no "Up" once it is first).
+    var focused = focus || (preparedList.contains(document.activeElement) ?
+      document.activeElement.dataset : null);
+    preparedList.replaceChildren.apply(preparedList, questions.map(function (question, index) {
       var current = data.prompt && data.prompt.id === question.id;
       var notes = [];
       if (question.agenda_item) {
         notes.push(question.agenda_item.title);
       }
       notes.push(current ? "asked now" : question.asked ? "asked" : "not asked yet");
+      var moves = [
+        ["up", "Up", index > 0],
+        ["down", "Down", index < questions.length - 1],
+        ["next", "Make next", !question.asked && question !== next],
+      ].filter(function (move) { return move[2]; });
       return h("li", { className: current ? "prepared-current" : "" }, [
         h("span", { className: "prepared-text" }, [question.text]),
         h("span", { className: "hint" }, [" (" + notes.join(", ") + ") "]),
         current ? null : h("button", {
-          type: "button", className: "secondary",
+          type: "button", className: "secondary", dataset: { question: question.id },
           "aria-label": (question.asked ? "Ask again: " : "Ask now: ") + question.text,
           onclick: function (clickEvent) { askPrepared("ask_prompt", { prompt_id: question.id },
             [clickEvent.currentTarget]); },
         }, [question.asked ? "Ask again" : "Ask now"]),
-      ]);
+      ].concat(moves.map(function (move) {
+        return h("button", {
+          type: "button", className: "secondary", dataset: { question: question.id, move: move[0] },
+          "aria-label": move[1] + ": " + question.text,
+          onclick: function (clickEvent) { movePrepared(question, move[0], clickEvent.currentTarget); },
+        }, [move[1]]);
+      })));
     }));
+    if (focused && focused.question) {
+      var again = preparedList.querySelector('[data-question="' + focused.question + '"]' +
+        (focused.move ? '[data-move="' + focused.move + '"]' : "")) ||
+        preparedList.querySelector('[data-question="' + focused.question + '"]');
+      if (again) {
+        again.focus();
+      }
+    }
+  }
+
+  function movePrepared(question, to, button) {
+    request("move_prompt", { prompt_id: question.id, to: to }, function (ack) {
+      data.prepared = ack.prepared;
+      renderPrepared({ question: String(question.id), move: to });
+      sync.save();
+      announce(to === "next" ? "Next question: " + question.text :
+        "Moved " + to + ": " + question.text);
+    }, [button]);
   }
 
   function askPrepared(name, payload, buttons) {
