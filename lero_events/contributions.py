@@ -28,6 +28,7 @@ from .visibility import allowed_in_harvest, in_room, prompt_heard, room_text_vis
 MAX_TEXT = 500
 MAX_GUEST_NAME = 80
 GUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,100}")
+ROOM_CANCELLED = "This event has been cancelled, so its live room is closed."
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def session_ended(event, now=None):
 def contributions_closed_reason(event, now=None):
     """Why the room takes no contributions right now, or None when it does."""
     if event.status == "cancelled":
-        return "This event has been cancelled, so its live room is closed."
+        return ROOM_CANCELLED
     if session_ended(event, now):
         return "This session has ended, so it no longer takes contributions."
     if not event.contributions_open:

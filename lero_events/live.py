@@ -168,7 +168,7 @@ def identify(auth, address_key):
     except NotFound:
         raise DomainError("There is no live room at that address.") from None
     if event.status == "cancelled":
-        raise DomainError("This event has been cancelled, so its live room is closed.")
+        raise DomainError(contributions.ROOM_CANCELLED)
 
     role = auth.get("role")
     if role == "host":

@@ -29,7 +29,6 @@ from .room import (
 bp = Blueprint("hosting", __name__)
 
 # As the socket refuses a host at connect (live.identify).
-ROOM_CLOSED = "This event has been cancelled, so its live room is closed."
 NOT_IN_ROOM = "That contribution is not in this room."
 
 
@@ -140,7 +139,7 @@ def host_action(event, action, anchor=None):
     undo = None
     try:
         if event.status == "cancelled":
-            raise DomainError(ROOM_CLOSED, 410)
+            raise DomainError(contributions.ROOM_CANCELLED, 410)
         done = action()
     except DomainError as error:
         db.session.rollback()

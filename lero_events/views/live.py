@@ -25,7 +25,7 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import agreement, moderation, presenting, prompts
-from ..contributions import author_for_guest
+from ..contributions import ROOM_CANCELLED, author_for_guest
 from ..errors import DomainError
 from ..events import get_event, get_hosted_event
 from ..evidence import counting
@@ -83,7 +83,7 @@ def participant(slug):
         session["live_registrations"] = {**remembered, slug: remembered_as(registration)}
         return redirect(url_for(".participant", slug=slug))
     if event.status == "cancelled":
-        raise DomainError("This event has been cancelled, so its live room is closed.", 410)
+        raise DomainError(ROOM_CANCELLED, 410)
     person, problem = room_person(event)
     if person is None:
         form = GuestForm()
