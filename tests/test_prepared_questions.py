@@ -320,14 +320,14 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
     # Three moves moved something; the first one up told nobody.
     assert [u["kind"] for u in other_tab.updates()].count("prepared") == 3
 
-    # A host tab coming back after a move and a question added since on the questions page
-    # gets the list as it is now, in its tail too.
+    # A host tab coming back after the moves and a question added since gets their updates in
+    # its tail, each with the list as it is now.
     with app.app_context():
         event = db.session.get(Event, room["event_id"])
         prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Added later?")
     back = join(live_server, room, "host", last_seq=seq_before)
     tail = [u for u in back.state["updates"] if u["kind"] == "prepared"]
-    assert len(tail) == 3
+    assert len(tail) == 4
     for update in tail:
         assert [q["text"] for q in update["data"]["prepared"]] == [
             "Money?",
