@@ -2,8 +2,8 @@
 
 A prepared question is a `Prompt` that waits (`asked_at` empty) until a host asks it; asking it
 is the same room change as typing a question live (moderation.set_prompt), so the room and
-the harvest treat both alike. Reordering them (on the questions page or in the room) is news
-for the hosts only. docs/live-protocol.md section 8.
+the harvest treat both alike. Adding, changing, removing or reordering them (on the questions
+page or in the room) is news for the hosts only. docs/live-protocol.md section 8.
 """
 
 import sqlalchemy as sa
@@ -21,6 +21,8 @@ ALL_ASKED = (
     "Every prepared question has been asked: type a new one, or ask one again from the list."
 )
 ASKED_ALREADY = "That question has been asked already: use Ask again to put it to the room."
+STAYS_ASKED = "This question has been asked in the room, so it stays with what was said."
+STAYS_CURRENT = "This is the room's question now, so it stays with what is being said."
 # Where a host's move sends a question (docs/live-protocol.md section 8): one place up or down,
 # or just before the first question not asked yet.
 MOVES = ("up", "down", "next")
@@ -68,24 +70,39 @@ def agenda_item_of(event, agenda_item_id):
     return item
 
 
+def tell_hosts(change, views):
+    """Every host connection replaces its list with `views` (the `prepared` update)."""
+    # Stored without the list: a replay shows it as it is then (`prepared_as_now`).
+    change.record("prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={})
+
+
 def add_prepared_prompt(event, host, text, agenda_item_id=None):
-    """Add a question at the end of the prepared list."""
+    """Add a question at the end of the prepared list; every host's list follows."""
     require_host(event, host)
     text = clean_text(text, MAX_PROMPT)
     item = agenda_item_of(event, agenda_item_id)
-    last = db.session.scalar(
-        sa.select(sa.func.max(Prompt.position)).where(Prompt.event_id == event.id, Prompt.prepared)
-    )
-    prompt = Prompt(
-        event_id=event.id, text=text, prepared=True, position=(last or 0) + 1, agenda_item=item
-    )
-    db.session.add(prompt)
-    db.session.commit()
+    # Under the room's lock: two hosts adding at once never share a position.
+    with room_change(event) as change:
+        last = db.session.scalar(
+            sa.select(sa.func.max(Prompt.position)).where(
+                Prompt.event_id == event.id, Prompt.prepared
+            )
+        )
+        prompt = Prompt(
+            event_id=event.id, text=text, prepared=True, position=(last or 0) + 1, agenda_item=item
+        )
+        db.session.add(prompt)
+        tell_hosts(change, prepared_views(event))
     return prompt
 
 
 def prepared_prompt(event, prompt_id):
-    prompt = db.session.get(Prompt, prompt_id) if isinstance(prompt_id, int) else None
+    # Read afresh: under the room's lock it must say whether the room has heard it by now.
+    prompt = (
+        db.session.get(Prompt, prompt_id, populate_existing=True)
+        if isinstance(prompt_id, int)
+        else None
+    )
     if prompt is None or prompt.event_id != event.id or not prompt.prepared:
         raise NotFound(NOT_PREPARED)
     return prompt
@@ -95,19 +112,22 @@ def edit_prepared_prompt(event, host, prompt_id, text, agenda_item_id=None):
     """Reword a prepared question or tie it to another agenda item.
 
     Once asked, the room and the harvest have shown its words, so only the agenda item may
-    change then.
+    change then. Every host's list follows, unless nothing changed.
     """
     require_host(event, host)
-    prompt = prepared_prompt(event, prompt_id)
     text = clean_text(text, MAX_PROMPT)
-    if prompt.asked_at is not None and text != prompt.text:
-        raise DomainError(
-            "This question has been asked already, so its words stay as the room saw them.",
-            status=409,
-        )
-    prompt.text = text
-    prompt.agenda_item = agenda_item_of(event, agenda_item_id)
-    db.session.commit()
+    item = agenda_item_of(event, agenda_item_id)
+    with room_change(event) as change:
+        prompt = prepared_prompt(event, prompt_id)
+        if prompt.asked_at is not None and text != prompt.text:
+            raise DomainError(
+                "This question has been asked already, so its words stay as the room saw them.",
+                status=409,
+            )
+        if (text, item) != (prompt.text, prompt.agenda_item):
+            prompt.text = text
+            prompt.agenda_item = item
+            tell_hosts(change, prepared_views(event))
     return prompt
 
 
@@ -139,36 +159,40 @@ def move_prepared_prompt(event, host, prompt_id, to):
             each.position = position
         views = [prepared_view(each) for each in ordered]
         if ordered != before:
-            # Stored without the list: a replay shows it as it is then (`prepared_as_now`).
-            change.record(
-                "prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={}
-            )
+            tell_hosts(change, views)
     return views
 
 
 def prepared_as_now(messages, views):
     """A host's tail or catch-up shows the list as it is now (`views`), never as an older
-    move left it: questions added or reworded since on the questions page send no update."""
+    change left it: the `prepared` updates are stored without their list."""
     for message in messages:
         if message["kind"] == "prepared":
             message["data"] = {"prepared": views}
 
 
 def delete_prepared_prompt(event, host, prompt_id):
-    """Remove a prepared question nobody has answered yet."""
+    """Remove a prepared question the room has not heard; every host's list follows.
+
+    Checked under the room's lock, so a question asked or answered meanwhile stays, with what
+    was said under it.
+    """
     require_host(event, host)
-    prompt = prepared_prompt(event, prompt_id)
-    answered = db.session.scalar(sa.select(sa.exists().where(Contribution.prompt_id == prompt.id)))
-    if prompt.asked_at is not None or answered:
-        raise DomainError(
-            "This question has been asked in the room, so it stays with what was said.",
-            status=409,
+    with room_change(event) as change:
+        prompt = prepared_prompt(event, prompt_id)
+        if event.current_prompt_id == prompt.id:
+            raise DomainError(STAYS_CURRENT, status=409)
+        answered = db.session.scalar(
+            sa.select(sa.exists().where(Contribution.prompt_id == prompt.id))
         )
-    db.session.delete(prompt)
-    db.session.flush()
-    for position, each in enumerate(prepared_prompts(event), start=1):
-        each.position = position
-    db.session.commit()
+        if prompt.asked_at is not None or answered:
+            raise DomainError(STAYS_ASKED, status=409)
+        db.session.delete(prompt)
+        db.session.flush()
+        remaining = prepared_prompts(event)
+        for position, each in enumerate(remaining, start=1):
+            each.position = position
+        tell_hosts(change, [prepared_view(each) for each in remaining])
 
 
 def ask_prompt(event, host, prompt_id):

@@ -2,6 +2,7 @@
 with one action over a real Socket.IO connection, grouped by in the harvest."""
 
 import re
+import threading
 import time
 from datetime import datetime, timedelta
 from html import unescape
@@ -9,8 +10,9 @@ from html import unescape
 import sqlalchemy as sa
 
 from lero_events import events, prompts
+from lero_events.errors import DomainError
 from lero_events.extensions import db
-from lero_events.models import AgendaItem, Event, Prompt
+from lero_events.models import AgendaItem, Contribution, Event, Prompt
 
 from .conftest import create_event, create_organiser, csrf_token, login
 from .live_clients import contribute, join, make_room, publish_harvest
@@ -320,14 +322,14 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
     # Three moves moved something; the first one up told nobody.
     assert [u["kind"] for u in other_tab.updates()].count("prepared") == 3
 
-    # A host tab coming back after a move and a question added since on the questions page
-    # gets the list as it is now, in its tail too.
+    # A host tab coming back after the moves and a question added since gets their updates in
+    # its tail, each with the list as it is now.
     with app.app_context():
         event = db.session.get(Event, room["event_id"])
         prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Added later?")
     back = join(live_server, room, "host", last_seq=seq_before)
     tail = [u for u in back.state["updates"] if u["kind"] == "prepared"]
-    assert len(tail) == 3
+    assert len(tail) == 4
     for update in tail:
         assert [q["text"] for q in update["data"]["prepared"]] == [
             "Money?",
@@ -389,3 +391,146 @@ def test_hosts_without_scripts_move_questions_from_the_host_page(app, client):
     expired = client.post(action, data={"prompt_id": evidence, "to": "up"})
     assert expired.status_code == 400
     assert prompt_ids(app, room["slug"]) == [politics, evidence, money]
+
+
+def flashed(page):
+    """The notices on a page, as the host reads them."""
+    return [unescape(text) for text in re.findall(r'<p class="flash flash-\w+">(.*?)</p>', page)]
+
+
+def frames_until(client, predicate, timeout=5):
+    """The update frames an in-process client has received once `predicate` holds for them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frames = client.received("updates")
+        if predicate([update for frame in frames for update in frame]):
+            return frames
+        time.sleep(0.05)
+    raise AssertionError(f"not received in time: {client.received('updates')}")
+
+
+def test_every_change_on_the_questions_page_reaches_the_host_tabs_in_the_room_and_nobody_else(
+    app, client
+):
+    room = make_room(app)
+    slug = room["slug"]
+    publish_harvest(app, room)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        create_organiser("cohost@example.org", "Cora Cohost")
+        events.add_cohost(event, "cohost@example.org")
+        evidence = prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Evidence?").id
+    # The owner's tab is open in the live room; the co-host works on the questions page.
+    in_room = app.test_client()
+    login(in_room)
+    hosting = InProcessClient(app, {"slug": slug, "role": "host"}, http=in_room)
+    alice = InProcessClient(app, {"slug": slug, "token": room["tokens"]["alice"]})
+    viewer = InProcessClient(app, {"slug": slug, "role": "viewer"})
+    assert hosting.connected and alice.connected and viewer.connected
+    host_seq = hosting.received("state")[0]["seq"]
+    login(client, "cohost@example.org")
+    token = csrf_token(client, f"/organiser/events/{slug}/questions")
+
+    def post(path, **fields):
+        response = client.post(
+            f"/organiser/events/{slug}/questions{path}", data={"csrf_token": token, **fields}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return flashed(questions_page(client, slug).get_data(as_text=True))
+
+    def heard(count):
+        """The host tab's `prepared` updates once it has `count`: each list as texts."""
+        frames = frames_until(
+            hosting, lambda updates: [u["kind"] for u in updates].count("prepared") >= count
+        )
+        lists = [u["data"]["prepared"] for f in frames for u in f if u["kind"] == "prepared"]
+        assert len(lists) == count
+        return [[question["text"] for question in questions] for questions in lists]
+
+    assert post("", text="Money?") == ["Question added."]
+    assert heard(1) == [["Evidence?", "Money?"]]
+    money = prompt_ids(app, slug)[1]
+    assert post(f"/{money}", text="Money, and who decides?") == ["Question saved."]
+    assert heard(2)[-1] == ["Evidence?", "Money, and who decides?"]
+    # Saving it unchanged is no news.
+    assert post(f"/{money}", text="Money, and who decides?") == ["Question saved."]
+
+    page = questions_page(client, slug).get_data(as_text=True)
+    assert 'aria-label="Make next: question 1"' not in page, "the next one already"
+    assert 'aria-label="Make next: question 2"' in page
+    assert post(f"/{money}/move", direction="next") == ["It is the next question now."]
+    assert heard(3)[-1] == ["Money, and who decides?", "Evidence?"]
+    assert post(f"/{evidence}/delete") == ["Question removed."]
+    assert heard(4)[-1] == ["Money, and who decides?"]
+    assert post("", text="Politics?") == ["Question added."]
+    assert heard(5)[-1] == ["Money, and who decides?", "Politics?"]
+    politics = prompt_ids(app, slug)[1]
+
+    # Asked in the room: the question now and one answered stay, and so does the answer.
+    assert hosting.call("ask_prompt", {"prompt_id": politics})["ok"]
+    answer = contribute(alice, "Ours", prompt_id=politics)
+    assert answer["ok"], answer
+    assert hosting.call("ask_prompt", {"prompt_id": money})["ok"]
+    assert post(f"/{money}/delete") == [prompts.STAYS_CURRENT]
+    assert post(f"/{politics}/delete") == [prompts.STAYS_ASKED]
+    assert post(f"/{politics}/move", direction="next") == [prompts.ASKED_ALREADY]
+    assert post(f"/{politics}", text="Reworded?") == [
+        "This question has been asked already, so its words stay as the room saw them."
+    ]
+    page = questions_page(client, slug).get_data(as_text=True)
+    assert 'aria-label="Make next' not in page and 'aria-label="Remove' not in page
+    assert prepared_texts(app, slug) == [("Money, and who decides?", None), ("Politics?", None)]
+    with app.app_context():
+        kept = db.session.get(Contribution, answer["id"])
+        assert (kept.text, kept.prompt_id) == ("Ours", politics)
+
+    # The host tab heard every change, gapless in the room's seq.
+    updates = [u for frame in frames_until(hosting, lambda u: len(u) >= 8) for u in frame]
+    assert [u["seq"] for u in updates] == list(range(host_seq + 1, host_seq + 9))
+    assert [u["kind"] for u in updates] == ["prepared"] * 5 + ["prompt", "contribution", "prompt"]
+    # Participants and viewers heard the questions asked (and the answer), never the list, and
+    # each of their chains runs on without a gap where the hosts' news was.
+    for watcher in (alice, viewer):
+        frames_until(watcher, lambda u: [x["kind"] for x in u].count("prompt") == 2)
+        state = watcher.received("state")[0]
+        heads = {"public": state["public_seq"], "own": state.get("own_seq")}
+        for update in (u for frame in watcher.received("updates") for u in frame):
+            assert update["kind"] != "prepared"
+            assert update["prev"] == heads[update["chain"]], update
+            heads[update["chain"]] = update["seq"]
+        assert "Evidence?" not in repr(watcher.received())
+
+
+def test_a_question_asked_while_a_host_removes_it_stays_with_the_room(app):
+    room = make_room(app)
+    with app.app_context():
+        event = db.session.get(Event, room["event_id"])
+        asked = prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Asked just now?").id
+    removal = {}
+
+    def remove():
+        with app.app_context():
+            event = db.session.get(Event, room["event_id"])
+            try:
+                prompts.delete_prepared_prompt(event, event.hosts[0].organiser, asked)
+            except DomainError as error:
+                removal["refused"] = error.message
+
+    with app.app_context(), db.engine.connect() as asking:
+        # Another host's "Ask now", caught halfway: the room is locked and the question asked,
+        # not yet committed.
+        if asking.dialect.name == "sqlite":
+            asking.exec_driver_sql("BEGIN IMMEDIATE")
+        asking.execute(sa.select(Event.id).where(Event.id == room["event_id"]).with_for_update())
+        asking.execute(sa.update(Prompt).where(Prompt.id == asked).values(asked_at=sa.func.now()))
+        asking.execute(
+            sa.update(Event).where(Event.id == room["event_id"]).values(current_prompt_id=asked)
+        )
+        remover = threading.Thread(target=remove)
+        remover.start()
+        remover.join(0.5)
+        assert remover.is_alive(), "the removal waits for the room"
+        asking.commit()
+    remover.join(10)
+    assert removal == {"refused": prompts.STAYS_CURRENT}
+    assert prompt_ids(app, room["slug"]) == [asked]

@@ -665,4 +665,5 @@ def test_only_the_events_hosts_can_use_the_hosts_forms(app):
         event = db.session.scalar(sa.select(Event))
         assert event.current_prompt_id is None and event.contributions_open is True
         assert db.session.scalars(sa.select(Phrase)).all() == []
-        assert db.session.scalars(sa.select(RoomUpdate)).all() == []
+        # Only the hosts' news of the question added before: nothing from the refused forms.
+        assert db.session.scalars(sa.select(RoomUpdate.kind)).all() == ["prepared"]

@@ -1,6 +1,7 @@
 """Prepared questions: hosts write them before the event, tie them to the agenda, order them.
 
-Asking them happens in the live room (static/js/host.js, docs/live-protocol.md section 8).
+Asking them happens in the live room (static/js/host.js, docs/live-protocol.md section 8); every
+change here reaches the host tabs open there.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -77,11 +78,16 @@ def edit(slug, prompt_id):
 
 @bp.post("/<int:prompt_id>/move")
 def move(slug, prompt_id):
+    """Up, down, or "next": just before the first question not asked yet."""
     event = get_hosted_event(slug, current_user)
+    direction = request.form.get("direction")
     try:
-        prompts.move_prepared_prompt(event, current_user, prompt_id, request.form.get("direction"))
+        prompts.move_prepared_prompt(event, current_user, prompt_id, direction)
     except DomainError as error:
         flash(error.message, "error")
+    else:
+        if direction == "next":
+            flash("It is the next question now.", "success")
     return redirect(url_for(".prepare", slug=slug) + f"#question-{prompt_id}")
 
 

@@ -144,7 +144,8 @@
     } else if (update.kind === "support" && payload.request) {
       receiveSupport(payload.request, live);
     } else if (update.kind === "prepared" && Array.isArray(payload.prepared)) {
-      // Another host (or this one, on another tab) reordered the prepared questions.
+      // Another host (or this one, on another tab) added, changed, removed or moved a
+      // prepared question, here or on the questions page: the list as it is now.
       data.prepared = payload.prepared;
       renderPrepared();
     }
