@@ -21,8 +21,8 @@ outbox folder. --worker-apart runs the task queue's worker as its own process (`
 app worker`, as in production) instead of inside `python app.py` (the embedded default), so
 the server's CPU per registration leaves out delivering the emails; like the deployed unit,
 it runs at niceness 10. --profile DIR samples
-our server with py-spy during the burst, writes DIR/ours.txt (collapsed stacks) and prints
-the functions where most time went.
+our server with py-spy during the burst (while it holds the GIL, so CPU rather than waiting),
+writes DIR/ours.txt (collapsed stacks) and prints the functions where most time went.
 """
 
 import sys
@@ -300,7 +300,13 @@ def hottest(collapsed, top=25):
         print(f"  {100 * count / samples:5.1f} {100 * own[frame] / samples:5.1f}  {frame}")
 
 
+def load_average():
+    """The machine's load average over 1, 5 and 15 minutes: how much else was running."""
+    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
 def measure(args):
+    print(f"load average at the start: {load_average()}", flush=True)
     database_url = args.database_url
     if not database_url or "postgres" not in database_url:
         raise SystemExit("Give a PostgreSQL database: DATABASE_URL=postgresql://... or --database")
@@ -356,12 +362,16 @@ def measure(args):
                         [
                             str(Path(sys.executable).parent / "py-spy"),
                             "record",
+                            # Samples only while our server holds the GIL (runs Python),
+                            # without stopping it to take them.
+                            "--gil",
+                            "--nonblocking",
                             "--pid",
                             str(process.pid),
                             "--format",
                             "raw",
                             "--rate",
-                            "200",
+                            "1000",
                             "-o",
                             str(Path(args.profile) / "ours.txt"),
                         ],
@@ -394,6 +404,7 @@ def measure(args):
         if smtp:
             smtp.stop()
     print(f"ours / bare = {results['ours'] / results['bare']:.2f}")
+    print(f"load average at the end: {load_average()}")
     if args.profile:
         hottest(Path(args.profile) / "ours.txt")
 
