@@ -33,7 +33,7 @@ def render_attendee_email(registration, kind, message=None, **extra):
 
     Rendered by Jinja itself, not flask.render_template: an email is the same whichever
     request or task renders it, so it takes nothing from the request's template context, and
-    skipping it is a fifth of the rendering (two emails for every booking on PostgreSQL)."""
+    skipping that saves a tenth of the rendering (two emails for every booking on PostgreSQL)."""
     event = registration.event
     base = outbox.site_url()
     owner = owner_of(event)

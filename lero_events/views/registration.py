@@ -176,8 +176,8 @@ def answered_form(invalid):
 
 
 def booked(slug):
-    # The same answer whether the address was new or already booked: the private link goes
-    # only to the address, so nobody learns who is booked or gets their link.
+    """The same answer whether the address was new or already booked: the private link goes
+    only to the address, so nobody learns who is booked or gets their link."""
     return redirect(url_for(".check_email", slug=slug), 303)
 
 
