@@ -14,15 +14,17 @@ The database is emptied and its tables made again: give it a database of its own
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench \\
         .venv/bin/python bench/registration_burst.py [--count 300] [--concurrency 300]
-        [--smtp] [--worker-apart] [--profile DIR]
+        [--smtp] [--worker-apart] [--profile DIR] [--in-process]
 
 --smtp sends the emails through a real SMTP server on loopback (aiosmtpd) instead of the
 outbox folder. --worker-apart runs the task queue's worker as its own process (`flask --app
 app worker`, as in production) instead of inside `python app.py` (the embedded default), so
 the server's CPU per registration leaves out delivering the emails; like the deployed unit,
 it runs at niceness 10. --profile DIR samples
-our server with py-spy during the burst, writes DIR/ours.txt (collapsed stacks) and prints
-the functions where most time went.
+our server with py-spy during the burst (while it holds the GIL, so CPU rather than waiting),
+writes DIR/ours.txt (collapsed stacks) and prints the functions where most time went.
+--in-process measures instead the CPU of each post alone: both apps in this process, posted
+one after another through Flask's test client (no server, no socket, no concurrency).
 """
 
 import sys
@@ -60,14 +62,13 @@ CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # The bare app: run in its own process as `registration_burst.py --serve-bare PORT`.
 
 
-def serve_bare(port, database_url):
+def bare_app(database_url):
     """A Flask form that takes the event lock, counts seats and inserts one row. No more."""
     import secrets
 
     import sqlalchemy as sa
     from flask import Flask, redirect, render_template_string
     from flask_wtf import FlaskForm
-    from gevent.pywsgi import WSGIServer
     from wtforms import EmailField, StringField
 
     from lero_events.config import database_uri
@@ -125,8 +126,15 @@ def serve_bare(port, database_url):
             return redirect(f"/events/{slug}/register/check-email", 303)
         return render_template_string(page, form=form), 400 if form.errors else 200
 
+    return app
+
+
+def serve_bare(port, database_url):
+    """bare_app under gevent's WSGI server, as ours runs."""
+    from gevent.pywsgi import WSGIServer
+
     print(f"bare Flask form on http://127.0.0.1:{port}/", flush=True)
-    WSGIServer(("127.0.0.1", port), app, log=None).serve_forever()
+    WSGIServer(("127.0.0.1", port), bare_app(database_url), log=None).serve_forever()
 
 
 # The burst.
@@ -300,10 +308,21 @@ def hottest(collapsed, top=25):
         print(f"  {100 * count / samples:5.1f} {100 * own[frame] / samples:5.1f}  {frame}")
 
 
-def measure(args):
+def checked_database_url(args):
     database_url = args.database_url
     if not database_url or "postgres" not in database_url:
         raise SystemExit("Give a PostgreSQL database: DATABASE_URL=postgresql://... or --database")
+    return database_url
+
+
+def load_average():
+    """The machine's load average over 1, 5 and 15 minutes: how much else was running."""
+    return "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def measure(args):
+    print(f"load average at the start: {load_average()}", flush=True)
+    database_url = checked_database_url(args)
     capacity = args.count // 2
     instance = Path(tempfile.mkdtemp(prefix="registration-burst-"))
     app = prepare_database(database_url, instance, capacity)
@@ -356,12 +375,16 @@ def measure(args):
                         [
                             str(Path(sys.executable).parent / "py-spy"),
                             "record",
+                            # Samples only while our server holds the GIL (runs Python),
+                            # without stopping it to take them.
+                            "--gil",
+                            "--nonblocking",
                             "--pid",
                             str(process.pid),
                             "--format",
                             "raw",
                             "--rate",
-                            "200",
+                            "1000",
                             "-o",
                             str(Path(args.profile) / "ours.txt"),
                         ],
@@ -394,8 +417,68 @@ def measure(args):
         if smtp:
             smtp.stop()
     print(f"ours / bare = {results['ours'] / results['bare']:.2f}")
+    print(f"load average at the end: {load_average()}")
     if args.profile:
         hottest(Path(args.profile) / "ours.txt")
+
+
+# Posts before the in-process figure starts: templates compiled, statements prepared.
+WARM_UP = 20
+
+
+def in_process(args):
+    """--in-process: each app's posts one after another through Flask's test client, in this
+    process, and the CPU each took (time.process_time). No WSGI server, socket or concurrency:
+    the request alone, the steadiest figure on a shared machine."""
+    import statistics
+
+    from lero_events import create_app
+
+    database_url = checked_database_url(args)
+    os.environ.pop("REDIS_URL", None)
+    capacity = args.count // 2
+    instance = Path(tempfile.mkdtemp(prefix="registration-cpu-"))
+    prepare_database(database_url, instance, capacity)
+    ours = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(instance),
+            "AUTO_MIGRATE": False,
+            "SECRET_KEY": "bench secret key",
+            "REGISTRATION_RATE_LIMIT": "1000000 per minute",
+            "TASK_WORKER_IN_PROCESS": False,
+        }
+    )
+    results = {}
+    for name, app in (("ours", ours), ("bare", bare_app(database_url))):
+        client = app.test_client()
+        form_url = f"/events/{name}/register"
+        token = CSRF_FIELD.search(client.get(form_url).get_data(as_text=True)).group(1)
+        statuses, cpu = collections.Counter(), []
+        for number in range(args.count):
+            data = {
+                "csrf_token": token,
+                "name": f"Person {number}",
+                "email": f"person{number}@example.org",
+                "consent": "y",
+            }
+            started = time.process_time()
+            statuses[client.post(form_url, data=data).status_code] += 1
+            cpu.append(time.process_time() - started)
+        seats = seat_counts(ours, name)
+        measured = cpu[WARM_UP:]
+        results[name] = statistics.mean(measured)
+        print(
+            f"{name:>4}: {args.count} posts one after another in this process, CPU "
+            f"{1000 * results[name]:.2f} ms each (median {1000 * statistics.median(measured):.2f})"
+            f" after the first {WARM_UP}; answers {dict(statuses)}; seats {seats}",
+            flush=True,
+        )
+        expected = {"confirmed": capacity, "waitlisted": args.count - capacity}
+        if statuses != {303: args.count} or seats != expected:
+            print(f"      WRONG: expected {args.count} x 303 and {expected}")
+    print(f"ours / bare (CPU) = {results['ours'] / results['bare']:.2f}")
+    print(f"load average at the end: {load_average()}")
 
 
 def main():
@@ -408,10 +491,16 @@ def main():
         "--worker-apart", action="store_true", help="run the task worker as its own process"
     )
     parser.add_argument("--profile", metavar="DIR", help="sample our server with py-spy")
+    parser.add_argument(
+        "--in-process", action="store_true", help="CPU per post, one at a time, in this process"
+    )
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.serve_bare, args.database_url)
+    elif args.in_process:
+        print(f"load average at the start: {load_average()}", flush=True)
+        in_process(args)
     else:
         measure(args)
 

