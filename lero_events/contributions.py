@@ -129,57 +129,66 @@ def submit_contribution(
         "author_key": author.key,
         "since": utcnow() - timedelta(seconds=seconds),
     }
-    with room_change(event, also=(SAVED_ID, RECENT_COUNT), values=values) as change:
-        saved_id, recent = change.also
-        if saved_id is not None:
-            return resent(event, author, client_id)
-        require_accepted(event, author.key)
-        reason = contributions_closed_reason(event)
-        if reason:
-            raise DomainError(reason, status=409)
-        # The mode may have changed while this waited for the lock.
-        status = "approved" if event.moderation == "post" else "pending"
-        registration = check_still_registered(author)
-        if prompt_id is not None:
-            prompt = db.session.get(Prompt, prompt_id)
-            # A prepared question is part of the room only once a host has asked it.
-            if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
-                raise DomainError("That prompt is not part of this event.")
-        check_rate_limit(recent, address_full)
+    # On PostgreSQL the new row's id is read with the lock too, and the row is written in the
+    # statement that writes the room's update (RoomChange.write_with): one round trip fewer.
+    written_with_update = db.session.get_bind().dialect.name == "postgresql"
+    also = (SAVED_ID, RECENT_COUNT, NEXT_ID) if written_with_update else (SAVED_ID, RECENT_COUNT)
+    try:
+        with room_change(event, also=also, values=values) as change:
+            saved_id, recent, *next_id = change.also
+            if saved_id is not None:
+                return resent(event, author, client_id)
+            require_accepted(event, author.key)
+            reason = contributions_closed_reason(event)
+            if reason:
+                raise DomainError(reason, status=409)
+            # The mode may have changed while this waited for the lock.
+            status = "approved" if event.moderation == "post" else "pending"
+            registration = check_still_registered(author)
+            if prompt_id is not None:
+                prompt = db.session.get(Prompt, prompt_id)
+                # A prepared question is part of the room only once a host has asked it.
+                if prompt is None or prompt.event_id != event.id or not prompt_heard(prompt):
+                    raise DomainError("That prompt is not part of this event.")
+            check_rate_limit(recent, address_full)
 
-        now = utcnow()
-        row = {
-            "event_id": event.id,
-            "prompt_id": prompt_id,
-            "registration_id": author.registration_id,
-            "guest_name": author.guest_name,
-            "author_key": author.key,
-            "client_id": client_id,
-            "text": text,
-            "anonymous": anonymous,
-            "sharing": sharing,
-            "status": status,
-            "featured": False,
-            "created_at": now,
-            "moderated_at": now if status == "approved" else None,
-            "held_back_reason": "",
-            "redacted": "",
-        }
-        try:
+            now = utcnow()
+            row = {
+                "event_id": event.id,
+                "prompt_id": prompt_id,
+                "registration_id": author.registration_id,
+                "guest_name": author.guest_name,
+                "author_key": author.key,
+                "client_id": client_id,
+                "text": text,
+                "anonymous": anonymous,
+                "sharing": sharing,
+                "status": status,
+                "featured": False,
+                "created_at": now,
+                "moderated_at": now if status == "approved" else None,
+                "taken_down_at": None,
+                "held_back_reason": "",
+                "redacted": "",
+            }
             # Core, not the ORM's unit of work: the row is written as it is and shown from
             # what was written (below), with nothing for the commit to expire.
-            contribution_id = db.session.execute(ADD_CONTRIBUTION, row).scalar_one()
-        except sa.exc.IntegrityError:
-            # The same client_id saved first by a resend racing its original. The room lock
-            # makes this rare (the check above sees committed rows), but the unique constraint
-            # is the guarantee, so its violation means "already saved", never an error.
-            db.session.rollback()
-            return resent(event, author, client_id)
-        contribution = Contribution(id=contribution_id, registration=registration, **row)
-        # Nobody can have resonated with it yet: no count to ask.
-        record_contribution(change, contribution, resonance_count=0)
-        view = contribution_view(contribution, resonance_count=0)
-        event_id = event.id
+            if written_with_update:
+                row["id"] = next_id[0]
+                change.write_with(ADD_CONTRIBUTION_WITH_ID, row)
+            else:
+                row["id"] = db.session.execute(ADD_CONTRIBUTION, row).scalar_one()
+            contribution = Contribution(registration=registration, **row)
+            # Nobody can have resonated with it yet: no count to ask.
+            record_contribution(change, contribution, resonance_count=0)
+            view = contribution_view(contribution, resonance_count=0)
+            event_id = event.id
+    except sa.exc.IntegrityError:
+        # The same client_id saved first by a resend racing its original. The room lock makes
+        # this rare (the check above sees committed rows), but the unique constraint is the
+        # guarantee, so its violation means "already saved", never an error (room_change has
+        # rolled back).
+        return resent(event, author, client_id)
     if status == "approved":
         tell_author(event_id, author.key, view)
     if author.address_key is not None:
@@ -222,6 +231,11 @@ RECENT_COUNT = (
     .scalar_subquery()
 )
 ADD_CONTRIBUTION = sa.insert(Contribution.__table__).returning(Contribution.__table__.c.id)
+# PostgreSQL: the id taken with the lock, the row written with the room's update.
+NEXT_ID = sa.select(
+    sa.func.nextval(sa.func.pg_get_serial_sequence("contribution", "id"))
+).scalar_subquery()
+ADD_CONTRIBUTION_WITH_ID = sa.insert(Contribution.__table__)
 
 
 def resent(event, author, client_id):
