@@ -319,20 +319,33 @@ def framed_emit(data):
     return not socketio_packet.Packet.data_is_binary(data)
 
 
-class BoundedManager(BoundedQueues, FramedEmit):
+class WorkerNotices:
+    """Short notices between workers (e.g. "these rooms' presence rows changed"), by topic:
+    with one worker there is no one to tell."""
+
+    def tell_other_workers(self, topic, data):
+        pass
+
+    def on_notice(self, topic, handler):
+        """Call `handler(data)` for each notice on `topic` from another worker."""
+        self.__dict__.setdefault("notice_handlers", {})[topic] = handler
+
+
+class BoundedManager(BoundedQueues, WorkerNotices, FramedEmit):
     """One worker."""
 
 
-class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmit):
+class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisManager, FramedEmit):
     """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 10.5).
 
     An emit without a callback or binary data goes to the other workers as the packet text
     this worker encoded (`relay_message`), not as python-socketio's JSON of its arguments: the
     others only frame it for their members, instead of decoding the JSON and encoding the
     packet again (a fifth of a second worker's time at 100 contributions a second,
-    docs/performance.md). Everything else (callbacks, binary data, disconnects, rooms) is
-    python-socketio's JSON, which this worker also still reads from workers of an older
-    version (docs/deployment.md says what a rolling deploy does).
+    docs/performance.md). Notices between workers (`tell_other_workers`) go the same way.
+    Everything else (callbacks, binary data, disconnects, rooms) is python-socketio's JSON,
+    which this worker also still reads from workers of an older version (docs/deployment.md
+    says what a rolling deploy does).
 
     While Redis does not answer, a change is still saved and acked and this worker's own
     clients still get its frames (they are delivered here before they are published), but
@@ -375,16 +388,29 @@ class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmi
                 # Make the listener reconnect too: its success is what says "back".
                 self.pubsub.close()
 
+    def tell_other_workers(self, topic, data):
+        header = json.dumps([self.host_id, topic, data], separators=(",", ":"))
+        self.publish_bytes(NOTICE + header.encode())
+
     def _listen(self):
-        """python-socketio's messages, after handling the relayed packets among them here."""
+        """python-socketio's messages, after handling our relayed packets and notices here."""
         for message in super()._listen():
-            if isinstance(message, bytes) and message.startswith(RELAYED):
-                try:
-                    self.relayed(message)
-                except Exception:
-                    self._get_logger().exception("live room: a relayed packet could not be sent")
-            else:
+            if not isinstance(message, bytes) or not message.startswith((RELAYED, NOTICE)):
                 yield message
+                continue
+            try:
+                if message.startswith(RELAYED):
+                    self.relayed(message)
+                else:
+                    self.noticed(message)
+            except Exception:
+                self._get_logger().exception("live room: a message from a worker failed")
+
+    def noticed(self, message):
+        host_id, topic, data = json.loads(message[len(NOTICE) :])
+        handler = self.__dict__.get("notice_handlers", {}).get(topic)
+        if host_id != self.host_id and handler is not None:
+            handler(data)
 
     def relayed(self, message):
         """Send another worker's packet to this worker's members of its room(s)."""
@@ -416,8 +442,10 @@ class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmi
             self.emit("delivery", {"live": True}, namespace=NAMESPACE)
 
 
-# What starts a relayed packet on the channel: python-socketio's own messages are JSON objects.
+# What starts a relayed packet or a notice on the channel: python-socketio's own messages are
+# JSON objects.
 RELAYED = b"lero-packet/1\n"
+NOTICE = b"lero-notice/1\n"
 
 
 def relay_message(host_id, namespace, room, skip_sid, payload):

@@ -17,7 +17,7 @@ from lero_events.contributions import resonance_counts
 from lero_events.extensions import db
 from lero_events.live import TOO_MANY_MESSAGES
 from lero_events.models import Contribution, Event, LiveConnection, Phrase, RoomUpdate
-from lero_events.serving import read_relay_message, relay_message
+from lero_events.serving import NOTICE, read_relay_message, relay_message
 
 from .conftest import workers_through_redis
 from .live_clients import NS, contribute, join, make_room, publish_harvest
@@ -491,3 +491,27 @@ def test_a_contribution_limit_per_address_holds_across_two_workers(app, room, st
     acks = [contribute(guest, f"guest {n}") for n, guest in enumerate(guests)]
     assert [ack["ok"] for ack in acks] == [True, True, True, False, False]
     assert acks[-1]["error"].startswith("You are sending a lot very quickly")
+
+
+def test_each_worker_tells_its_own_clients_who_is_here_and_the_others_what_changed(
+    app, room, start_server
+):
+    """Presence is never relayed: a count from another worker could arrive after a newer one
+    from this worker and stay shown (the browser test with two workers once waited for good on
+    "1 person here"). Each worker reads the rows for its own clients, and hears from the
+    others which rooms changed."""
+    settings = workers_through_redis()
+    channel = listen_to_channel(settings)
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    host = join(worker_a, room, "host")
+    bob = join(worker_a, room, "bob")
+    alice = join(worker_b, room, "alice")
+    host.wait_for("presence", lambda p: p["present"] == 2)
+    assert contribute(alice, "Waiting for the hosts")["ok"] is True
+    bob.wait_for("presence", lambda p: p["present"] == 2 and p["waiting"] == 1)
+    alice.close()
+    host.wait_for("presence", lambda p: p["people"] == [{"name": "Bob B", "role": "participant"}])
+
+    messages = published(channel)
+    assert [m for m in messages if b"presence" in m and not m.startswith(NOTICE)] == []
+    assert any(m.startswith(NOTICE) for m in messages)
