@@ -21,6 +21,7 @@ the connection; it reconnects with its cursors and catches up from the database.
 import json
 import socket
 import struct
+import threading
 import time
 
 import socketio as python_socketio
@@ -371,22 +372,51 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
         self.send_text(text, payload, namespace, room, skip_sid)
         self.publish_bytes(relay_message(self.host_id, namespace, room, skip_sid, payload))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Messages waiting for the publisher, and whether it is running (`publish_bytes`).
+        self.outbox = []
+        self.publishing = False
+        self.outbox_lock = threading.Lock()
+
     def _publish(self, data):
         self.publish_bytes(self.json.dumps(data))
 
     def publish_bytes(self, message):
+        """Publish `message` after those before it. One publisher at a time sends everything
+        waiting in one round trip, so whoever emits (a room's sender, a handler about to ack)
+        never waits for Redis, and a tick's frames cost one round trip rather than one each."""
         if not self.queue_live:
             return  # lost anyway: the catch-up after `delivery` live: true brings it
-        try:
-            if not self.connected:
-                self._redis_connect()
-            self.redis.publish(self.channel, message)
-        except Exception:
-            self.connected = False
-            self.queue_lost()
-            if self.pubsub is not None:
-                # Make the listener reconnect too: its success is what says "back".
-                self.pubsub.close()
+        with self.outbox_lock:
+            self.outbox.append(message)
+            if self.publishing:
+                return
+            self.publishing = True
+        self.server.start_background_task(self.publish_waiting)
+
+    def publish_waiting(self):
+        while True:
+            with self.outbox_lock:
+                waiting, self.outbox = self.outbox, []
+                if not waiting:
+                    self.publishing = False
+                    return
+            if not self.queue_live:
+                continue
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipeline = self.redis.pipeline(transaction=False)
+                for message in waiting:
+                    pipeline.publish(self.channel, message)
+                pipeline.execute()
+            except Exception:
+                self.connected = False
+                self.queue_lost()
+                if self.pubsub is not None:
+                    # Make the listener reconnect too: its success is what says "back".
+                    self.pubsub.close()
 
     def tell_other_workers(self, topic, data):
         header = json.dumps([self.host_id, topic, data], separators=(",", ":"))
