@@ -288,7 +288,7 @@ class FramedEmit(python_socketio.Manager):
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
-        if callback or not framed_emit(data):
+        if callback or namespace not in self.rooms or not framed_emit(data):
             return super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
@@ -342,11 +342,10 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
     An emit without a callback or binary data goes to the other workers as the packet text
     this worker encoded (`relay_message`), not as python-socketio's JSON of its arguments: the
     others only frame it for their members, instead of decoding the JSON and encoding the
-    packet again (a fifth of a second worker's time at 100 contributions a second,
-    docs/performance.md). Notices between workers (`tell_other_workers`) go the same way.
-    Everything else (callbacks, binary data, disconnects, rooms) is python-socketio's JSON,
-    which this worker also still reads from workers of an older version (docs/deployment.md
-    says what a rolling deploy does).
+    packet again (an eighth of the CPU a frame received cost, docs/performance.md). Notices
+    between workers (`tell_other_workers`) go the same way. Everything else (callbacks, binary
+    data, disconnects, rooms) is python-socketio's JSON, which this worker also still reads
+    from workers of an older version (docs/deployment.md says what a rolling deploy does).
 
     While Redis does not answer, a change is still saved and acked and this worker's own
     clients still get its frames (they are delivered here before they are published), but
@@ -360,6 +359,13 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
     queue_live = True
     retry_seconds = 1.0
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Messages waiting for the publisher, and whether it is running (`publish_bytes`).
+        self.outbox = []
+        self.publishing = False
+        self.outbox_lock = threading.Lock()
+
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
         if kwargs.get("ignore_queue") or callback is not None or not framed_emit(data):
@@ -371,13 +377,6 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
         payload = text.encode()
         self.send_text(text, payload, namespace, room, skip_sid)
         self.publish_bytes(relay_message(self.host_id, namespace, room, skip_sid, payload))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Messages waiting for the publisher, and whether it is running (`publish_bytes`).
-        self.outbox = []
-        self.publishing = False
-        self.outbox_lock = threading.Lock()
 
     def _publish(self, data):
         self.publish_bytes(self.json.dumps(data))
@@ -403,7 +402,7 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
                     self.publishing = False
                     return
             if not self.queue_live:
-                continue
+                continue  # lost, as in publish_bytes
             try:
                 if not self.connected:
                     self._redis_connect()
