@@ -7,7 +7,8 @@ post-moderated room of a real `python app.py` (SQLite in a temporary folder, or
 --database-url), then posters send contributions at rising rates. Printed per rate: p50/p99/max
 delivery latency, delivered fraction, deliveries per second, how busy the whole machine was
 (all cores, while posting and draining), how many cores the load generator and the server's
-workers used meanwhile (a worker near 1.00 is as busy as one process gets), server CPU
+workers used meanwhile (a worker near 1.00 is as busy as one process gets), the server's
+CPU time per contribution sent (all its workers, while posting and draining), server CPU
 seconds and RSS; then the same workload against bench/reference_server.mjs and the ratio.
 --workers 2 runs one worker, then two through Redis (--redis-url), and compares the highest
 rate each carried. Last, it prints issue 9's targets with this run's figures. Loopback only;
@@ -173,7 +174,7 @@ def report(name, result):
     )
     print(
         " rate/s  p50 ms  p99 ms  max ms  delivered  deliveries/s  ack p50  dropped"
-        "  machine busy  load gen  server"
+        "  machine busy  load gen  server  server ms/contribution"
     )
     for row in result["rates"]:
         print(
@@ -181,7 +182,8 @@ def report(name, result):
             f"{row['max_ms'] or 0:6.0f}  {row['delivered_fraction']:8.1%}  "
             f"{row['deliveries_per_second']:12.0f}  {row['ack_p50_ms'] or 0:7.1f}  "
             f"{row['disconnects']:7}  {row['machine_busy']:12.0%}  "
-            f"{row['load_generator_cores']:8.2f}  {row['server_cores']:6.2f}"
+            f"{row['load_generator_cores']:8.2f}  {row['server_cores']:6.2f}  "
+            f"{1000 * row['server_seconds'] / max(row['sent'], 1):22.1f}"
         )
 
 

@@ -130,6 +130,7 @@ for (const rate of config.rates) {
     machine_busy: (ticks.busy - ticks0.busy) / (ticks.total - ticks0.total),
     load_generator_cores: (cpu.user + cpu.system) / 1000 / wall,
     server_cores: (server * 1000) / wall,
+    server_seconds: server,
   });
 }
 clients.forEach((socket) => socket.disconnect());

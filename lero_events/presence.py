@@ -8,10 +8,13 @@ each worker's heartbeat refreshes its rows and drops those of workers that stopp
 
 Presence is sent at most once per `LIVE_PRESENCE_SECONDS` per room, and only what changed:
 arrivals mark the room, and one loop per worker sends the new count to the crowd and the full
-view to the hosts, so 1,000 arrivals cost a few messages rather than half a million. The same
-tick writes the rows of the connections that arrived since the last one and deletes those of
-the ones that left, a few statements for a crowd rather than a transaction per person; until
-then this worker counts its arrivals from memory (`arriving`).
+view to the hosts, so 1,000 arrivals cost a few messages rather than half a million. Each
+worker tells its own clients only, and tells the other workers (through the message queue)
+which rooms changed, so they read the rows again at their next tick: a count one worker
+sent over Redis could otherwise arrive after a newer one from another worker and stay shown.
+The same tick writes the rows of the connections that arrived since the last one and deletes
+those of the ones that left, a few statements for a crowd rather than a transaction per person;
+until then this worker counts its arrivals from memory (`arriving`).
 """
 
 import os
@@ -48,7 +51,9 @@ class WorkerPresence:
     """One app's presence bookkeeping in this worker: rooms to tell, connections to drop."""
 
     def __init__(self):
+        # Rooms whose presence changed here, and rooms other workers said changed there.
         self.changed = set()
+        self.heard = set()
         self.leaving = set()
         # Held for a connect's last cap count and its arrival (`admitting`).
         self.admission = threading.Lock()
@@ -243,6 +248,8 @@ def close_connections_of(event_id, person_key):
 def start_loops(app):
     room_loops.start(app, "presence", "LIVE_PRESENCE_SECONDS", tell_rooms)
     room_loops.start(app, "heartbeat", "LIVE_HEARTBEAT_SECONDS", beat)
+    state = bookkeeping(app)
+    socketio.server.manager.on_notice("presence", state.heard.update)
 
 
 def serving(app):
@@ -270,7 +277,11 @@ def tell_rooms():
         del state.people[event_id]
     rooms = list(state.changed)
     state.changed.difference_update(rooms)
-    for event_id in rooms:
+    heard = [event_id for event_id in list(state.heard) if event_id not in rooms]
+    state.heard.difference_update(heard)
+    if rooms:
+        socketio.server.manager.tell_other_workers("presence", rooms)
+    for event_id in rooms + [event_id for event_id in heard if has_members_here(event_id)]:
         try:
             send_presence(state, event_id)
         except Exception:
@@ -328,7 +339,15 @@ def send_presence(state, event_id):
     for rooms, view in ((crowd, crowd_view), ((hosts_room(event_id),), hosts_view)):
         if state.last_sent.get(rooms) != view:
             state.last_sent[rooms] = view
-            socketio.emit("presence", view, to=list(rooms), namespace=NAMESPACE)
+            # This worker's clients only: the others hear from their own worker.
+            socketio.emit("presence", view, to=list(rooms), namespace=NAMESPACE, ignore_queue=True)
+
+
+def has_members_here(event_id):
+    """Is anyone in the room connected to this worker?"""
+    rooms = [hosts_room(event_id), crowd_room(event_id), viewers_room(event_id)]
+    members = socketio.server.manager.get_participants(NAMESPACE, rooms)
+    return next(iter(members), None) is not None
 
 
 def beat():

@@ -18,8 +18,10 @@ sender: once more than LIVE_SEND_QUEUE_LIMIT packets wait for it, the room skips
 the connection; it reconnects with its cursors and catches up from the database.
 """
 
+import json
 import socket
 import struct
+import threading
 import time
 
 import socketio as python_socketio
@@ -286,55 +288,164 @@ class FramedEmit(python_socketio.Manager):
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
-        if callback or namespace not in self.rooms or socketio_packet.Packet.data_is_binary(data):
+        if callback or namespace not in self.rooms or not framed_emit(data):
             return super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
+        text = self.packet_text(event, data, namespace)
+        self.send_text(text, text.encode(), namespace, room, skip_sid)
+
+    def packet_text(self, event, data, namespace):
+        """The Engine.IO message packet's text for this event, as every recipient gets it."""
         data = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
         encoded = self.server.packet_class(
             socketio_packet.EVENT, namespace=namespace, data=[event, *data]
         ).encode()
-        text = f"{engineio_packet.MESSAGE}{encoded}"
-        frame = websocket_frame(text.encode())
-        message = framed_packet(text, frame)
+        return f"{engineio_packet.MESSAGE}{encoded}"
+
+    def send_text(self, text, payload, namespace, room, skip_sid):
+        """Send the packet `text` (`payload`: its UTF-8 bytes) to this worker's members of
+        `room` (a name, a list of names, or None for the whole namespace) but `skip_sid`."""
+        if namespace not in self.rooms:
+            return
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        message = framed_packet(text, websocket_frame(payload))
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid not in skip:
                 self.server._send_eio_packet(eio_sid, message)
 
 
-class BoundedManager(BoundedQueues, FramedEmit):
+def framed_emit(data):
+    """Can this emit's packet be encoded once for every recipient as text?"""
+    return not socketio_packet.Packet.data_is_binary(data)
+
+
+class WorkerNotices:
+    """Short notices between workers (e.g. "these rooms' presence rows changed"), by topic:
+    with one worker there is no one to tell."""
+
+    def tell_other_workers(self, topic, data):
+        pass
+
+    def on_notice(self, topic, handler):
+        """Call `handler(data)` for each notice on `topic` from another worker."""
+        self.__dict__.setdefault("notice_handlers", {})[topic] = handler
+
+
+class BoundedManager(BoundedQueues, WorkerNotices, FramedEmit):
     """One worker."""
 
 
-class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmit):
+class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisManager, FramedEmit):
     """Several workers sharing Redis; a worker that loses it says so (live-protocol.md 10.5).
 
+    An emit without a callback or binary data goes to the other workers as the packet text
+    this worker encoded (`relay_message`), not as python-socketio's JSON of its arguments: the
+    others only frame it for their members, instead of decoding the JSON and encoding the
+    packet again (an eighth of the CPU a frame received cost, docs/performance.md). Notices
+    between workers (`tell_other_workers`) go the same way. Everything else (callbacks, binary
+    data, disconnects, rooms) is python-socketio's JSON, which this worker also still reads
+    from workers of an older version (docs/deployment.md says what a rolling deploy does).
+
     While Redis does not answer, a change is still saved and acked and this worker's own
-    clients still get its frames (python-socketio delivers locally before publishing), but
+    clients still get its frames (they are delivered here before they are published), but
     frames between workers are lost. So the worker tells its clients `delivery` live: false
     at once, and when it hears Redis again, tells every client of every worker live: true,
     on which they catch up from the database. This overrides python-socketio's private
-    `_publish` and `_redis_listen_with_retries` (re-check them when upgrading it): upstream
-    retries with a back-off of up to a minute and tells no one.
+    `_publish`, `_listen` and `_redis_listen_with_retries` (re-check them when upgrading it):
+    upstream retries with a back-off of up to a minute and tells no one.
     """
 
     queue_live = True
     retry_seconds = 1.0
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Messages waiting for the publisher, and whether it is running (`publish_bytes`).
+        self.outbox = []
+        self.publishing = False
+        self.outbox_lock = threading.Lock()
+
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
+        room = kwargs.pop("to", None) or room
+        if kwargs.get("ignore_queue") or callback is not None or not framed_emit(data):
+            return super().emit(
+                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
+            )
+        namespace = namespace or "/"
+        text = self.packet_text(event, data, namespace)
+        payload = text.encode()
+        self.send_text(text, payload, namespace, room, skip_sid)
+        self.publish_bytes(relay_message(self.host_id, namespace, room, skip_sid, payload))
+
     def _publish(self, data):
+        self.publish_bytes(self.json.dumps(data))
+
+    def publish_bytes(self, message):
+        """Publish `message` after those before it. One publisher at a time sends everything
+        waiting in one round trip, so whoever emits (a room's sender, a handler about to ack)
+        never waits for Redis, and a tick's frames cost one round trip rather than one each."""
         if not self.queue_live:
             return  # lost anyway: the catch-up after `delivery` live: true brings it
-        try:
-            if not self.connected:
-                self._redis_connect()
-            return self.redis.publish(self.channel, self.json.dumps(data))
-        except Exception:
-            self.connected = False
-            self.queue_lost()
-            if self.pubsub is not None:
-                # Make the listener reconnect too: its success is what says "back".
-                self.pubsub.close()
+        with self.outbox_lock:
+            self.outbox.append(message)
+            if self.publishing:
+                return
+            self.publishing = True
+        self.server.start_background_task(self.publish_waiting)
+
+    def publish_waiting(self):
+        while True:
+            with self.outbox_lock:
+                waiting, self.outbox = self.outbox, []
+                if not waiting:
+                    self.publishing = False
+                    return
+            if not self.queue_live:
+                continue  # lost, as in publish_bytes
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                pipeline = self.redis.pipeline(transaction=False)
+                for message in waiting:
+                    pipeline.publish(self.channel, message)
+                pipeline.execute()
+            except Exception:
+                self.connected = False
+                self.queue_lost()
+                if self.pubsub is not None:
+                    # Make the listener reconnect too: its success is what says "back".
+                    self.pubsub.close()
+
+    def tell_other_workers(self, topic, data):
+        header = json.dumps([self.host_id, topic, data], separators=(",", ":"))
+        self.publish_bytes(NOTICE + header.encode())
+
+    def _listen(self):
+        """python-socketio's messages, after handling our relayed packets and notices here."""
+        for message in super()._listen():
+            if not isinstance(message, bytes) or not message.startswith((RELAYED, NOTICE)):
+                yield message
+                continue
+            try:
+                if message.startswith(RELAYED):
+                    self.relayed(message)
+                else:
+                    self.noticed(message)
+            except Exception:
+                self._get_logger().exception("live room: a message from a worker failed")
+
+    def noticed(self, message):
+        host_id, topic, data = json.loads(message[len(NOTICE) :])
+        handler = self.__dict__.get("notice_handlers", {}).get(topic)
+        if host_id != self.host_id and handler is not None:
+            handler(data)
+
+    def relayed(self, message):
+        """Send another worker's packet to this worker's members of its room(s)."""
+        host_id, namespace, room, skip_sid, payload = read_relay_message(message)
+        if host_id != self.host_id:
+            self.send_text(payload.decode(), payload, namespace, room, skip_sid)
 
     def _redis_listen_with_retries(self):
         while True:
@@ -358,6 +469,26 @@ class BoundedRedisManager(BoundedQueues, python_socketio.RedisManager, FramedEmi
             self.queue_live = True
             self._get_logger().warning("live room: the message queue answers again")
             self.emit("delivery", {"live": True}, namespace=NAMESPACE)
+
+
+# What starts a relayed packet or a notice on the channel: python-socketio's own messages are
+# JSON objects.
+RELAYED = b"lero-packet/1\n"
+NOTICE = b"lero-notice/1\n"
+
+
+def relay_message(host_id, namespace, room, skip_sid, payload):
+    """A packet for the other workers: RELAYED, one line of JSON saying who sent it to whom
+    ([host_id, namespace, room, skip_sid]), then the Engine.IO packet's UTF-8 text as sent."""
+    header = json.dumps([host_id, namespace, room, skip_sid], separators=(",", ":"))
+    return b"%s%s\n%s" % (RELAYED, header.encode(), payload)
+
+
+def read_relay_message(message):
+    """(host_id, namespace, room, skip_sid, payload) of a `relay_message`."""
+    end = message.index(b"\n", len(RELAYED))
+    host_id, namespace, room, skip_sid = json.loads(message[len(RELAYED) : end])
+    return host_id, namespace, room, skip_sid, message[end + 1 :]
 
 
 def client_manager(config):

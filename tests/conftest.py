@@ -299,7 +299,8 @@ class ServerProcess:
             try:
                 requests.get(self.url + "/", timeout=1)
                 return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
+                # Not listening yet, or (on a loaded machine) too slow with its first page.
                 time.sleep(0.1)
         raise RuntimeError(f"server did not start in {timeout}s:\n{self.log.read_text()}")
 

@@ -1,20 +1,26 @@
 """The live room across processes: concurrent workers, a crash and restart, Redis."""
 
+import json
 import socket
 import threading
 import time
 import uuid
 
 import pytest
+import redis
 import socketio
 import sqlalchemy as sa
+import websocket
 
+from lero_events.broadcast import crowd_room, hosts_room
 from lero_events.contributions import resonance_counts
 from lero_events.extensions import db
+from lero_events.live import TOO_MANY_MESSAGES
 from lero_events.models import Contribution, Event, LiveConnection, Phrase, RoomUpdate
+from lero_events.serving import NOTICE, read_relay_message, relay_message
 
 from .conftest import workers_through_redis
-from .live_clients import contribute, join, make_room, publish_harvest
+from .live_clients import NS, contribute, join, make_room, publish_harvest
 
 
 @pytest.fixture
@@ -318,3 +324,194 @@ def test_two_workers_through_redis_every_client_ends_with_the_databases_room(
         shown = {cid: c["resonance_count"] for cid, c in view.shown.items()}
         assert shown == expected, "every client shows the database's room"
         assert set(view.phrases) == phrases
+
+
+@pytest.fixture
+def raw_frames(monkeypatch):
+    """Every WebSocket text frame each client of the test receives, as it arrived: by
+    client, `raw_frames[client]`."""
+    frames = {}
+    receive = websocket.WebSocket.recv
+
+    def recording(connection):
+        frame = receive(connection)
+        frames.setdefault(connection, []).append(frame)
+        return frame
+
+    monkeypatch.setattr(websocket.WebSocket, "recv", recording)
+    return RawFrames(frames)
+
+
+class RawFrames:
+    def __init__(self, frames):
+        self.frames = frames
+
+    def __getitem__(self, client):
+        return self.frames.get(client.sio.eio.ws, [])
+
+
+def listen_to_channel(settings):
+    pubsub = redis.Redis.from_url(settings["REDIS_URL"]).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(settings["LERO_SOCKETIO_CHANNEL"])
+    pubsub.get_message(timeout=5)  # the subscription's confirmation
+    return pubsub
+
+
+def published(pubsub):
+    """What the workers published on the channel so far."""
+    messages = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        messages.append(message["data"])
+    return messages
+
+
+def test_a_frame_relayed_through_redis_is_the_packet_its_worker_encoded_for_room_members_only(
+    app, room, start_server, raw_frames
+):
+    """Worker A's frame goes over Redis as the packet text its own clients get, and worker B's
+    clients get exactly those bytes; a frame for the hosts and one author reaches nobody else,
+    on either worker."""
+    settings = workers_through_redis()
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    host = join(worker_a, room, "host")
+    bob = join(worker_a, room, "bob")
+    alice = join(worker_b, room, "alice")
+    dee = join(worker_b, room, "dee")
+    host.wait_for("presence", lambda p: p["present"] == 3)
+    channel = listen_to_channel(settings)
+
+    ack = contribute(alice, "Said on worker B, for the hosts first")
+    assert ack["ok"] is True
+    host.wait_for_update("contribution", lambda d: d["contribution"]["id"] == ack["id"])
+    assert host.call("approve", {"contribution_id": ack["id"]})["ok"] is True
+    for client in (bob, alice, dee):
+        client.wait_for_update(
+            "contribution",
+            lambda d: (
+                d["contribution"]["id"] == ack["id"] and d["contribution"]["status"] == "approved"
+            ),
+        )
+
+    def frames_with(client, status):
+        marker = f'"status":"{status}"'
+        return [f for f in raw_frames[client] if "Said on worker B" in f and marker in f]
+
+    (approved,) = frames_with(bob, "approved")
+    assert frames_with(alice, "approved") == frames_with(dee, "approved") == [approved]
+    assert frames_with(bob, "pending") == frames_with(dee, "pending") == []
+    # The approval's frame from worker A (the hosts' frame has the same text), as it went to B.
+    relayed = [m for m in published(channel) if m.endswith(approved.encode())]
+    rooms = [read_relay_message(m)[2] for m in relayed]
+    assert sorted(rooms) == [crowd_room(room["event_id"]), hosts_room(room["event_id"])]
+
+
+def test_a_packet_from_another_worker_skips_its_skip_sid_and_reaches_its_rooms_only(
+    app, room, start_server, raw_frames
+):
+    """What another worker publishes (this version's relayed packet, or python-socketio's JSON
+    emit from a worker of the version before, during a rolling deploy) reaches the members of
+    its rooms on every worker but the connection it skips, and nobody else."""
+    settings = workers_through_redis()
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    host = join(worker_a, room, "host")
+    bob = join(worker_a, room, "bob")
+    alice = join(worker_b, room, "alice")
+    dee = join(worker_b, room, "dee")
+    host.wait_for("presence", lambda p: p["present"] == 3)
+    crowd = crowd_room(room["event_id"])
+    queue = redis.Redis.from_url(settings["REDIS_URL"])
+    channel = settings["LERO_SOCKETIO_CHANNEL"]
+
+    packet = '42/live,["presence",{"present":41,"note":"relayed"}]'
+    skip = alice.sio.get_sid(NS)
+    queue.publish(channel, relay_message("another", NS, [crowd], skip, packet.encode()))
+    older = {
+        "method": "emit",
+        "event": "presence",
+        "data": [{"present": 42, "note": "older"}],
+        "binary": False,
+        "namespace": NS,
+        "room": crowd,
+        "skip_sid": dee.sio.get_sid(NS),
+        "callback": None,
+        "host_id": "a-worker-of-the-version-before",
+    }
+    queue.publish(channel, json.dumps(older))
+
+    for client, heard in ((bob, (41, 42)), (alice, (42,)), (dee, (41,))):
+        for present in heard:
+            client.wait_for("presence", lambda p, present=present: p["present"] == present)
+    assert [f for f in raw_frames[bob] if '"relayed"' in f] == [packet]
+    assert [f for f in raw_frames[dee] if '"relayed"' in f] == [packet]
+    time.sleep(0.5)
+    assert not any(p.get("present") in (41, 42) for kind, p in host.messages if kind == "presence")
+    assert not any('"relayed"' in f for f in raw_frames[alice])
+    assert not any('"older"' in f for f in raw_frames[dee])
+
+
+def test_message_limits_hold_across_two_workers_and_a_refused_message_counts_nowhere(
+    app, room, start_server
+):
+    """One person's tabs on two workers share one limit, people on one address share its
+    limit, and a message refused by one limit is counted against none (so a crowded network
+    does not use up its people's own limits)."""
+    settings = {
+        **workers_through_redis(),
+        "LERO_LIVE_MESSAGES_PER_PERSON": "3 per 60 seconds",
+        "LERO_LIVE_MESSAGES_PER_ADDRESS": "5 per 6 seconds",
+    }
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    xena = [join(worker_a, room, "guest:Xena"), join(worker_b, room, "guest:Xena")]
+    yusuf = join(worker_b, room, "guest:Yusuf")
+
+    def limited(client):
+        ack = client.call("resonate", {"contribution_id": 10**6})
+        return ack.get("error") == TOO_MANY_MESSAGES
+
+    started = time.monotonic()
+    assert [limited(xena[n % 2]) for n in range(4)] == [False, False, False, True]
+    # Xena's fourth counted nowhere: the address has room for two more.
+    assert [limited(yusuf) for _ in range(3)] == [False, False, True]
+    time.sleep(max(0, started + 6.5 - time.monotonic()))
+    # The address has room again, and Yusuf's refused message did not count as his.
+    assert [limited(yusuf), limited(yusuf)] == [False, True]
+    assert limited(xena[1]) is True
+
+
+def test_a_contribution_limit_per_address_holds_across_two_workers(app, room, start_server):
+    settings = {
+        **workers_through_redis(),
+        "LERO_LIVE_CONTRIBUTIONS_PER_ADDRESS": "3 per 30 seconds",
+    }
+    workers = [start_server(**settings), start_server(**settings)]
+    guests = [
+        join(workers[n % 2], room, f"guest:Guest {n}", guest_key=f"one-address-{n:04d}-abcdefgh")
+        for n in range(5)
+    ]
+    acks = [contribute(guest, f"guest {n}") for n, guest in enumerate(guests)]
+    assert [ack["ok"] for ack in acks] == [True, True, True, False, False]
+    assert acks[-1]["error"].startswith("You are sending a lot very quickly")
+
+
+def test_each_worker_tells_its_own_clients_who_is_here_and_the_others_what_changed(
+    app, room, start_server
+):
+    """Presence is never relayed: a count from another worker could arrive after a newer one
+    from this worker and stay shown (the browser test with two workers once waited for good on
+    "1 person here"). Each worker reads the rows for its own clients, and hears from the
+    others which rooms changed."""
+    settings = workers_through_redis()
+    channel = listen_to_channel(settings)
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    host = join(worker_a, room, "host")
+    bob = join(worker_a, room, "bob")
+    alice = join(worker_b, room, "alice")
+    host.wait_for("presence", lambda p: p["present"] == 2)
+    assert contribute(alice, "Waiting for the hosts")["ok"] is True
+    bob.wait_for("presence", lambda p: p["present"] == 2 and p["waiting"] == 1)
+    alice.close()
+    host.wait_for("presence", lambda p: p["people"] == [{"name": "Bob B", "role": "participant"}])
+
+    messages = published(channel)
+    assert [m for m in messages if b"presence" in m and not m.startswith(NOTICE)] == []
+    assert any(m.startswith(NOTICE) for m in messages)
