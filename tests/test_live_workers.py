@@ -365,19 +365,24 @@ def published(pubsub):
     return messages
 
 
+def two_workers_with_four(room, start_server):
+    """Two workers through Redis: the host and bob on the first, alice and dee on the second,
+    once the host counts all three of them."""
+    settings = workers_through_redis()
+    worker_a, worker_b = start_server(**settings), start_server(**settings)
+    host, bob = join(worker_a, room, "host"), join(worker_a, room, "bob")
+    alice, dee = join(worker_b, room, "alice"), join(worker_b, room, "dee")
+    host.wait_for("presence", lambda p: p["present"] == 3)
+    return settings, (host, bob), (alice, dee)
+
+
 def test_a_frame_relayed_through_redis_is_the_packet_its_worker_encoded_for_room_members_only(
     app, room, start_server, raw_frames
 ):
     """Worker A's frame goes over Redis as the packet text its own clients get, and worker B's
     clients get exactly those bytes; a frame for the hosts and one author reaches nobody else,
     on either worker."""
-    settings = workers_through_redis()
-    worker_a, worker_b = start_server(**settings), start_server(**settings)
-    host = join(worker_a, room, "host")
-    bob = join(worker_a, room, "bob")
-    alice = join(worker_b, room, "alice")
-    dee = join(worker_b, room, "dee")
-    host.wait_for("presence", lambda p: p["present"] == 3)
+    settings, (host, bob), (alice, dee) = two_workers_with_four(room, start_server)
     channel = listen_to_channel(settings)
 
     ack = contribute(alice, "Said on worker B, for the hosts first")
@@ -411,13 +416,7 @@ def test_a_packet_from_another_worker_skips_its_skip_sid_and_reaches_its_rooms_o
     """What another worker publishes (this version's relayed packet, or python-socketio's JSON
     emit from a worker of the version before, during a rolling deploy) reaches the members of
     its rooms on every worker but the connection it skips, and nobody else."""
-    settings = workers_through_redis()
-    worker_a, worker_b = start_server(**settings), start_server(**settings)
-    host = join(worker_a, room, "host")
-    bob = join(worker_a, room, "bob")
-    alice = join(worker_b, room, "alice")
-    dee = join(worker_b, room, "dee")
-    host.wait_for("presence", lambda p: p["present"] == 3)
+    settings, (host, bob), (alice, dee) = two_workers_with_four(room, start_server)
     crowd = crowd_room(room["event_id"])
     queue = redis.Redis.from_url(settings["REDIS_URL"])
     channel = settings["LERO_SOCKETIO_CHANNEL"]

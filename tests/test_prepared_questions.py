@@ -164,16 +164,22 @@ def test_running_it_again_copies_the_questions_unasked(app, client):
         assert copied[0].agenda_item.event_id == copy.id
 
 
-def test_next_question_asks_the_prepared_ones_in_order_and_the_harvest_groups_by_them(
-    app, live_server
-):
+def room_with_three_questions(app):
+    """A live room with the questions "Evidence?", "Money?" and "Politics?" prepared, none
+    asked, and their ids in that order."""
     room = make_room(app)
     with app.app_context():
         event = db.session.get(Event, room["event_id"])
         host = event.hosts[0].organiser
         for text in ("Evidence?", "Money?", "Politics?"):
             prompts.add_prepared_prompt(event, host, text)
-        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+        return room, [p.id for p in prompts.prepared_prompts(event)]
+
+
+def test_next_question_asks_the_prepared_ones_in_order_and_the_harvest_groups_by_them(
+    app, live_server
+):
+    room, (evidence, money, politics) = room_with_three_questions(app)
     publish_harvest(app, room)
 
     hosting = join(live_server, room, "host")
@@ -247,13 +253,7 @@ def order_of(questions):
 def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_follows(
     app, live_server
 ):
-    room = make_room(app)
-    with app.app_context():
-        event = db.session.get(Event, room["event_id"])
-        host = event.hosts[0].organiser
-        for text in ("Evidence?", "Money?", "Politics?"):
-            prompts.add_prepared_prompt(event, host, text)
-        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+    room, (evidence, money, politics) = room_with_three_questions(app)
     publish_harvest(app, room)
 
     hosting = join(live_server, room, "host")
@@ -341,13 +341,7 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
 
 
 def test_hosts_without_scripts_move_questions_from_the_host_page(app, client):
-    room = make_room(app)
-    with app.app_context():
-        event = db.session.get(Event, room["event_id"])
-        host = event.hosts[0].organiser
-        for text in ("Evidence?", "Money?", "Politics?"):
-            prompts.add_prepared_prompt(event, host, text)
-        evidence, money, politics = [p.id for p in prompts.prepared_prompts(event)]
+    room, (evidence, money, politics) = room_with_three_questions(app)
     login(client)
     watching = InProcessClient(app, {"slug": room["slug"], "role": "host"}, http=client)
     alice = InProcessClient(app, {"slug": room["slug"], "token": room["tokens"]["alice"]})
