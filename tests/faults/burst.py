@@ -40,27 +40,29 @@ class Burst:
         return self
 
     def post(self, index):
+        """Post line after line. The next line is in flight from the moment the last one is
+        acked, so a server killed at any point finds every client with one in flight."""
         n = 0
+        with self.lock:
+            self.in_flight[index] = (str(uuid.uuid4()), f"client {index} line {n}")
         while not self.stopping.is_set():
-            client_id, text = str(uuid.uuid4()), f"client {index} line {n}"
             with self.lock:
-                self.in_flight[index] = (client_id, text)
-            while not self.stopping.is_set():
-                try:
-                    ack = self.clients[index].call(
-                        "contribute", {"client_id": client_id, "text": text}, 5
-                    )
-                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
-                    return  # cut off: the test reconnects and resends what is in flight
-                if ack["ok"]:
-                    with self.lock:
-                        self.acked[client_id] = ack["id"]
-                        del self.in_flight[index]
-                    break
+                client_id, text = self.in_flight[index]
+            try:
+                ack = self.clients[index].call(
+                    "contribute", {"client_id": client_id, "text": text}, 5
+                )
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+                return  # cut off: the test reconnects and resends what is in flight
+            if ack["ok"]:
+                n += 1
+                with self.lock:
+                    self.acked[client_id] = ack["id"]
+                    self.in_flight[index] = (str(uuid.uuid4()), f"client {index} line {n}")
+            else:
                 with self.lock:
                     self.refusals.append(ack["error"])
                 time.sleep(0.2)  # an error on our side: try again, same client_id
-            n += 1
 
     def count(self):
         with self.lock:
