@@ -225,7 +225,12 @@ class Prompt(db.Model):
 
 
 class Contribution(db.Model):
-    __table_args__ = (sa.UniqueConstraint("event_id", "client_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "client_id"),
+        # Each new contribution counts its author's recent ones with the room's row locked
+        # (contributions.RECENT_COUNT): without it, a scan of the whole room's.
+        sa.Index("ix_contribution_author_recent", "event_id", "author_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id"), index=True)
