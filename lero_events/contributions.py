@@ -152,25 +152,16 @@ def submit_contribution(
                     raise DomainError("That prompt is not part of this event.")
             check_rate_limit(recent, address_full)
 
-            now = utcnow()
-            row = {
-                "event_id": event.id,
-                "prompt_id": prompt_id,
-                "registration_id": author.registration_id,
-                "guest_name": author.guest_name,
-                "author_key": author.key,
-                "client_id": client_id,
-                "text": text,
-                "anonymous": anonymous,
-                "sharing": sharing,
-                "status": status,
-                "featured": False,
-                "created_at": now,
-                "moderated_at": now if status == "approved" else None,
-                "taken_down_at": None,
-                "held_back_reason": "",
-                "redacted": "",
-            }
+            row = contribution_row(
+                event,
+                author,
+                status,
+                client_id=client_id,
+                text=text,
+                prompt_id=prompt_id,
+                anonymous=anonymous,
+                sharing=sharing,
+            )
             # Core, not the ORM's unit of work: the row is written as it is and shown from
             # what was written (below), with nothing for the commit to expire.
             if written_with_update:
@@ -194,6 +185,26 @@ def submit_contribution(
     if author.address_key is not None:
         room_limits.count_contribution_from(author.address_key)
     return contribution, True, view
+
+
+def contribution_row(event, author, status, **fields):
+    """A new contribution's row with every column given (`fields`: what the author sent): it
+    is written with Core and shown as it is here (submit_contribution)."""
+    now = utcnow()
+    return {
+        "event_id": event.id,
+        "registration_id": author.registration_id,
+        "guest_name": author.guest_name,
+        "author_key": author.key,
+        **fields,
+        "status": status,
+        "featured": False,
+        "created_at": now,
+        "moderated_at": now if status == "approved" else None,
+        "taken_down_at": None,
+        "held_back_reason": "",
+        "redacted": "",
+    }
 
 
 def clean_client_id(client_id):
