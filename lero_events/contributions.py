@@ -29,6 +29,7 @@ MAX_TEXT = 500
 MAX_GUEST_NAME = 80
 GUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,100}")
 ROOM_CANCELLED = "This event has been cancelled, so its live room is closed."
+NOT_IN_ROOM = "That contribution is not in this room."
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def toggle_resonance(event, participant_key, contribution_id):
     require_accepted(event, participant_key)
     contribution = room_contribution(event, contribution_id)
     if not in_room(contribution):
-        raise NotFound("That contribution is not in this room.")
+        raise NotFound(NOT_IN_ROOM)
     with room_change(event) as change:
         mark = db.session.get(Resonance, (contribution.id, participant_key))
         if mark is None:
@@ -351,7 +352,7 @@ def room_contribution(event, contribution_id, author=None):
     if author is not None and (contribution is None or contribution.author_key != author.key):
         raise NotFound("That reflection is not one of yours.")
     if contribution is None:
-        raise NotFound("That contribution is not in this room.")
+        raise NotFound(NOT_IN_ROOM)
     return contribution
 
 

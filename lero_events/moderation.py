@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from .broadcast import room_change
 from .contributions import (
+    NOT_IN_ROOM,
     clean_text,
     record_contribution,
     room_contribution,
@@ -184,7 +185,7 @@ def moderate_many(event, host, action, contribution_ids):
             contribution = found.get(contribution_id)
             try:
                 if contribution is None:
-                    raise DomainError("That contribution is not in this room.")
+                    raise DomainError(NOT_IN_ROOM)
                 apply_action(change, contribution, action)
             except DomainError as error:
                 skipped.append({"id": contribution_id, "error": error.message})

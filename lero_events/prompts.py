@@ -26,6 +26,7 @@ STAYS_CURRENT = "This is the room's question now, so it stays with what is being
 # Where a host's move sends a question (docs/live-protocol.md section 8): one place up or down,
 # or just before the first question not asked yet.
 MOVES = ("up", "down", "next")
+MADE_NEXT = "It is the next question now."
 # The chain the hosts' `prepared` updates are on: an author key no participant or guest can
 # have (theirs are "r:<id>" or 16-100 characters), so only hosts ever hear them.
 HOSTS_CHAIN = "hosts"
@@ -100,7 +101,7 @@ def prepared_prompt(event, prompt_id):
     # Read afresh: under the room's lock it must say whether the room has heard it by now.
     prompt = (
         db.session.get(Prompt, prompt_id, populate_existing=True)
-        if isinstance(prompt_id, int)
+        if whole_number(prompt_id)
         else None
     )
     if prompt is None or prompt.event_id != event.id or not prompt.prepared:

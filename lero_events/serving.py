@@ -325,7 +325,7 @@ class WorkerNotices:
     with one worker there is no one to tell."""
 
     def tell_other_workers(self, topic, data):
-        pass
+        """Nothing to do: this worker is the only one."""
 
     def on_notice(self, topic, handler):
         """Call `handler(data)` for each notice on `topic` from another worker."""

@@ -28,9 +28,6 @@ from .room import (
 
 bp = Blueprint("hosting", __name__)
 
-# As the socket refuses a host at connect (live.identify).
-NOT_IN_ROOM = "That contribution is not in this room."
-
 
 class ModerationForm(ContributionButtonForm):
     """A host's button or form about one reflection: approve, hold back, redact, withdraw,
@@ -241,7 +238,9 @@ def moderate_many(slug):
             raise DomainError("Choose approve or reject.")
         if not form.contribution_ids.data:
             raise DomainError("Select one or more reflections first.")
-        ids = [form_number(value, NOT_IN_ROOM) for value in form.contribution_ids.data]
+        ids = [
+            form_number(value, contributions.NOT_IN_ROOM) for value in form.contribution_ids.data
+        ]
         changed, skipped = moderation.moderate_many(event, current_user, form.action.data, ids)
         reasons = " ".join(dict.fromkeys(skip["error"] for skip in skipped))
         refused = f"{reflections(len(skipped))} not changed: {reasons}" if skipped else None
@@ -315,7 +314,7 @@ def move_question(slug):
     """Reorder the prepared questions from the hosts' page without scripts, as `move_prompt`
     does."""
     event, form = hosted_form(slug, PreparedMoveForm)
-    moved = {"up": "Moved up.", "down": "Moved down.", "next": "It is the next question now."}
+    moved = {"up": "Moved up.", "down": "Moved down.", "next": prompts.MADE_NEXT}
 
     def act():
         prompt_id = form_number(form.prompt_id.data, prompts.NOT_PREPARED)

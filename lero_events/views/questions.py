@@ -87,7 +87,7 @@ def move(slug, prompt_id):
         flash(error.message, "error")
     else:
         if direction == "next":
-            flash("It is the next question now.", "success")
+            flash(prompts.MADE_NEXT, "success")
     return redirect(url_for(".prepare", slug=slug) + f"#question-{prompt_id}")
 
 

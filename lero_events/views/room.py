@@ -75,7 +75,7 @@ class ContributionButtonForm(FlaskForm):
     contribution_id = HiddenField()
 
     def contribution_number(self):
-        return form_number(self.contribution_id.data, "That contribution is not in this room.")
+        return form_number(self.contribution_id.data, contributions.NOT_IN_ROOM)
 
 
 def form_number(value, missing):
