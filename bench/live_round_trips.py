@@ -4,7 +4,8 @@
 
 Drives Flask-SocketIO's test client (no sockets, no other load): `--count` guests join a
 post-moderated room that already shows `--count` contributions, then each posts one. Prints
-the statements sent per join and per contribution, how many of a contribution's were sent
+the statements sent per join and per contribution (a message of several that psycopg sends
+for us, pg_direct, counts as one), how many of a contribution's were sent
 while the room's row lock was held, the median time of each and this process's CPU time per
 join and per contribution (steadier than time on a shared machine; the test client's part
 included). It empties the database's
@@ -37,7 +38,13 @@ class Counter:
         # When a list: the statements' first lines, as sent (--show).
         self.shown = None
 
-    def __call__(self, _connection, _cursor=None, statement="COMMIT", *_args, **_kwargs):
+    @staticmethod
+    def autocommit(connection):
+        return connection.connection.dbapi_connection.autocommit
+
+    def __call__(self, connection, _cursor=None, statement="COMMIT", *_args, **_kwargs):
+        if connection is not None and statement == "COMMIT" and self.autocommit(connection):
+            return  # nothing to send: the message committed its own transaction
         self.statements += 1
         self.locked += self.holding
         if self.shown is not None:
@@ -108,9 +115,21 @@ def main():
 
         return Counted()
 
-    from lero_events import contributions
+    from lero_events import contributions, pg_direct
 
     contributions.room_change = counted_room_change
+    executed = pg_direct.executed
+
+    def counted_executed(query, values, client_side=False):
+        """A message sent through psycopg itself: one round trip, under the lock if it takes
+        it (pg_direct.locked_and_committed)."""
+        holding = counter.holding
+        counter.holding = holding or "FOR UPDATE" in query
+        counter(None, statement=query)
+        counter.holding = holding
+        return executed(query, values, client_side)
+
+    pg_direct.executed = counted_executed
 
     def guest(n):
         return {"slug": slug, "guest_name": f"Guest {n}", "guest_key": f"bench-{n:08d}-abcdefgh"}

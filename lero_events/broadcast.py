@@ -393,12 +393,34 @@ def room_change(event, also=(), values=None):
     except BaseException:
         db.session.rollback()
         raise
-    if change.updates:
-        held = g.get("held_frames")
-        if held is None:
-            hand_to_sender(event_id, change.updates)
-        else:
-            held.append((event_id, change.updates))
+    send_after_commit(event_id, change.updates)
+
+
+def change_written(event, seq, prev, chain_author=None):
+    """A change whose one update a statement wrote already (pg_contribution), numbered `seq`
+    after `prev` on `chain_author`'s own chain (None: the public one): the caller `record`s
+    that update, to build what is sent, then calls `written_change_committed`."""
+    change = RoomChange(event, seq - 1)
+    change.heads_before[chain_author] = prev
+    return change
+
+
+def written_change_committed(change):
+    """What room_change does after its commit, for a `change_written`."""
+    signals.room_changed.send(change.event, kinds={update.kind for update in change.updates})
+    send_after_commit(change.event.id, change.updates)
+
+
+def send_after_commit(event_id, updates):
+    """Committed updates to the room's sender, or held for it until the handler's ack is out
+    (`frames_after`)."""
+    if not updates:
+        return
+    held = g.get("held_frames")
+    if held is None:
+        hand_to_sender(event_id, updates)
+    else:
+        held.append((event_id, updates))
 
 
 def hand_to_sender(event_id, updates):

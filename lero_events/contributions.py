@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from . import consent, presence, room_limits
+from . import broadcast, consent, pg_contribution, pg_direct, presence, room_limits
 from .agreement import require_accepted
 from .broadcast import room_change, tell_author
 from .errors import DomainError, Forbidden, NotFound
@@ -120,15 +120,61 @@ def submit_contribution(
         room_limits.contribution_allowed_from(author.address_key)
     )
 
+    fields = {
+        "client_id": client_id,
+        "text": text,
+        "prompt_id": prompt_id,
+        "anonymous": anonymous,
+        "sharing": sharing,
+    }
+    seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
+    since = utcnow() - timedelta(seconds=seconds)
+    if not address_full and one_round_trip_possible():
+        written = submitted_in_one_round_trip(event, author, fields, since)
+        if written is not None:
+            return written
+    return submitted_under_lock(event, author, fields, since, address_full)
+
+
+def one_round_trip_possible():
+    """On PostgreSQL, with no transaction open in the session (pg_contribution)."""
+    return db.session.get_bind().dialect.name == "postgresql" and (
+        pg_direct.can_begin_own_transaction()
+    )
+
+
+def submitted_in_one_round_trip(event, author, fields, since):
+    """submit_contribution's answer when pg_contribution wrote it, else None: the ordinary
+    path then checks and answers (a resend, a closed room, a refusal)."""
+    grace = timedelta(minutes=int(current_app.config["LIVE_GRACE_MINUTES"]))
+    now = utcnow()
+    event_id = event.id  # the commit below expires the row: no reload just for its id
+    row = contribution_row(event_id, author, "pending", now, **fields)
+    limit = int(current_app.config["LIVE_RATE_LIMIT_COUNT"])
+    written = pg_contribution.contribute(row, since, now - grace, limit)
+    db.session.commit()  # gives back the connection it took in autocommit mode
+    if written is None:
+        return None
+    row = contribution_row(event_id, author, written.status, now, id=written.id, **fields)
+    contribution = Contribution(registration=written.registration, **row)
+    chain_author = None if written.status == "approved" else author.key
+    change = broadcast.change_written(written.event, written.seq, written.prev, chain_author)
+    record_contribution(change, contribution, resonance_count=0)
+    broadcast.written_change_committed(change)
+    return shared(event_id, author, contribution)
+
+
+def submitted_under_lock(event, author, fields, since, address_full):
+    """submit_contribution's ordinary path: the room locked, then each check and the write
+    statement by statement."""
     # Read with the locked row: whether this client_id is saved already (a resend racing its
     # original may not see it, and meets the unique constraint below instead), and how many
     # the author sent lately (one in flight at the same time may not be counted).
-    seconds = int(current_app.config["LIVE_RATE_LIMIT_SECONDS"])
     values = {
         "event_id": event.id,
-        "client_id": client_id,
+        "client_id": fields["client_id"],
         "author_key": author.key,
-        "since": utcnow() - timedelta(seconds=seconds),
+        "since": since,
     }
     # On PostgreSQL the new row's id is read with the lock too, and the row is written in the
     # statement that writes the room's update (RoomChange.write_with): one round trip fewer.
@@ -138,7 +184,7 @@ def submit_contribution(
         with room_change(event, also=also, values=values) as change:
             saved_id, recent, *next_id = change.also
             if saved_id is not None:
-                return resent(event, author, client_id)
+                return resent(event, author, fields["client_id"])
             require_accepted(event, author.key)
             reason = contributions_closed_reason(event)
             if reason:
@@ -146,6 +192,7 @@ def submit_contribution(
             # The mode may have changed while this waited for the lock.
             status = "approved" if event.moderation == "post" else "pending"
             registration = check_still_registered(author)
+            prompt_id = fields["prompt_id"]
             if prompt_id is not None:
                 prompt = db.session.get(Prompt, prompt_id)
                 # A prepared question is part of the room only once a host has asked it.
@@ -153,16 +200,7 @@ def submit_contribution(
                     raise DomainError("That prompt is not part of this event.")
             check_rate_limit(recent, address_full)
 
-            row = contribution_row(
-                event,
-                author,
-                status,
-                client_id=client_id,
-                text=text,
-                prompt_id=prompt_id,
-                anonymous=anonymous,
-                sharing=sharing,
-            )
+            row = contribution_row(event.id, author, status, utcnow(), **fields)
             # Core, not the ORM's unit of work: the row is written as it is and shown from
             # what was written (below), with nothing for the commit to expire.
             if written_with_update:
@@ -173,27 +211,32 @@ def submit_contribution(
             contribution = Contribution(registration=registration, **row)
             # Nobody can have resonated with it yet: no count to ask.
             record_contribution(change, contribution, resonance_count=0)
-            view = contribution_view(contribution, resonance_count=0)
             event_id = event.id
     except sa.exc.IntegrityError:
         # The same client_id saved first by a resend racing its original. The room lock makes
         # this rare (the check above sees committed rows), but the unique constraint is the
         # guarantee, so its violation means "already saved", never an error (room_change has
         # rolled back).
-        return resent(event, author, client_id)
-    if status == "approved":
+        return resent(event, author, fields["client_id"])
+    return shared(event_id, author, contribution)
+
+
+def shared(event_id, author, contribution):
+    """A new contribution, committed and on its way to the room: its author's other tabs
+    hear of it, and its address has sent one more."""
+    view = contribution_view(contribution, resonance_count=0)
+    if contribution.status == "approved":
         tell_author(event_id, author.key, view)
     if author.address_key is not None:
         room_limits.count_contribution_from(author.address_key)
     return contribution, True, view
 
 
-def contribution_row(event, author, status, **fields):
+def contribution_row(event_id, author, status, now, **fields):
     """A new contribution's row with every column given (`fields`: what the author sent): it
     is written with Core and shown as it is here (submit_contribution)."""
-    now = utcnow()
     return {
-        "event_id": event.id,
+        "event_id": event_id,
         "registration_id": author.registration_id,
         "guest_name": author.guest_name,
         "author_key": author.key,

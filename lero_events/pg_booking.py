@@ -21,21 +21,16 @@ under the lock) then runs instead, and answers the same.
 """
 
 from dataclasses import dataclass
-from datetime import UTC
 
-import psycopg
-import sqlalchemy as sa
 from flask import current_app
-from psycopg import ClientCursor
 from psycopg.types.json import Jsonb
-from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm.attributes import set_committed_value
 
-from . import outbox, registrations, signals
+from . import outbox, pg_direct, registrations, signals
 from .errors import NotFound
 from .extensions import db
 from .models import Event, EventHost, Organiser, Registration, utcnow
+from .pg_direct import column_values, executed, loaded, loaders_of, naive_utc
 from .places import CONFIRMED, WAITLISTED
 from .visibility import NO_EVENT, event_visible
 
@@ -45,11 +40,9 @@ STATUSES = {"confirmed": CONFIRMED, "waitlisted": WAITLISTED}
 # read of them), a new id, and the address's active booking (newest first, as take_seat picks
 # it), each row with its version. Sent through psycopg itself, not the ORM: building ORM
 # objects from a joined load cost more than the round trip (see `loaded`).
-EVENT_COLUMNS = Event.__table__.c
-REGISTRATION_COLUMNS = Registration.__table__.c
 TO_BOOK = f"""
 SELECT
-    {", ".join(f"event.{column.name}" for column in EVENT_COLUMNS)}, event.xmin::text,
+    {pg_direct.columns_of(Event, "event")}, event.xmin::text,
     nextval(pg_get_serial_sequence('registration', 'id')),
     (
         SELECT json_agg(
@@ -59,7 +52,7 @@ SELECT
         FROM event_host AS host JOIN organiser ON organiser.id = host.organiser_id
         WHERE host.event_id = event.id
     ),
-    {", ".join(f"booked.{column.name}" for column in REGISTRATION_COLUMNS)}, booked.version
+    {pg_direct.columns_of(Registration, "booked")}, booked.version
 FROM event LEFT JOIN LATERAL (
     SELECT *, xmin::text AS version FROM registration
     WHERE event_id = event.id AND email = %(email)s
@@ -68,8 +61,6 @@ FROM event LEFT JOIN LATERAL (
 ) AS booked ON true
 WHERE event.slug = %(slug)s
 """  # noqa: S608 (column names from the models)
-# Each column's value converted as SQLAlchemy would convert it (column_values).
-DIALECT = postgresql_psycopg.dialect()
 
 # Run through psycopg itself (locked_and_committed): PostgreSQL's SQL, psycopg's parameters.
 # TEST_REGISTRATION_UNLOCKED (test-only) leaves out FOR UPDATE.
@@ -152,7 +143,7 @@ def book_at(slug, data, viewer=None):
     if db.session().in_transaction():
         return None  # the one message begins its own transaction: not inside an open one
     with registrations.committed():
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        pg_direct.autocommit_connection()
         found = to_book(slug, data.email)
         if found is None or not event_visible(found.event, viewer):
             raise NotFound(NO_EVENT)
@@ -188,7 +179,7 @@ def to_book(slug, email):
         row = cursor.fetchone()
     if row is None:
         return None
-    event_end = len(EVENT_COLUMNS)
+    event_end = len(EVENT_LOADERS)
     event_values = column_values(EVENT_LOADERS, row[:event_end])
     version, registration_id, hosts = row[event_end : event_end + 3]
     hosts = [host_of(event_values["id"], *host) for host in hosts or ()]
@@ -205,38 +196,6 @@ def host_of(event_id, organiser_id, role, wellbeing, name):
     organiser = loaded(Organiser, {"id": organiser_id, "name": name})
     values = {"event_id": event_id, "organiser_id": organiser_id, "role": role}
     return loaded(EventHost, {**values, "wellbeing": wellbeing}, organiser=organiser)
-
-
-def loaded(model, values, **related):
-    """An object of `model` holding `values` and `related` objects as if an ORM query had
-    loaded it, in no session: reading anything it was not given raises
-    DetachedInstanceError rather than quietly querying or answering None."""
-    instance = model.__mapper__.class_manager.new_instance()
-    # As the ORM's own loading does: the column values straight into the instance's dict.
-    instance_dict(instance).update(values)
-    for name, value in related.items():
-        set_committed_value(instance, name, value)
-    make_transient_to_detached(instance)
-    return instance
-
-
-def column_values(loaders, row):
-    """A raw row as attribute values, each converted as its column's type loads it
-    (UTCDateTime: aware UTC); `loaders` from loaders_of."""
-    return {
-        name: load(value) if load else value
-        for (name, load), value in zip(loaders, row, strict=True)
-    }
-
-
-def loaders_of(model):
-    """(attribute name, the type's result processor or None) for each of its table's columns,
-    in TO_BOOK's order."""
-    mapper = model.__mapper__
-    return [
-        (mapper.get_property_by_column(column).key, column.type.result_processor(DIALECT, None))
-        for column in model.__table__.c
-    ]
 
 
 EVENT_LOADERS = loaders_of(Event)
@@ -279,63 +238,13 @@ def emails_queued_by(booking, status, **details):
     return [{**row, "for_status": status} for row in rows]
 
 
-def naive_utc(moment):
-    """As models.UTCDateTime stores it."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def locked_and_committed(statement, values):
-    """BEGIN, the lock, `statement` and COMMIT sent as one query string, answered together:
-    the status the booking has (None: nothing written) and the ids of its emails.
-
-    One string, not a psycopg pipeline: a pipeline sends each statement in its own turn of
-    the event loop, and the lock may be granted between them. Each statement of the string
-    still reads the rows as they are when it starts, so BOOK counts after the lock. psycopg
-    binds the values client-side (ClientCursor: quoted by libpq), as a string of statements
-    needs. A failure anywhere rolls it all back (registrations.committed)."""
+    """pg_direct.locked_and_committed with the seat lock: the status the booking has (None:
+    nothing written) and the ids of its emails. The session's own commit then finds nothing
+    to commit, and runs its after-commit hooks as usual (tasks.enqueue_committed_emails)."""
     config = current_app.config
     lock = UNLOCKED if config.get("TEST_REGISTRATION_UNLOCKED") else LOCK
     pause = config.get("TEST_REGISTRATION_PAUSE") if statement is BOOK else None
     if pause:
         statement, values = BOOK_AFTER_PAUSE, {**values, "pause": float(pause)}
-    query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
-    # The session's own commit then finds nothing to commit, and runs its after-commit hooks
-    # as usual (tasks.enqueue_committed_emails).
-    with executed(query, values, client_side=True) as cursor:
-        cursor.nextset()
-        cursor.nextset()
-        return cursor.fetchone()
-
-
-def executed(query, values, client_side=False):
-    """`query` run by psycopg on the session's connection; returns its cursor. The values are
-    bound by PostgreSQL (which prepares a statement run often), or with `client_side` by
-    psycopg (ClientCursor), as a string of statements needs. A failure raises the error
-    SQLAlchemy would."""
-    connection = db.session.connection()
-    dbapi_connection = connection.connection.dbapi_connection
-    cursor = ClientCursor(dbapi_connection) if client_side else dbapi_connection.cursor()
-    try:
-        cursor.execute(query, values)
-    except psycopg.Error as error:
-        cursor.close()
-        raise as_sqlalchemy_error(connection, query, values, error) from error
-    return cursor
-
-
-def as_sqlalchemy_error(connection, query, values, error):
-    """The error SQLAlchemy raises for a failed statement, its values hidden as the engine's
-    hide_parameters says (nothing personal in logs); a connection that is gone is dropped."""
-    dialect = connection.dialect
-    gone = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
-    if gone:
-        connection.invalidate(error)
-    return sa.exc.DBAPIError.instance(
-        query,
-        values,
-        error,
-        dialect.loaded_dbapi.Error,
-        hide_parameters=connection.engine.hide_parameters,
-        connection_invalidated=gone,
-        dialect=dialect,
-    )
+    return pg_direct.locked_and_committed(lock, statement, values)
