@@ -23,6 +23,11 @@ DEFAULTS = {
     # A pooled connection idle longer than this is pinged before use (database.py says why
     # not every time); None: never.
     "DATABASE_PING_AFTER_IDLE_SECONDS": 2.0,
+    # PostgreSQL: a new contribution in one message with a statement prepared once per
+    # connection (pg_contribution). False (LERO_DATABASE_PREPARED_STATEMENTS=false) behind a
+    # pooler that hands each transaction a different server connection (PgBouncer's
+    # transaction mode), where a prepared statement does not follow the connection.
+    "DATABASE_PREPARED_STATEMENTS": True,
     # PostgreSQL connections a process keeps, and may open beyond them (pool_options says
     # why); None: 20 and 0 under gevent or eventlet, SQLAlchemy's 5 and 10 otherwise.
     "DATABASE_POOL_SIZE": None,

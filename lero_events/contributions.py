@@ -137,9 +137,12 @@ def submit_contribution(
 
 
 def one_round_trip_possible():
-    """On PostgreSQL, with no transaction open in the session (pg_contribution)."""
-    return db.session.get_bind().dialect.name == "postgresql" and (
-        pg_direct.can_begin_own_transaction()
+    """On PostgreSQL, with prepared statements, and no transaction open in the session
+    (pg_contribution)."""
+    return (
+        current_app.config["DATABASE_PREPARED_STATEMENTS"]
+        and db.session.get_bind().dialect.name == "postgresql"
+        and pg_direct.can_begin_own_transaction()
     )
 
 

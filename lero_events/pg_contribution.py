@@ -160,8 +160,9 @@ def contribute(row, since, ended_before, rate_limit):
         "ended_before": pg_direct.naive_utc(ended_before),
         "rate_limit": rate_limit,
     }
-    statement = pg_direct.prepared_once("lero_contribute", CONTRIBUTE, PARAMETERS)
-    found = pg_direct.locked_and_committed(LOCK, statement, values)
+    found = pg_direct.locked_and_committed_prepared(
+        LOCK, "lero_contribute", CONTRIBUTE, PARAMETERS, values
+    )
     if found is None:
         return None
     contribution_id, seq, status, prev = found[:4]

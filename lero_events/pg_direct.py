@@ -49,20 +49,31 @@ def locked_and_committed(lock, statement, values):
         return cursor.fetchone()
 
 
-def prepared_once(name, statement, parameters):
-    """The EXECUTE of `statement`, its values named %(name)s, as prepared statement `name`
-    on the session's connection: prepared there the first time (one round trip more), so
-    PostgreSQL plans it once per connection, not at every execution. `parameters` are
-    (name, SQL type) in the order EXECUTE gives them."""
+def locked_and_committed_prepared(lock, name, statement, parameters, values):
+    """locked_and_committed with `statement` (its values named %(name)s) run as prepared
+    statement `name`, prepared on the session's connection the first time (one round trip
+    more), so PostgreSQL plans it once per connection, not at every execution. `parameters`
+    are (name, SQL type) in the order EXECUTE takes them.
+
+    psycopg deallocates every prepared statement of a connection (DEALLOCATE ALL) when it
+    rolls back a transaction there after preparing statements of its own. A message that
+    meets its statement gone is rolled back, and sent again once it is prepared again."""
     prepared = db.session.connection().connection.info.setdefault("prepared", set())
-    if name not in prepared:
-        text = statement
-        for number, (parameter, _type) in enumerate(parameters, start=1):
-            text = text.replace(f"%({parameter})s", f"${number}")
-        types = ", ".join(sql_type for _name, sql_type in parameters)
-        executed(f"PREPARE {name} ({types}) AS {text}", None).close()
-        prepared.add(name)
-    return f"EXECUTE {name} ({', '.join(f'%({parameter})s' for parameter, _ in parameters)})"
+    execute = f"EXECUTE {name} ({', '.join(f'%({parameter})s' for parameter, _ in parameters)})"
+    if name in prepared:
+        try:
+            return locked_and_committed(lock, execute, values)
+        except sa.exc.ProgrammingError as error:
+            if not isinstance(error.orig, psycopg.errors.InvalidSqlStatementName):
+                raise
+            db.session.connection().connection.dbapi_connection.rollback()
+    text = statement
+    for number, (parameter, _type) in enumerate(parameters, start=1):
+        text = text.replace(f"%({parameter})s", f"${number}")
+    types = ", ".join(sql_type for _name, sql_type in parameters)
+    executed(f"PREPARE {name} ({types}) AS {text}", None).close()
+    prepared.add(name)
+    return locked_and_committed(lock, execute, values)
 
 
 def executed(query, values, client_side=False):
