@@ -14,6 +14,9 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from .extensions import db
 
+# A prepared statement's own plan from its first execution on: PostgreSQL would otherwise
+# plan the first five executions on each connection anew, as costly as running it.
+GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
 # Each column's value converted as SQLAlchemy would convert it (column_values).
 DIALECT = postgresql_psycopg.dialect()
 
@@ -32,9 +35,10 @@ def autocommit_connection():
     return db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-def locked_and_committed(lock, statement, values):
+def locked_and_committed(lock, statement, values, prepare=None, settings=()):
     """BEGIN, `lock`, `statement` and COMMIT sent as one query string, answered together:
-    the statement's first row (None when it returned none).
+    the statement's first row (None when it returned none). With `prepare`, that PREPARE
+    goes first in the same string; `settings` (SET LOCAL) go after the BEGIN.
 
     One string, not a psycopg pipeline: a pipeline sends each statement in its own turn of
     the event loop, and the lock may be granted between them. Each statement of the string
@@ -42,27 +46,30 @@ def locked_and_committed(lock, statement, values):
     the lock was granted. psycopg binds the values client-side (ClientCursor: quoted by
     libpq), as a string of statements needs. A failure rolls the whole message back; the
     caller rolls the session back too."""
-    query = f"BEGIN;\n{lock};\n{statement};\nCOMMIT"
-    with executed(query, values, client_side=True) as cursor:
-        cursor.nextset()
-        cursor.nextset()
+    parts = [prepare] if prepare is not None else []
+    parts += ["BEGIN", *settings, lock, statement, "COMMIT"]
+    with executed(";\n".join(parts), values, client_side=True) as cursor:
+        for _result in range(len(parts) - 2):
+            cursor.nextset()
         return cursor.fetchone()
 
 
 def locked_and_committed_prepared(lock, name, statement, parameters, values):
     """locked_and_committed with `statement` (its values named %(name)s) run as prepared
-    statement `name`, prepared on the session's connection the first time (one round trip
-    more), so PostgreSQL plans it once per connection, not at every execution. `parameters`
-    are (name, SQL type) in the order EXECUTE takes them.
+    statement `name`, so PostgreSQL plans it once per connection (its generic plan, at the
+    first execution), not at every execution. `parameters` are (name, SQL type) in the order
+    EXECUTE takes them. The first message on a connection prepares it too (a prepared
+    statement outlives any rollback).
 
     psycopg deallocates every prepared statement of a connection (DEALLOCATE ALL) when it
     rolls back a transaction there after preparing statements of its own. A message that
-    meets its statement gone is rolled back, and sent again once it is prepared again."""
+    meets its statement gone is rolled back, and sent again with the PREPARE."""
     prepared = db.session.connection().connection.info.setdefault("prepared", set())
+    settings = (GENERIC_PLAN,)
     execute = f"EXECUTE {name} ({', '.join(f'%({parameter})s' for parameter, _ in parameters)})"
     if name in prepared:
         try:
-            return locked_and_committed(lock, execute, values)
+            return locked_and_committed(lock, execute, values, settings=settings)
         except sa.exc.ProgrammingError as error:
             if not isinstance(error.orig, psycopg.errors.InvalidSqlStatementName):
                 raise
@@ -71,9 +78,11 @@ def locked_and_committed_prepared(lock, name, statement, parameters, values):
     for number, (parameter, _type) in enumerate(parameters, start=1):
         text = text.replace(f"%({parameter})s", f"${number}")
     types = ", ".join(sql_type for _name, sql_type in parameters)
-    executed(f"PREPARE {name} ({types}) AS {text}", None).close()
+    # Noted first: should the message fail after its PREPARE, the next one must not prepare
+    # again, and should the PREPARE itself have failed, the next one meets it gone.
     prepared.add(name)
-    return locked_and_committed(lock, execute, values)
+    preparing = f"PREPARE {name} ({types}) AS {text}"
+    return locked_and_committed(lock, execute, values, preparing, settings)
 
 
 def executed(query, values, client_side=False):
