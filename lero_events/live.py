@@ -239,14 +239,12 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
     For a connect, `caps` (presence.CapCounts) are counted and checked in the same round trip
     as the event row, before anything else is built."""
     author_key = member.author.key if member.author else None
-    own = author_things(event.id, author_key) if author_key else []
-    extra = caps.queries if caps else []
+    own = AUTHOR_THINGS if author_key else ()
+    extra = caps.queries if caps else ()
+    values = {"join_event_id": event.id, "join_author_key": author_key}
+    values.update(caps.values if caps else {})
     # Read after joining the rooms: what is committed later reaches this client in a frame.
-    row = db.session.execute(
-        sa.select(Event, *own, *extra)
-        .where(Event.id == event.id)
-        .execution_options(populate_existing=True)
-    ).one()
+    row = db.session.execute(state_statement(own, extra), values).one()
     if caps:
         caps.check(row[1 + len(own) :])
     seq = event.live_seq
@@ -297,26 +295,45 @@ def room_state(event, member, last_seq=0, own_seq=0, support_seq=0, caps=None):
     return state
 
 
-def author_things(event_id, author_key):
-    """Which of an author's things exist at all (and whether the room has a wellbeing host),
-    asked with the event row, so someone new (most of a crowd arriving) costs nothing more."""
-    return [
-        # The head as of the row read in the same statement.
-        chain_head_query(event_id, author_key, upto=Event.live_seq).scalar_subquery(),
-        sa.exists().where(Contribution.event_id == event_id, Contribution.author_key == author_key),
-        sa.exists()
-        .where(Resonance.participant_key == author_key)
-        .where(Resonance.contribution_id == Contribution.id)
-        .where(Contribution.event_id == event_id),
-        sa.exists().where(
-            SupportRequest.event_id == event_id, SupportRequest.author_key == author_key
-        ),
-        sa.exists().where(EventHost.event_id == event_id, EventHost.wellbeing),
-    ]
+# Which of an author's things exist at all (and whether the room has a wellbeing host),
+# asked with the event row, so someone new (most of a crowd arriving) costs nothing more.
+# Built once, like every statement of the join: building one cost more than running it.
+JOIN_EVENT_ID = sa.bindparam("join_event_id", type_=sa.Integer)
+JOIN_AUTHOR_KEY = sa.bindparam("join_author_key", type_=sa.String)
+AUTHOR_THINGS = (
+    # The head as of the row read in the same statement.
+    chain_head_query(JOIN_EVENT_ID, JOIN_AUTHOR_KEY, upto=Event.live_seq).scalar_subquery(),
+    sa.exists().where(
+        Contribution.event_id == JOIN_EVENT_ID, Contribution.author_key == JOIN_AUTHOR_KEY
+    ),
+    sa.exists()
+    .where(Resonance.participant_key == JOIN_AUTHOR_KEY)
+    .where(Resonance.contribution_id == Contribution.id)
+    .where(Contribution.event_id == JOIN_EVENT_ID),
+    sa.exists().where(
+        SupportRequest.event_id == JOIN_EVENT_ID, SupportRequest.author_key == JOIN_AUTHOR_KEY
+    ),
+    sa.exists().where(EventHost.event_id == JOIN_EVENT_ID, EventHost.wellbeing),
+)
+_state_statements = {}
+
+
+def state_statement(own, extra):
+    """The event row read again with `own` (AUTHOR_THINGS or nothing) and `extra` (the cap
+    counts), built once for each such set."""
+    key = (own, extra)
+    statement = _state_statements.get(key)
+    if statement is None:
+        statement = _state_statements[key] = (
+            sa.select(Event, *own, *extra)
+            .where(Event.id == JOIN_EVENT_ID)
+            .execution_options(populate_existing=True)
+        )
+    return statement
 
 
 def author_state(event, author_key, things):
-    """What `state` tells an author about themselves, from `author_things`."""
+    """What `state` tells an author about themselves, from AUTHOR_THINGS."""
     own_seq, posted, resonated, asked, support_available = things
     mine = contributions.mine(event, author_key) if posted else []
     return {

@@ -28,7 +28,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import outbox, pg_direct, registrations, signals
 from .errors import NotFound
-from .extensions import db
 from .models import Event, EventHost, Organiser, Registration, utcnow
 from .pg_direct import column_values, executed, loaded, loaders_of, naive_utc
 from .places import CONFIRMED, WAITLISTED
@@ -140,7 +139,7 @@ WITH again AS (
 def book_at(slug, data, viewer=None):
     """register_attendee_at's booking, `data` already validated: Registered, or None when the
     ordinary booking must run instead (see above). NotFound and check_open answer as it does."""
-    if db.session().in_transaction():
+    if not pg_direct.can_begin_own_transaction():
         return None  # the one message begins its own transaction: not inside an open one
     with registrations.committed():
         pg_direct.autocommit_connection()

@@ -94,15 +94,27 @@ def worker_id():
     return _worker[pid]
 
 
+# The connections counted against each cap, built once (CapCounts.values binds them):
+# every worker's rows for the person or the address, but those leaving or being written.
+CAP_COUNTS = {
+    column.key: sa.select(sa.func.count())
+    .select_from(LiveConnection)
+    .where(column == sa.bindparam(f"cap_{column.key}", type_=column.type))
+    .where(LiveConnection.sid.not_in(sa.bindparam("cap_leaving", expanding=True)))
+    .scalar_subquery()
+    for column in (LiveConnection.person_key, LiveConnection.address_key)
+}
+
+
 class CapCounts:
     """Refuse one more connection for a person or an address that has its share open.
 
     Counted over every worker, leaving out this worker's connections that are already
     closing (a reload must not be refused by the tab it replaces), and counting this
     worker's arrivals whose rows are not written yet from memory. The database's counts are
-    asked in a caller's round trip (`queries`) and checked (`check`) before anything is
-    built; `admitting` checks again, asking the database again only if this worker's rows or
-    closing connections moved in between."""
+    asked in a caller's round trip (`queries`, binding `values`) and checked (`check`) before
+    anything is built; `admitting` checks again, asking the database again only if this
+    worker's rows or closing connections moved in between."""
 
     def __init__(self, person_key, address_key, every_pending=False):
         state = bookkeeping()
@@ -134,13 +146,9 @@ class CapCounts:
         # those being written can have a row, so the first read leaves out only them (a
         # crowd's sids need not go to the database); the re-count leaves out all.
         pending = state.pending() if every_pending else state.writing
-        leaving = list(state.leaving | set(pending))
-        self.queries = []
-        for column, value, _limit, _refusal in self.checks:
-            query = sa.select(sa.func.count()).select_from(LiveConnection).where(column == value)
-            if leaving:
-                query = query.where(LiveConnection.sid.not_in(leaving))
-            self.queries.append(query.scalar_subquery())
+        self.queries = tuple(CAP_COUNTS[column.key] for column, *_rest in self.checks)
+        self.values = {"cap_leaving": list(state.leaving | set(pending))}
+        self.values.update((f"cap_{column.key}", value) for column, value, *_rest in self.checks)
         self.found = None
 
     def check(self, found):
@@ -169,7 +177,7 @@ class CapCounts:
             self.refuse()
             return
         again = CapCounts(self.person_key, self.address_key, every_pending=True)
-        again.found = tuple(db.session.execute(sa.select(*again.queries)).one())
+        again.found = tuple(db.session.execute(sa.select(*again.queries), again.values).one())
         again.refuse()
 
 

@@ -65,7 +65,11 @@ def test_a_gevent_server_on_postgresql_keeps_a_pool_for_its_crowd(tmp_path):
     eventlet = {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/x", "ASYNC_MODE": "eventlet"}
     unset = {"DATABASE_POOL_SIZE": None, "DATABASE_MAX_OVERFLOW": None}
     # Not made: eventlet warns when imported (test_eventlet_mode_... runs it in a server).
-    assert pool_options({**eventlet, **unset}) == {"pool_size": 20, "max_overflow": 0}
+    assert pool_options({**eventlet, **unset}) == {
+        "pool_use_lifo": True,
+        "pool_size": 20,
+        "max_overflow": 0,
+    }
     assert pool(tmp_path / "threads", ASYNC_MODE="threading") == (5, 10)
     assert pool(tmp_path / "set", DATABASE_POOL_SIZE=8, DATABASE_MAX_OVERFLOW=2) == (8, 2)
     engine_options = {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 3}}
