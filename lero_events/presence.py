@@ -27,6 +27,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from . import room_loops
 from .broadcast import NAMESPACE, crowd_room, hosts_room, viewers_room
@@ -94,15 +95,30 @@ def worker_id():
     return _worker[pid]
 
 
-# The connections counted against each cap, built once (CapCounts.values binds them):
-# every worker's rows for the person or the address, but those leaving or being written.
+def cap_count(column, array):
+    """The connections counted against a cap, built once (CapCounts.values binds them):
+    every worker's rows for the person or the address, but those leaving or being written.
+    With `array` (PostgreSQL) those are one array value: a crowd arriving has hundreds being
+    written at each tick, and as an IN list each would be a value of its own, in a statement
+    converted and parsed anew at every join."""
+    leaving = (
+        LiveConnection.sid != sa.all_(sa.bindparam("cap_leaving", type_=ARRAY(sa.String)))
+        if array
+        else LiveConnection.sid.not_in(sa.bindparam("cap_leaving", expanding=True))
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(LiveConnection)
+        .where(column == sa.bindparam(f"cap_{column.key}", type_=column.type))
+        .where(leaving)
+        .scalar_subquery()
+    )
+
+
 CAP_COUNTS = {
-    column.key: sa.select(sa.func.count())
-    .select_from(LiveConnection)
-    .where(column == sa.bindparam(f"cap_{column.key}", type_=column.type))
-    .where(LiveConnection.sid.not_in(sa.bindparam("cap_leaving", expanding=True)))
-    .scalar_subquery()
+    (column.key, array): cap_count(column, array)
     for column in (LiveConnection.person_key, LiveConnection.address_key)
+    for array in (True, False)
 }
 
 
@@ -146,7 +162,8 @@ class CapCounts:
         # those being written can have a row, so the first read leaves out only them (a
         # crowd's sids need not go to the database); the re-count leaves out all.
         pending = state.pending() if every_pending else state.writing
-        self.queries = tuple(CAP_COUNTS[column.key] for column, *_rest in self.checks)
+        array = db.engine.dialect.name == "postgresql"
+        self.queries = tuple(CAP_COUNTS[column.key, array] for column, *_rest in self.checks)
         self.values = {"cap_leaving": list(state.leaving | set(pending))}
         self.values.update((f"cap_{column.key}", value) for column, value, *_rest in self.checks)
         self.found = None
@@ -421,12 +438,11 @@ def watched(event_id):
 
 def arrivals(event_id):
     """This worker's counted connections to the room whose rows the next tick writes."""
+    state = bookkeeping()
     return [
         row
-        for sid, row in bookkeeping().pending().items()
-        if row["event_id"] == event_id
-        and row["role"] in COUNTED_ROLES
-        and sid not in bookkeeping().leaving
+        for sid, row in state.pending().items()
+        if row["event_id"] == event_id and row["role"] in COUNTED_ROLES and sid not in state.leaving
     ]
 
 
