@@ -29,7 +29,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import outbox, pg_direct, registrations, signals
 from .errors import NotFound
 from .models import Event, EventHost, Organiser, Registration, utcnow
-from .pg_direct import column_values, executed, loaded, loaders_of, naive_utc
+from .pg_direct import (
+    EVENT_LOADERS,
+    REGISTRATION_LOADERS,
+    column_values,
+    executed,
+    loaded,
+    naive_utc,
+)
 from .places import CONFIRMED, WAITLISTED
 from .visibility import NO_EVENT, event_visible
 
@@ -62,8 +69,7 @@ WHERE event.slug = %(slug)s
 """  # noqa: S608 (column names from the models)
 
 # Run through psycopg itself (locked_and_committed): PostgreSQL's SQL, psycopg's parameters.
-# TEST_REGISTRATION_UNLOCKED (test-only) leaves out FOR UPDATE.
-LOCK = "SELECT 1 FROM event WHERE id = %(event_id)s FOR UPDATE"
+# TEST_REGISTRATION_UNLOCKED (test-only) leaves out pg_direct.LOCK_EVENT's FOR UPDATE.
 UNLOCKED = "SELECT 1 FROM event WHERE id = %(event_id)s"
 UNCHANGED_EVENT = "EXISTS (SELECT FROM event WHERE id = %(event_id)s AND xmin::text = %(version)s)"
 # The emails (outbox.email_row values and the status each is for) that go with the status
@@ -197,10 +203,6 @@ def host_of(event_id, organiser_id, role, wellbeing, name):
     return loaded(EventHost, {**values, "wellbeing": wellbeing}, organiser=organiser)
 
 
-EVENT_LOADERS = loaders_of(Event)
-REGISTRATION_LOADERS = loaders_of(Registration)
-
-
 def new_booking(event, data, registration_id, values):
     """BOOK's values, with the emails `registered` queues for each status the booking can get
     (only confirmed when the event has no limit)."""
@@ -242,7 +244,7 @@ def locked_and_committed(statement, values):
     nothing written) and the ids of its emails. The session's own commit then finds nothing
     to commit, and runs its after-commit hooks as usual (tasks.enqueue_committed_emails)."""
     config = current_app.config
-    lock = UNLOCKED if config.get("TEST_REGISTRATION_UNLOCKED") else LOCK
+    lock = UNLOCKED if config.get("TEST_REGISTRATION_UNLOCKED") else pg_direct.LOCK_EVENT
     pause = config.get("TEST_REGISTRATION_PAUSE") if statement is BOOK else None
     if pause:
         statement, values = BOOK_AFTER_PAUSE, {**values, "pause": float(pause)}

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from . import pg_direct
 from .models import Event, Registration
 
-LOCK = "SELECT 1 FROM event WHERE id = %(event_id)s FOR UPDATE"
 # The room's checks, each as its ordinary counterpart makes it (named beside it), read after
 # the lock: a statement sees what was committed before it began. The agreement's text counts
 # as empty only when it is empty after trimming ASCII whitespace, which is never more often
@@ -111,7 +110,7 @@ SELECT
         SELECT max(seq) FROM room_update
         WHERE event_id = %(event_id)s AND audience = 'hosts' AND author_key = %(author_key)s
     ) END,
-    {", ".join(f"allowed.{column.name}" for column in Event.__table__.c)},
+    {pg_direct.columns_of(Event, "allowed")},
     {pg_direct.columns_of(Registration, "author")}
 FROM allowed CROSS JOIN bumped CROSS JOIN written LEFT JOIN author ON true
 """  # noqa: S608 (column names from the models)
@@ -131,8 +130,6 @@ PARAMETERS = (
     ("ended_before", "timestamp"),
     ("rate_limit", "integer"),
 )
-EVENT_LOADERS = pg_direct.loaders_of(Event)
-REGISTRATION_LOADERS = pg_direct.loaders_of(Registration)
 
 
 @dataclass(frozen=True)
@@ -161,16 +158,16 @@ def contribute(row, since, ended_before, rate_limit):
         "rate_limit": rate_limit,
     }
     found = pg_direct.locked_and_committed_prepared(
-        LOCK, "lero_contribute", CONTRIBUTE, PARAMETERS, values
+        pg_direct.LOCK_EVENT, "lero_contribute", CONTRIBUTE, PARAMETERS, values
     )
     if found is None:
         return None
     contribution_id, seq, status, prev = found[:4]
-    event_end = 4 + len(EVENT_LOADERS)
-    event_values = pg_direct.column_values(EVENT_LOADERS, found[4:event_end])
+    event_end = 4 + len(pg_direct.EVENT_LOADERS)
+    event_values = pg_direct.column_values(pg_direct.EVENT_LOADERS, found[4:event_end])
     event = pg_direct.loaded(Event, {**event_values, "live_seq": seq})
     registration = None
     if row["registration_id"] is not None:
-        values = pg_direct.column_values(REGISTRATION_LOADERS, found[event_end:])
+        values = pg_direct.column_values(pg_direct.REGISTRATION_LOADERS, found[event_end:])
         registration = pg_direct.loaded(Registration, values)
     return Contributed(contribution_id, status, seq, prev or 0, event, registration)

@@ -13,10 +13,13 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from .extensions import db
+from .models import Event, Registration
 
 # A prepared statement's own plan from its first execution on: PostgreSQL would otherwise
 # plan the first five executions on each connection anew, as costly as running it.
 GENERIC_PLAN = "SET LOCAL plan_cache_mode = force_generic_plan"
+# The event's row lock (registrations.lock_event, broadcast.room_change take the same one).
+LOCK_EVENT = "SELECT 1 FROM event WHERE id = %(event_id)s FOR UPDATE"
 # Each column's value converted as SQLAlchemy would convert it (column_values).
 DIALECT = postgresql_psycopg.dialect()
 
@@ -159,3 +162,7 @@ def columns_of(model, alias):
 def naive_utc(moment):
     """As models.UTCDateTime stores it."""
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+EVENT_LOADERS = loaders_of(Event)
+REGISTRATION_LOADERS = loaders_of(Registration)

@@ -319,6 +319,24 @@ class ServerProcess:
         self.process.wait()
 
 
+@contextmanager
+def statements_run(app):
+    """The SQL SQLAlchemy sends while the block runs: what pg_direct sends through psycopg
+    itself goes around it, so an empty list says the one-message path ran."""
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
 @pytest.fixture
 def start_server(app, tmp_path):
     """Start real server processes sharing the test's database; all stopped afterwards."""

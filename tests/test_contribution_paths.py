@@ -5,7 +5,6 @@ Both must answer, store and send the same, refusals included.
 """
 
 import uuid
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from .conftest import (
     create_registration,
     fresh_app,
     missing,
+    statements_run,
 )
 from .conftest import postgres_available as postgres_answers
 from .live_clients import private_token
@@ -61,23 +61,6 @@ def make_room(app, slug):
             for name in ("alice", "bob")
         }
         return {"slug": slug, "heard": heard.id, "waiting": waiting.id, **people}
-
-
-@contextmanager
-def statements_run(app):
-    """The SQL SQLAlchemy sends while the block runs (the one message goes around it)."""
-    statements = []
-
-    def record(connection, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def connect(app, room, who):

@@ -3,8 +3,6 @@ it read through psycopg itself; the ordinary booking (registrations.take_seat) r
 that cannot. Both must leave the same bookings and the same emails, word for word.
 """
 
-from contextlib import contextmanager
-
 import pytest
 import sqlalchemy as sa
 
@@ -20,6 +18,7 @@ from .conftest import (
     fresh_app,
     missing,
     postgres_available,
+    statements_run,
 )
 
 # New, new and discreet, new into the waitlist (two places), then two booked addresses again:
@@ -53,28 +52,13 @@ def book(app, slug, people, ordinary):
     message (it begins its own) leaves to the ordinary booking."""
     ran = []
     for person in people:
-        with app.test_request_context(), statements_run() as statements:
+        with app.test_request_context(), statements_run(app) as statements:
             if ordinary:
                 db.session.connection()
             registrations.register_attendee_at(slug, RegistrationData(consent=True, **person))
+            db.session.remove()
         ran.append(statements)
     return ran
-
-
-@contextmanager
-def statements_run():
-    """The SQL SQLAlchemy sends while the block runs."""
-    statements = []
-
-    def record(connection, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-        db.session.remove()
 
 
 def bookings_and_emails(app, slug):
