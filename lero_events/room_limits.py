@@ -9,14 +9,15 @@ while the room's row or SQLite's write lock is held.
 Each limit is a moving window, kept as limits' MovingWindowRateLimiter keeps it (in Redis, a
 list of timestamps per key, newest first). What one message asks (its person's and its
 address's limits, and whether its address has room for a new contribution) is asked in one
-round trip (`ASK_TOGETHER`, a Lua script on limits' own keys); in memory (limits'
-MemoryStorage, about 15 microseconds a hit) limit by limit, with no switch in between.
+round trip (`ASK_TOGETHER`, a Lua script on limits' own keys); in memory (`MemoryWindows`)
+limit by limit, with no switch in between.
 """
 
 import hashlib
 import hmac
 import logging
 import time
+from collections import deque
 
 from flask import current_app, g
 from limits import parse
@@ -25,6 +26,8 @@ from limits.strategies import MovingWindowRateLimiter
 
 # How long to count in memory before asking a store that failed again.
 RETRY_STORE_SECONDS = 5
+# How often MemoryWindows forgets the windows no longer counting anything.
+SWEEP_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 # KEYS: the windows' lists. ARGV: now, then per key its limit, its seconds, and 1 to count one
@@ -61,8 +64,11 @@ class RoomLimits:
     def __init__(self, config):
         options = config.get("RATELIMIT_STORAGE_OPTIONS") or {}
         self.storage = storage_from_string(config["RATELIMIT_STORAGE_URI"], **options)
-        self.shared = MovingWindowRateLimiter(self.storage)
-        self.memory = MovingWindowRateLimiter(MemoryStorage())
+        self.memory = MemoryWindows()
+        if isinstance(self.storage, MemoryStorage):
+            self.shared = self.memory
+        else:
+            self.shared = MovingWindowRateLimiter(self.storage)
         self.prefix = config.get("RATELIMIT_KEY_PREFIX") or "lero"
         self.shared_down_until = 0.0
         # A Redis Cluster keeps keys of one script call on one node only.
@@ -108,6 +114,52 @@ class RoomLimits:
                 arguments += [item.amount, item.get_expiry(), counting]
         counted, *room = self.script(keys, arguments)
         return bool(counted), [bool(answer) for answer in room[len(counts) :]]
+
+
+class MemoryWindows:
+    """Moving windows in this worker's memory, counted as limits' MovingWindowRateLimiter
+    counts them. Not limits' MemoryStorage: it starts a timer thread on most hits, and the
+    timer sweeps every key each 10 ms while anything is counted (2.8 ms of CPU a sweep with
+    1,000 people in a room, up to a quarter of a worker's time at 50 posts a second). Here a
+    window forgets its old hits as it counts, and windows with nothing left to count go in one
+    sweep a minute."""
+
+    def __init__(self):
+        # Per key, its window's length in seconds and its hits' times, newest first, at most
+        # its limit of them.
+        self.windows = {}
+        self.swept_at = time.time()
+
+    def test(self, item, *identifiers):
+        """Would one more hit fit under `item` (a limits RateLimitItem)?"""
+        window = self.windows.get(item.key_for(*identifiers))
+        return window is None or has_room(window[1], item.amount, time.time() - window[0])
+
+    def hit(self, item, *identifiers):
+        """Count one more hit under `item` if it fits; False if it did not."""
+        now = time.time()
+        if now - self.swept_at > SWEEP_SECONDS:
+            self.sweep(now)
+        key = item.key_for(*identifiers)
+        window = self.windows.get(key)
+        if window is None:
+            window = self.windows[key] = (item.get_expiry(), deque(maxlen=item.amount))
+        elif not has_room(window[1], item.amount, now - window[0]):
+            return False
+        window[1].appendleft(now)
+        return True
+
+    def sweep(self, now):
+        """Forget the windows whose newest hit has left them."""
+        self.swept_at = now
+        self.windows = {
+            key: window for key, window in self.windows.items() if window[1][0] >= now - window[0]
+        }
+
+
+def has_room(hits, amount, window_start):
+    """Room for one more among `hits` (newest first), `amount` allowed since `window_start`."""
+    return len(hits) < amount or hits[amount - 1] < window_start
 
 
 def ask_limiter(limiter, counts, tests):
