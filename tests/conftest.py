@@ -390,6 +390,25 @@ AXE = JS_DIR / "node_modules" / "axe-core" / "axe.min.js"
 NODE_MISSING = "Node.js is missing: apt-get install nodejs npm (the tests then run npm ci)"
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "database: runs on the database DATABASE_URL names, and no browser drives it (given "
+        "by pytest_collection_modifyitems; CI's PostgreSQL run is `pytest -m database`)",
+    )
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `database` the tests whose outcome the database can change: those on the
+    `database_url` fixture that drive no browser. The rest run the same on any database (a
+    browser's pages are one HTML whatever stores them; their database work is tested without
+    a browser too), so a second database's run can leave them out."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "database_url" in fixtures and "chromium" not in fixtures:
+            item.add_marker(pytest.mark.database)
+
+
 def pytest_sessionstart(session):
     """The README's test command needs no extra step: tests/js gets its npm packages here,
     once, when they are missing and npm is installed."""
