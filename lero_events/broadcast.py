@@ -28,6 +28,8 @@ DELIVERY_DELAYED = {
 }
 PUBLIC = "all"
 OWN = "hosts"
+# RoomChange.record(replaces=EVERY): the new update replaces every stored one of its kind.
+EVERY = object()
 logger = logging.getLogger(__name__)
 
 
@@ -282,8 +284,9 @@ class RoomChange:
 
         `stored` is what is kept for replay when it differs from what is sent now (a
         contribution is kept by id and shown as it is at replay time). With `replaces` (a
-        field of `data`), stored updates of this kind with the same value there are deleted:
-        the new one says all they said. Heads are taken first, so chains are unaffected.
+        field of `data`), stored updates of this kind with the same value there are deleted,
+        and with `replaces=EVERY` every stored update of this kind: the new one says all they
+        said. Heads are taken first, so chains are unaffected.
         `harvest_data` is what viewers get instead (and, with `crowd_sees_harvest`,
         participants and guests too).
         """
@@ -292,20 +295,21 @@ class RoomChange:
             # Clients heard the updates about to be deleted: heads are asked before that.
             self.learn_heads({chain_author})
             # Those recorded earlier in this change are not written yet.
+            every = replaces is EVERY
             self.rows = [
                 row
                 for row in self.rows
-                if row["kind"] != kind or row["payload"].get(replaces) != data[replaces]
+                if row["kind"] != kind
+                or not (every or row["payload"].get(replaces) == data[replaces])
             ]
-            db.session.execute(
-                sa.delete(RoomUpdate)
-                .where(
-                    RoomUpdate.event_id == self.event.id,
-                    RoomUpdate.kind == kind,
-                    RoomUpdate.payload[replaces].as_integer() == data[replaces],
-                )
-                .execution_options(synchronize_session=False)
+            replaced = sa.delete(RoomUpdate).where(
+                RoomUpdate.event_id == self.event.id, RoomUpdate.kind == kind
             )
+            if not every:
+                replaced = replaced.where(
+                    RoomUpdate.payload[replaces].as_integer() == data[replaces]
+                )
+            db.session.execute(replaced.execution_options(synchronize_session=False))
         # None until `finish` (or `learn_heads`) asks the chain's head.
         prev = self.last.get(chain_author, self.heads_before.get(chain_author))
         self.seq = seq = self.seq + 1

@@ -8,7 +8,7 @@ page or in the room) is news for the hosts only. docs/live-protocol.md section 8
 
 import sqlalchemy as sa
 
-from .broadcast import OWN, room_change
+from .broadcast import EVERY, OWN, room_change
 from .contributions import clean_text
 from .errors import DomainError, NotFound
 from .extensions import db
@@ -73,8 +73,16 @@ def agenda_item_of(event, agenda_item_id):
 
 def tell_hosts(change, views):
     """Every host connection replaces its list with `views` (the `prepared` update)."""
-    # Stored without the list: a replay shows it as it is then (`prepared_as_now`).
-    change.record("prepared", {"prepared": views}, audience=OWN, author_key=HOSTS_CHAIN, stored={})
+    # Stored without the list: a replay shows it as it is then (`prepared_as_now`), so the
+    # latest one says all the others said (protocol 10.4).
+    change.record(
+        "prepared",
+        {"prepared": views},
+        audience=OWN,
+        author_key=HOSTS_CHAIN,
+        stored={},
+        replaces=EVERY,
+    )
 
 
 def add_prepared_prompt(event, host, text, agenda_item_id=None):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from lero_events import events, prompts
 from lero_events.errors import DomainError
 from lero_events.extensions import db
-from lero_events.models import AgendaItem, Contribution, Event, Prompt
+from lero_events.models import AgendaItem, Contribution, Event, Prompt, RoomUpdate
 
 from .conftest import create_event, create_organiser, csrf_token, login
 from .live_clients import contribute, join, make_room, publish_harvest
@@ -322,22 +322,22 @@ def test_hosts_reorder_prepared_questions_from_the_live_room_and_every_host_tab_
     # Three moves moved something; the first one up told nobody.
     assert [u["kind"] for u in other_tab.updates()].count("prepared") == 3
 
-    # A host tab coming back after the moves and a question added since gets their updates in
-    # its tail, each with the list as it is now.
+    # A host tab coming back after the moves and a question added since gets the latest of
+    # their updates in its tail (protocol 10.4), with the list as it is now.
     with app.app_context():
         event = db.session.get(Event, room["event_id"])
         prompts.add_prepared_prompt(event, event.hosts[0].organiser, "Added later?")
     back = join(live_server, room, "host", last_seq=seq_before)
     tail = [u for u in back.state["updates"] if u["kind"] == "prepared"]
-    assert len(tail) == 4
-    for update in tail:
-        assert [q["text"] for q in update["data"]["prepared"]] == [
-            "Money?",
-            "Politics?",
-            "Evidence?",
-            "Added later?",
-        ]
-        assert update["data"]["prepared"] == back.state["prepared"]
+    assert len(tail) == 1
+    assert [q["text"] for q in tail[0]["data"]["prepared"]] == [
+        "Money?",
+        "Politics?",
+        "Evidence?",
+        "Added later?",
+    ]
+    assert tail[0]["data"]["prepared"] == back.state["prepared"]
+    assert [u["kind"] for u in back.state["updates"]] == ["prompt", "prompt", "prepared"]
 
 
 def test_hosts_without_scripts_move_questions_from_the_host_page(app, client):
@@ -528,3 +528,43 @@ def test_a_question_asked_while_a_host_removes_it_stays_with_the_room(app):
     remover.join(10)
     assert removal == {"refused": prompts.STAYS_CURRENT}
     assert prompt_ids(app, room["slug"]) == [asked]
+
+
+def test_a_busy_questions_page_leaves_one_prepared_update_for_a_host_catching_up(app, client):
+    room = make_room(app)
+    slug = room["slug"]
+    in_room = app.test_client()
+    login(in_room)
+    hosting = InProcessClient(app, {"slug": slug, "role": "host"}, http=in_room)
+    assert hosting.call("set_prompt", {"text": "How are you arriving?"})["ok"]
+    host_seq = frames_until(hosting, lambda u: len(u) == 1)[0][0]["seq"]
+    login(client)
+    token = csrf_token(client, f"/organiser/events/{slug}/questions")
+    for text in ("Evidence?", "Money?", "Politics?"):
+        add = client.post(
+            f"/organiser/events/{slug}/questions", data={"text": text, "csrf_token": token}
+        )
+        assert add.status_code == 302
+    money = prompt_ids(app, slug)[1]
+    moved = client.post(
+        f"/organiser/events/{slug}/questions/{money}/move",
+        data={"direction": "next", "csrf_token": token},
+    )
+    assert moved.status_code == 302
+    # The tab in the room heard all four, each following the one before on the hosts' chain.
+    live = [u for f in frames_until(hosting, lambda u: len(u) >= 5) for u in f][1:]
+    assert [u["seq"] for u in live] == list(range(host_seq + 1, host_seq + 5))
+    assert [u["prev"] for u in live[1:]] == [u["seq"] for u in live[:-1]]
+    # Only the latest is kept, and a tab catching up from before them gets it alone, as the
+    # list is now.
+    with app.app_context():
+        kinds = db.session.scalars(
+            sa.select(RoomUpdate.kind).where(RoomUpdate.event_id == room["event_id"])
+        ).all()
+    assert kinds.count("prepared") == 1
+    again = InProcessClient(app, {"slug": slug, "role": "host", "last_seq": host_seq}, http=in_room)
+    tail = again.received("state")[0]["updates"]
+    assert [u["kind"] for u in tail] == ["prepared"]
+    assert tail[0]["seq"] == host_seq + 4
+    texts = [question["text"] for question in tail[0]["data"]["prepared"]]
+    assert texts == ["Money?", "Evidence?", "Politics?"]
