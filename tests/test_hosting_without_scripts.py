@@ -144,6 +144,28 @@ def test_hosts_without_scripts_approve_several_at_once_and_the_room_hears_it(qui
     assert room_updates(app) == before and status_of(app, third) == "rejected"
 
 
+def test_a_host_without_scripts_approves_and_features_a_reflection_in_one_click(quick_app):
+    app = quick_app
+    author, watcher, host = plain_room(app)
+    number = said(author, "Worth a highlight")
+    queued = re.search(rf'<li class="stream-item" id="q{number}">.*?</li>', host_page(host), re.S)
+    assert queued and ">Approve and feature</button>" in queued.group(0)
+
+    _sent, back = send(host, "moderate", action="approve_feature", contribution_id=number)
+    assert flashed(back) == ["Approved and featured: the room and the harvest highlight it."]
+    item = re.search(rf'<li class="stream-item featured" id="s{number}">.*?</li>', back, re.S)
+    assert item and "Worth a highlight" in item.group(0)
+    assert f'id="q{number}"' not in back
+    shown = [
+        (data["contribution"]["status"], data["contribution"]["featured"])
+        for data in heard(watcher, "contribution")
+    ]
+    assert shown == [("approved", False), ("approved", True)]
+    # Not a reflection of this room: nothing is approved or featured.
+    _sent, back = send(host, "moderate", action="approve_feature", contribution_id="x")
+    assert flashed(back) == ["That contribution is not in this room."]
+
+
 def test_hosts_without_scripts_feature_withdraw_and_undo_and_the_room_hears_it(quick_app):
     app = quick_app
     author, watcher, host = plain_room(app, moderation="post")

@@ -30,8 +30,8 @@ bp = Blueprint("hosting", __name__)
 
 
 class ModerationForm(ContributionButtonForm):
-    """A host's button or form about one reflection: approve, hold back, redact, withdraw,
-    put back (restore), feature or stop featuring.
+    """A host's button or form about one reflection: approve (and feature), hold back,
+    redact, withdraw, put back (restore), feature or stop featuring.
 
     Holding back may carry a reason (a key of moderation.HOLD_BACK_REASONS, or "other" with
     written text); redacting names the words and what they were. The domain checks them all.
@@ -173,6 +173,17 @@ def approve(event, contribution_id, form):
     return "Approved: the room sees it now."
 
 
+def approve_and_feature(event, contribution_id, form):
+    """Both, as the host view's one button does; the approval stands if featuring is refused."""
+    moderation.approve_contribution(event, current_user, contribution_id)
+    try:
+        moderation.feature_contribution(event, current_user, contribution_id, True)
+    except DomainError as error:
+        db.session.rollback()
+        return Done("Approved: the room sees it now.", refused=error.message)
+    return "Approved and featured: the room and the harvest highlight it."
+
+
 def hold_back(event, contribution_id, form):
     moderation.reject_contribution(
         event,
@@ -217,6 +228,7 @@ def unfeature(event, contribution_id, form):
 # What the moderate form's `action` does, as the socket event of the same purpose.
 MODERATING = {
     "approve": approve,
+    "approve_feature": approve_and_feature,
     "reject": hold_back,
     "redact": redact,
     "restore": restore,
