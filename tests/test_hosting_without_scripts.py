@@ -144,17 +144,38 @@ def test_hosts_without_scripts_approve_several_at_once_and_the_room_hears_it(qui
     assert room_updates(app) == before and status_of(app, third) == "rejected"
 
 
+def test_the_hosts_page_without_scripts_says_who_is_here_as_it_was_made(quick_app):
+    app = quick_app
+    author, watcher, host = plain_room(app, moderation="post")
+    said(author, "Counted as a voice")
+    page = host_page(host)
+    here = re.search(r'<ul class="online" id="online">(.*?)</ul>', page, re.S).group(1)
+    assert re.findall(r"<li>(.*?)</li>", here) == ["Gil (guest)", "Wyn (guest)"]
+    assert '<span class="count" id="online-count">(2)</span>' in page
+    assert "Voices heard: 1 · 2 people here" in unescape(page)
+    watcher.disconnect()
+    author.disconnect()
+    here = re.search(r'<ul class="online" id="online">(.*?)</ul>', host_page(host), re.S)
+    assert '<li class="hint">Nobody has joined yet.</li>' in here.group(1)
+
+
 def test_a_host_without_scripts_approves_and_features_a_reflection_in_one_click(quick_app):
     app = quick_app
     author, watcher, host = plain_room(app)
-    number = said(author, "Worth a highlight")
-    queued = re.search(rf'<li class="stream-item" id="q{number}">.*?</li>', host_page(host), re.S)
+    number = said(author, "Worth a highlight from Dave")
+    _sent, back = send(
+        host, "moderate", action="redact", contribution_id=number, text="dave", label="name"
+    )
+    queued = re.search(rf'<li class="stream-item" id="q{number}">.*?</li>', back, re.S)
     assert queued and ">Approve and feature</button>" in queued.group(0)
+    # What a host removed shows in the byline, as the host view's script writes it.
+    assert "Gil · redacted: name</p>" in queued.group(0)
 
     _sent, back = send(host, "moderate", action="approve_feature", contribution_id=number)
     assert flashed(back) == ["Approved and featured: the room and the harvest highlight it."]
     item = re.search(rf'<li class="stream-item featured" id="s{number}">.*?</li>', back, re.S)
-    assert item and "Worth a highlight" in item.group(0)
+    assert item and "Worth a highlight from [name removed]" in item.group(0)
+    assert "Gil · redacted: name</p>" in item.group(0)
     assert f'id="q{number}"' not in back
     shown = [
         (data["contribution"]["status"], data["contribution"]["featured"])

@@ -266,7 +266,7 @@ def test_the_demo_room_works_from_registration_to_an_approved_reflection_without
         host.get_by_role("button", name="Log in").click()
         host.goto(f"{base}/live/host")
         queued = host.locator("#queue li", has_text="Typed on a phone with no scripts.")
-        queued.get_by_role("button", name="Approve").click()
+        queued.get_by_role("button", name="Approve", exact=True).click()
         expect(host.locator(".flash")).to_contain_text("Approved")
         expect(host.locator("#queue")).not_to_contain_text("Typed on a phone with no scripts.")
         # And puts a new question to the room with the plain form.

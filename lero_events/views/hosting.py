@@ -77,6 +77,8 @@ def host_room(event, undo=None):
         "prompt": prompts.current_prompt(event),
         "prepared": prompts.prepared_views(event),
         "counts": presence.moderation_counts(event.id),
+        # Who is here as the page is made; the script keeps it current.
+        "here": presence.presence_for(event.id, hosts=True),
         "hold_back_reasons": moderation.hold_back_reasons(),
         "wellbeing": support.is_wellbeing_host(event, current_user),
         "undo": undo_offer(event, undo),
