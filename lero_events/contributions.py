@@ -159,7 +159,8 @@ def submitted_in_one_round_trip(event, author, fields, since):
     if written is None:
         return None
     row = contribution_row(event_id, author, written.status, now, id=written.id, **fields)
-    contribution = Contribution(registration=written.registration, **row)
+    # As saved, in no session: building it as a new object cost five times as much.
+    contribution = pg_direct.loaded(Contribution, row, registration=written.registration)
     chain_author = None if written.status == "approved" else author.key
     change = broadcast.change_written(written.event, written.seq, written.prev, chain_author)
     record_contribution(change, contribution, resonance_count=0)

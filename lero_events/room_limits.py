@@ -13,6 +13,7 @@ round trip (`ASK_TOGETHER`, a Lua script on limits' own keys); in memory (`Memor
 limit by limit, with no switch in between.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -93,8 +94,8 @@ class RoomLimits:
         """Count one more under each of `counts` if every one has room, else under none; and
         say whether each of `tests` has room for one more, counting nothing there. Each is
         (limit, identifiers). Returns (counted, [room for each test])."""
-        counts = [(parse(limit), (self.prefix, "live", *key)) for limit, key in counts]
-        tests = [(parse(limit), (self.prefix, "live", *key)) for limit, key in tests]
+        counts = [(parsed(limit), (self.prefix, "live", *key)) for limit, key in counts]
+        tests = [(parsed(limit), (self.prefix, "live", *key)) for limit, key in tests]
         if time.monotonic() >= self.shared_down_until:
             try:
                 if self.script is not None:
@@ -155,6 +156,12 @@ class MemoryWindows:
         self.windows = {
             key: window for key, window in self.windows.items() if window[1][0] >= now - window[0]
         }
+
+
+@functools.cache
+def parsed(limit):
+    """limits' item for a limit's text: parsed once, as every message asks three of them."""
+    return parse(limit)
 
 
 def has_room(hits, amount, window_start):
