@@ -435,14 +435,23 @@ def hand_to_sender(event_id, updates):
 def frames_after():
     """Changes committed inside reach their rooms' senders only as it ends: a socket handler
     returns its ack first, and a quiet room's frame to 1,000 people (sent at once) would
-    otherwise be written before that ack whenever the handler yields after its commit."""
-    g.held_frames = []
+    otherwise be written before that ack whenever the handler yields after its commit. The
+    events sent inside (`tell_author`) go in a task of their own, after the ack too."""
+    g.held_frames, g.held_events = [], []
     try:
         yield
     finally:
         held, g.held_frames = g.held_frames, None
+        events, g.held_events = g.held_events, None
+        if events:
+            socketio.start_background_task(emit_all, events)
         for event_id, updates in held:
             hand_to_sender(event_id, updates)
+
+
+def emit_all(events):
+    for name, data, room in events:
+        socketio.emit(name, data, to=room, namespace=NAMESPACE)
 
 
 class RoomSender:
@@ -530,10 +539,14 @@ def send_frames(event_id, updates):
 
 def tell_author(event_id, author_key, view):
     """A reflection shared at once is news on the public chain, which never says whose it is:
-    its author's other tabs and devices hear it is theirs from `mine` (live-protocol.md 4)."""
-    socketio.emit(
-        "mine", {"contribution": view}, to=author_room(event_id, author_key), namespace=NAMESPACE
-    )
+    its author's other tabs and devices hear it is theirs from `mine` (live-protocol.md 4),
+    after the ack when a socket handler sends it (`frames_after`)."""
+    event = ("mine", {"contribution": view}, author_room(event_id, author_key))
+    held = g.get("held_events")
+    if held is None:
+        emit_all([event])
+    else:
+        held.append(event)
 
 
 def emit_frame(room, messages):

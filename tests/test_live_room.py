@@ -577,3 +577,29 @@ def test_an_erased_registration_takes_its_name_out_of_the_replay(app, room, star
     assert "Alice" not in repr(stored), "the replay history keeps ids, not names"
     replayed = join(server, room, "bob").stream()[said]
     assert (replayed["author"], replayed["text"]) == ("Anonymous", "Something personal")
+
+
+def test_mine_reaches_the_sending_tab_after_its_ack(app, room, start_server):
+    """The tab that sent a reflection has it from the ack, which waits for nothing else; its
+    author's other tabs hear it from `mine` (docs/live-protocol.md section 4)."""
+    with app.app_context():
+        db.session.get(Event, room["event_id"]).moderation = "post"
+        db.session.commit()
+    server = start_server()
+    sending, other_tab = join(server, room, "alice"), join(server, room, "alice")
+    heard = []
+    for tab in (sending, other_tab):
+        tab.sio.on(
+            "mine",
+            lambda data, tab=tab: heard.append((tab, data["contribution"]["text"])),
+            namespace=NS,
+        )
+    payload = {"client_id": str(uuid.uuid4()), "text": "Shared", "prompt_id": None}
+    sending.sio.emit(
+        "contribute", payload, namespace=NS, callback=lambda ack: heard.append((sending, "ack"))
+    )
+    deadline = time.monotonic() + 15
+    while len(heard) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [text for tab, text in heard if tab is sending] == ["ack", "Shared"]
+    assert [text for tab, text in heard if tab is other_tab] == ["Shared"]
