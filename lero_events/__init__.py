@@ -62,7 +62,11 @@ def create_app(config=None):
         async_mode=app.config["ASYNC_MODE"],
         client_manager=client_manager(app.config),
         max_http_buffer_size=int(app.config["LIVE_MAX_FRAME_BYTES"]),
+        # A connection's messages are answered one after another, in the order it sent them,
+        # without a green thread each (docs/performance.md).
+        async_handlers=False,
     )
+    live.serve_events(app)
     app.wsgi_app = security.LimitPollingPosts(app.wsgi_app, int(app.config["LIVE_MAX_FRAME_BYTES"]))
     app.wsgi_app = security.RefuseUnknownHosts(app.wsgi_app, app.config)
     proxies = int(app.config["PROXY_COUNT"])

@@ -346,35 +346,53 @@ def author_state(event, author_key, things):
     }
 
 
+# The live room's events after the connect, by name (`live_event`, served by `serve_events`).
+EVENTS = {}
+
+
 def live_event(name):
     """Register a handler for `name` that gets (event, member, payload) and returns an ack."""
 
     def register(handler):
-        @functools.wraps(handler)
-        def handle(payload=None):
-            member = members.get(request.sid)
-            if member is None:
-                return {"ok": False, "error": "Please reconnect to the live room."}
-            if not room_limits.allow_message(member.person_key or request.sid, member.address_key):
-                return {"ok": False, "error": TOO_MANY_MESSAGES}
-            if not isinstance(payload, dict) or unstorable(payload):
-                return {"ok": False, "error": NOT_UNDERSTOOD}
-            try:
-                with frames_after():
-                    event = event_read_when_needed(member.event_id)
-                    return {"ok": True, **handler(event, member, payload)}
-            except DomainError as error:
-                db.session.rollback()
-                return {"ok": False, "error": error.message}
-            except Exception:
-                db.session.rollback()
-                current_app.logger.exception("live room event %s failed", name)
-                return {"ok": False, "error": "Something went wrong on our side; please try again."}
-
-        socketio.on_event(name, handle, namespace=NAMESPACE)
+        EVENTS[name] = handler
         return handler
 
     return register
+
+
+def serve_events(app):
+    """Every live event straight on `app`'s Socket.IO server, each message in an app context
+    only. Flask-SocketIO's handlers push a whole request context for each message (a request,
+    the cookie session, a URL match): a tenth of an idle contribution's time. Who a connection
+    is was settled at connect, which stays Flask-SocketIO's, so nothing after it needs one."""
+    for name, handler in EVENTS.items():
+        answer = functools.partial(answer_event, app, name, handler)
+        socketio.server.on(name, answer, namespace=NAMESPACE)
+
+
+def answer_event(app, name, handler, sid, *arguments):
+    """One message's ack: `handler`'s answer, or why there is none. A message carries one
+    payload; anything else is not understood."""
+    with app.app_context():
+        member = members.get(sid)
+        if member is None:
+            return {"ok": False, "error": "Please reconnect to the live room."}
+        if not room_limits.allow_message(member.person_key or sid, member.address_key):
+            return {"ok": False, "error": TOO_MANY_MESSAGES}
+        payload = arguments[0] if len(arguments) == 1 else None
+        if not isinstance(payload, dict) or unstorable(payload):
+            return {"ok": False, "error": NOT_UNDERSTOOD}
+        try:
+            with frames_after():
+                event = event_read_when_needed(member.event_id)
+                return {"ok": True, **handler(event, member, payload)}
+        except DomainError as error:
+            db.session.rollback()
+            return {"ok": False, "error": error.message}
+        except Exception:
+            db.session.rollback()
+            current_app.logger.exception("live room event %s failed", name)
+            return {"ok": False, "error": "Something went wrong on our side; please try again."}
 
 
 def event_read_when_needed(event_id):

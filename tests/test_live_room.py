@@ -173,6 +173,8 @@ def test_bad_input_gets_a_reason_and_the_room_keeps_working(app, room, start_ser
 
     good = {"client_id": str(uuid.uuid4()), "text": "ok", "prompt_id": None, "anonymous": False}
     assert refused("just a string") == "The live room could not understand that message."
+    assert refused(None) == "The live room could not understand that message."
+    assert refused((good, good)) == "The live room could not understand that message."
     assert refused({**good, "text": 42}) == "text must be text."
     assert refused({**good, "text": ""}) == "Please write something before sending."
     assert refused({**good, "text": " \n\t "}) == "Please write something before sending."
@@ -577,6 +579,31 @@ def test_an_erased_registration_takes_its_name_out_of_the_replay(app, room, star
     assert "Alice" not in repr(stored), "the replay history keeps ids, not names"
     replayed = join(server, room, "bob").stream()[said]
     assert (replayed["author"], replayed["text"]) == ("Anonymous", "Something personal")
+
+
+def test_a_connections_messages_are_answered_in_the_order_it_sent_them(app, room, start_server):
+    """A message waiting for the room's lock holds up its connection's next one, which would
+    otherwise be answered first (docs/live-protocol.md section 3)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("on SQLite a wait for the lock holds up the whole server: nothing can overtake")
+    server = start_server()
+    alice = join(server, room, "alice")
+    acks = []
+    good = {"client_id": str(uuid.uuid4()), "text": "First", "prompt_id": None, "anonymous": False}
+    with app.app_context(), db.engine.connect() as holding:
+        locked = sa.select(Event.id).where(Event.id == room["event_id"]).with_for_update()
+        holding.execute(locked)
+        for name, payload in (("first", good), ("second", "not an object")):
+            alice.sio.emit(
+                "contribute", payload, namespace=NS, callback=lambda ack, n=name: acks.append(n)
+            )
+        time.sleep(1)
+        assert acks == []  # the second waits for the first, which waits for the lock
+        holding.rollback()
+    deadline = time.monotonic() + 15
+    while len(acks) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert acks == ["first", "second"]
 
 
 def test_mine_reaches_the_sending_tab_after_its_ack(app, room, start_server):
