@@ -29,7 +29,8 @@ def create_app(config=None):
     limiter.init_app(app)
     login_manager.init_app(app)
 
-    # Socket handlers register on the shared socketio object before init_app, for every app;
+    # The live room's connect and disconnect register on the shared socketio object before
+    # init_app, for every app (its other events on each app's server: live.serve_events);
     # notifications subscribes to the domain's signals.
     from . import (  # noqa: F401
         cli,
