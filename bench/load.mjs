@@ -71,7 +71,7 @@ const result = { join_seconds: (now() - started) / 1000, rates: [] };
 // only once every participant has the last one: the load generator is one process reading
 // 1,000 sockets, and an ack read behind its own backlog of frames is not the server's time.
 const idle = [];
-for (let k = 0; k < 30; k += 1) {
+for (let k = 0; k < 100; k += 1) {
   const text = `idle ${k} ${randomUUID()}`;
   arrivals.set(text, []);
   sentAt.set(text, now());
