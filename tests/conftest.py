@@ -37,6 +37,14 @@ PASSWORD = "a long test password"
 OPEN_CLIENTS = []
 
 
+def wait_until(condition, timeout=15):
+    """Poll `condition` until it holds; fails the test if it does not within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def missing(reason):
     """Skip on a laptop without the service; fail in CI, where it must be there."""
     if REQUIRE_SERVICES:

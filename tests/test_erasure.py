@@ -7,7 +7,6 @@ from their private link, their address, names and access needs are searched for 
 
 import logging
 import re
-import time
 
 import requests
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from .conftest import (
     create_organiser,
     free_port,
     run_tasks,
+    wait_until,
     workers_through_redis,
 )
 from .live_clients import (
@@ -69,13 +69,6 @@ def files_holding(folder, values):
             data = path.read_bytes()
             found.extend((str(path), value) for value in values if value.encode() in data)
     return found
-
-
-def wait_until(condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_erasure_leaves_no_copy_and_ends_the_live_connection(

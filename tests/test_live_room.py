@@ -17,7 +17,7 @@ from lero_events.evidence import counting
 from lero_events.extensions import db
 from lero_events.models import Contribution, Event, Registration, RoomUpdate
 
-from .conftest import create_event, create_organiser, login
+from .conftest import create_event, create_organiser, login, wait_until
 from .live_clients import (
     NS,
     LiveClient,
@@ -600,9 +600,7 @@ def test_a_connections_messages_are_answered_in_the_order_it_sent_them(app, room
         time.sleep(1)
         assert acks == []  # the second waits for the first, which waits for the lock
         holding.rollback()
-    deadline = time.monotonic() + 15
-    while len(acks) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(acks) == 2)
     assert acks == ["first", "second"]
 
 
@@ -625,8 +623,6 @@ def test_mine_reaches_the_sending_tab_after_its_ack(app, room, start_server):
     sending.sio.emit(
         "contribute", payload, namespace=NS, callback=lambda ack: heard.append((sending, "ack"))
     )
-    deadline = time.monotonic() + 15
-    while len(heard) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(heard) == 3)
     assert [text for tab, text in heard if tab is sending] == ["ack", "Shared"]
     assert [text for tab, text in heard if tab is other_tab] == ["Shared"]
