@@ -288,19 +288,32 @@ class FramedEmit(python_socketio.Manager):
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
-        if callback or namespace not in self.rooms or not framed_emit(data):
+        text = None
+        if not callback and namespace in self.rooms:
+            text = self.packet_text(event, data, namespace)
+        if text is None:
             return super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
-        text = self.packet_text(event, data, namespace)
         self.send_text(text, text.encode(), namespace, room, skip_sid)
 
     def packet_text(self, event, data, namespace):
-        """The Engine.IO message packet's text for this event, as every recipient gets it."""
+        """The Engine.IO message packet's text for this event, as every recipient gets it, or
+        None for binary data (python-socketio sends it as attachments).
+
+        Encoded as text straight away: JSON refuses bytes, so the encoding finds binary data
+        itself. python-socketio's own check walks all of the data, twice, before encoding it:
+        more than the encoding costs for a joiner's snapshot of a room's whole stream."""
         data = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(
-            socketio_packet.EVENT, namespace=namespace, data=[event, *data]
-        ).encode()
+        packet = self.server.packet_class(
+            socketio_packet.EVENT, namespace=namespace, data=[event, *data], binary=False
+        )
+        try:
+            encoded = packet.encode()
+        except TypeError:
+            if not socketio_packet.Packet.data_is_binary(data):
+                raise
+            return None
         return f"{engineio_packet.MESSAGE}{encoded}"
 
     def send_text(self, text, payload, namespace, room, skip_sid):
@@ -313,11 +326,6 @@ class FramedEmit(python_socketio.Manager):
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid not in skip:
                 self.server._send_eio_packet(eio_sid, message)
-
-
-def framed_emit(data):
-    """Can this emit's packet be encoded once for every recipient as text?"""
-    return not socketio_packet.Packet.data_is_binary(data)
 
 
 class WorkerNotices:
@@ -368,12 +376,14 @@ class BoundedRedisManager(BoundedQueues, WorkerNotices, python_socketio.RedisMan
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, **kwargs):
         room = kwargs.pop("to", None) or room
-        if kwargs.get("ignore_queue") or callback is not None or not framed_emit(data):
+        namespace = namespace or "/"
+        text = None
+        if not kwargs.get("ignore_queue") and callback is None:
+            text = self.packet_text(event, data, namespace)
+        if text is None:
             return super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs
             )
-        namespace = namespace or "/"
-        text = self.packet_text(event, data, namespace)
         payload = text.encode()
         self.send_text(text, payload, namespace, room, skip_sid)
         self.publish_bytes(relay_message(self.host_id, namespace, room, skip_sid, payload))

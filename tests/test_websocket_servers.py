@@ -13,11 +13,13 @@ import pytest
 import websocket
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
-from lero_events.extensions import db
+from lero_events.broadcast import everyone_room
+from lero_events.extensions import db, socketio
 from lero_events.models import Event
 from lero_events.serving import websocket_frame
 
 from .live_clients import contribute, join, make_room
+from .live_in_process import NS, InProcessClient
 
 DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
 
@@ -220,3 +222,22 @@ def test_a_contributors_ack_is_written_before_the_rooms_frame_of_it(app, start_s
     guest.close()
     for other in others:
         other.wait_for_update("contribution", lambda data: data["contribution"]["text"] == text)
+
+
+def test_an_emit_to_the_room_with_bytes_goes_as_attachments_and_text_as_one_packet(app, room):
+    """The room's emits are encoded once as text (serving.FramedEmit); binary data, which
+    JSON refuses, still reaches the room whole, as python-socketio's attachments."""
+    guest = InProcessClient(
+        app, {"slug": room["slug"], "guest_name": "Gil", "guest_key": "key-for-gil-0123456789"}
+    )
+    assert guest.connected
+    with app.app_context():
+        socketio.emit("probe", {"text": "heard"}, to=everyone_room(room["event_id"]), namespace=NS)
+        socketio.emit(
+            "probe", {"blob": b"\x00\xffsketch"}, to=everyone_room(room["event_id"]), namespace=NS
+        )
+        with pytest.raises(TypeError):
+            socketio.emit(
+                "probe", {"when": object()}, to=everyone_room(room["event_id"]), namespace=NS
+            )
+    assert guest.received("probe") == [{"text": "heard"}, {"blob": b"\x00\xffsketch"}]
