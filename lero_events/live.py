@@ -19,6 +19,7 @@ from . import (
     contributions,
     live_pass,
     moderation,
+    pg_direct,
     presence,
     prompts,
     retention,
@@ -83,6 +84,7 @@ def connect(auth=None):
     `state`: a connect that fails at any step leaves no presence row and no attendance."""
     sid = request.sid
     try:
+        reads_without_transaction(auth)
         event, member, cursors = identify(auth, room_limits.address_key(request.remote_addr))
         if member.author is not None and auth.get("accept_agreement") is True:
             # Written with the presence row, in admit's one commit.
@@ -104,6 +106,17 @@ def connect(auth=None):
     live_figures.start_loop(current_app._get_current_object())
     if not message_queue_live():
         emit("delivery", DELIVERY_DELAYED)
+
+
+def reads_without_transaction(auth):
+    """On PostgreSQL, a connect that saves nothing but an attendance reads in autocommit: no
+    BEGIN and no COMMIT, two round trips of a join's four. Each of its reads is one statement,
+    which sees what was committed when it began either way, and the attendance is one
+    statement (`note_live_room_join`). An agreement accepted at this connect is written
+    before the checks that follow it, so that connect keeps its transaction."""
+    accepting = isinstance(auth, dict) and auth.get("accept_agreement") is True
+    if not accepting and db.session.get_bind().dialect.name == "postgresql":
+        pg_direct.autocommit_connection()
 
 
 def admit(sid, event, member, cursors):
