@@ -11,8 +11,9 @@ workers used meanwhile (a worker near 1.00 is as busy as one process gets), the 
 CPU time per contribution sent (all its workers, while posting and draining), server CPU
 seconds and RSS; then the same workload against bench/reference_server.mjs and the ratio.
 --workers 2 runs one worker, then two through Redis (--redis-url), and compares the highest
-rate each carried. Last, it prints issue 9's targets with this run's figures. Loopback only;
-each phase is bounded in time.
+rate each carried. --history N has the room show N contributions before anyone joins, and the
+reference server send the same snapshot. Last, it prints issue 9's targets with this run's
+figures. Loopback only; each phase is bounded in time.
 """
 
 import argparse
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,9 +40,11 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def make_room(database_url, instance):
-    """A published, post-moderated event open to guests, happening now."""
-    from lero_events import create_app
+def make_room(database_url, instance, history=0):
+    """A published, post-moderated event open to guests, happening now, that already shows
+    `history` contributions (a crowd arriving late). Returns the database URI, the slug and
+    the snapshot's stream a joiner gets, for the reference server to send alike."""
+    from lero_events import contributions, create_app, moderation
     from lero_events.extensions import db
     from tests.conftest import create_event, create_organiser
 
@@ -60,7 +64,14 @@ def make_room(database_url, instance):
         event.moderation = "post"
         slug = event.slug
         db.session.commit()
-    return app.config["SQLALCHEMY_DATABASE_URI"], slug
+        for number in range(history):
+            key = f"early-key-{number:08d}-xxxxxx"
+            author = contributions.author_for_guest(event, f"Early {number}", key)
+            text = f"Reflection {number}: what the room heard before the crowd arrived"
+            contributions.submit_contribution(event, author, str(uuid.uuid4()), text)
+        size = int(app.config["LIVE_SNAPSHOT_SIZE"])
+        stream = moderation.room_stream(event, size, False)
+    return app.config["SQLALCHEMY_DATABASE_URI"], slug, stream
 
 
 def cpu_seconds(pid):
@@ -193,6 +204,12 @@ def main():
     parser.add_argument("--rates", default="2,5,10,25,50")
     parser.add_argument("--seconds", type=float, default=5, help="posting window per rate")
     parser.add_argument("--drain", type=float, default=3, help="wait after each window")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="contributions the room shows before anyone joins (the reference sends as many)",
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--async-mode", default="gevent")
     parser.add_argument("--database-url", default=None)
@@ -222,7 +239,7 @@ def main():
 
 def run_lero(args, workers, database_url, instance):
     """One run against `workers` of ours, in a room of its own."""
-    database_uri, slug = make_room(database_url, instance)
+    database_uri, slug, _stream = make_room(database_url, instance, args.history)
     processes, urls = start_lero(args, workers, database_uri, instance)
     try:
         return measure(
@@ -233,10 +250,12 @@ def run_lero(args, workers, database_url, instance):
 
 
 def run_reference(args, database_url, instance):
-    _database_uri, slug = make_room(database_url, instance)
+    _database_uri, slug, stream = make_room(database_url, instance, args.history)
     port = free_port()
+    # The same snapshot stream in its state, so each join carries as much as ours.
+    (instance / "stream.json").write_text(json.dumps(stream, default=str))
     reference = subprocess.Popen(
-        ["node", str(BENCH / "reference_server.mjs"), str(port)],
+        ["node", str(BENCH / "reference_server.mjs"), str(port), str(instance / "stream.json")],
         cwd=BENCH,
         stdout=subprocess.DEVNULL,
     )
