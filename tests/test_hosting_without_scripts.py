@@ -7,7 +7,6 @@ members (frames go out at once), and Chromium with JavaScript off for the host.
 """
 
 import re
-import time
 import uuid
 from html import unescape
 
@@ -18,7 +17,7 @@ from playwright.sync_api import expect
 from lero_events.extensions import db
 from lero_events.models import Contribution, Event, Phrase, RoomUpdate
 
-from .conftest import PASSWORD, create_event, create_organiser, fresh_app, login
+from .conftest import PASSWORD, create_event, create_organiser, fresh_app, login, wait_until
 from .live_in_process import InProcessClient
 from .test_live_browser import (
     PHONE,
@@ -157,9 +156,8 @@ def test_the_hosts_page_without_scripts_says_who_is_here_as_it_was_made(quick_ap
     watcher.disconnect()
     author.disconnect()
     # Gone from the page within a presence tick, as from the room's count.
-    deadline = time.monotonic() + 10
-    while "Gil (guest)" in (page := host_page(host)) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: "Gil (guest)" not in host_page(host), timeout=10)
+    page = host_page(host)
     here = re.search(r'<ul class="online" id="online">(.*?)</ul>', page, re.S)
     assert re.findall(r"<li.*?>(.*?)</li>", here.group(1)) == ["Nobody has joined yet."]
 

@@ -29,6 +29,7 @@ from .conftest import (
     login,
     require_redis,
     run_tasks,
+    wait_until,
 )
 from .test_registration import calendar_in, outbox, register, token_from
 
@@ -240,9 +241,7 @@ def test_a_real_server_sends_email_from_its_own_worker(app, start_server, tmp_pa
         MAIL_PORT=smtp.port,
         LERO_PUBLIC_BASE_URL="https://events.example.org",
     )
-    deadline = time.monotonic() + 15
-    while not smtp.received and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: smtp.received)
     smtp.stop()
     (message,) = smtp.received
     assert message["To"] == "robin@example.org"
@@ -256,9 +255,7 @@ def test_a_real_server_logs_each_filed_email_once(start_server, tmp_path):
     print every line twice."""
     server = book_on_a_fresh_server(start_server, tmp_path)
     outbox = Path(server.env["LERO_INSTANCE_PATH"]) / "outbox"
-    deadline = time.monotonic() + 15
-    while not list(outbox.glob("*.eml")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: list(outbox.glob("*.eml")))
     (path,) = outbox.glob("*.eml")
     time.sleep(0.5)  # a second copy of the line would be written at once
     lines = [line for line in server.log.read_text().splitlines() if str(path) in line]
@@ -298,9 +295,7 @@ def test_with_redis_the_worker_runs_as_its_own_process(app, client, smtp_server,
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 20
-        while len(smtp_server.received) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(smtp_server.received) >= 3, timeout=20)
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(10)

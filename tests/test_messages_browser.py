@@ -1,15 +1,6 @@
 """A host writes to registrants in Chromium; the server's own worker delivers through SMTP."""
 
-import time
-
-from .conftest import PASSWORD, SMTPServer, create_event, create_registration
-
-
-def wait_for(condition, seconds=15):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return condition()
+from .conftest import PASSWORD, SMTPServer, create_event, create_registration, wait_until
 
 
 def test_host_previews_and_sends_a_message_that_reaches_every_confirmed_person(
@@ -51,9 +42,9 @@ def test_host_previews_and_sends_a_message_that_reaches_every_confirmed_person(
 
         page.get_by_role("button", name="Send").click()
         assert "on its way to 5 people" in page.locator(".flashes").inner_text()
-        assert wait_for(lambda: len(smtp.received) == 5), "the worker delivers every email"
+        wait_until(lambda: len(smtp.received) == 5)  # the worker delivers every email
         assert sorted(m["To"] for m in smtp.received) == [f"p{n}@example.org" for n in range(5)]
-        assert wait_for(lambda: page.reload() and page.locator(".status-email-sent").count() == 5)
+        wait_until(lambda: page.reload() and page.locator(".status-email-sent").count() == 5)
         assert accessibility_problems(page) == []
     finally:
         context.close()

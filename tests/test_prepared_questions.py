@@ -14,7 +14,7 @@ from lero_events.errors import DomainError
 from lero_events.extensions import db
 from lero_events.models import AgendaItem, Contribution, Event, Prompt, RoomUpdate
 
-from .conftest import create_event, create_organiser, csrf_token, login
+from .conftest import create_event, create_organiser, csrf_token, login, wait_until
 from .live_clients import contribute, join, make_room, publish_harvest
 from .live_in_process import InProcessClient
 
@@ -367,9 +367,7 @@ def test_hosts_without_scripts_move_questions_from_the_host_page(app, client):
     assert prompt_ids(app, room["slug"]) == [politics, evidence, money]
 
     # The socket's host tab hears it; the participant does not.
-    deadline = time.monotonic() + 5
-    while not watching.received("updates") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: watching.received("updates"), timeout=5)
     frames = watching.received("updates")
     assert [u["kind"] for frame in frames for u in frame] == ["prepared"]
     assert order_of(frames[0][0]["data"]["prepared"]) == [politics, evidence, money]
