@@ -115,7 +115,11 @@ def reads_without_transaction(auth):
     statement (`note_live_room_join`). An agreement accepted at this connect is written
     before the checks that follow it, so that connect keeps its transaction."""
     accepting = isinstance(auth, dict) and auth.get("accept_agreement") is True
-    if not accepting and db.session.get_bind().dialect.name == "postgresql":
+    if (
+        not accepting
+        and db.session.get_bind().dialect.name == "postgresql"
+        and pg_direct.can_begin_own_transaction()
+    ):
         pg_direct.autocommit_connection()
 
 
